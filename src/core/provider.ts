@@ -1,0 +1,214 @@
+/**
+ * The one interface every repository format implements. The core (upload, storage,
+ * publishing, HTTP plumbing) knows nothing of any format; a provider knows nothing of
+ * HTTP plumbing, storage, the database or locks. Adding a format = one folder under
+ * providers/ plus one line in src/core/provider-registry.ts.
+ */
+import type { Router } from 'express';
+import type { z } from 'zod';
+
+export interface FileHashes {
+  sha256: string;
+  sha512: string;
+  sha1: string;
+  md5: string;
+}
+
+/** An upload already streamed to a local temporary file and hashed in one pass. */
+export interface UploadedFile {
+  /** Complete file on local disk. Read it with streams; never load it whole. */
+  localPath: string;
+  /** The multipart file name, already checked (no '/', '\\', NUL, control characters, <= 255 bytes). May be ''. */
+  clientFilename: string;
+  size: number;
+  hashes: FileHashes;
+}
+
+export interface RepoInfo {
+  id: number;
+  provider: string;
+  name: string;
+  /** Free-form per-repository settings (JSON), e.g. `{ "arches": ["x86_64"], "keep": 3 }`. */
+  settings: Record<string, unknown>;
+}
+
+export interface UploadInput {
+  file: UploadedFile;
+  /** Further multipart files by field name, e.g. pacman's detached `sig`. */
+  extraFiles: Record<string, UploadedFile>;
+  /** Provider parameters, already validated and defaulted by `uploadParams`. */
+  params: Record<string, string>;
+  repo: RepoInfo;
+  /** The repository's keys, for formats that sign packages at upload (pacman without a packager `sig`). */
+  signer: RepoSigner;
+}
+
+/** A small side file stored with a package, served at `<package path><suffix>` (e.g. '.sig', '.metadata'). */
+export interface Attachment {
+  suffix: string;
+  data: Buffer;
+  contentType: string;
+}
+
+/** Display metadata kept as JSON with each package file (UI, API, search). */
+export interface PackageMeta {
+  description?: string;
+  license?: string | string[];
+  url?: string;
+  /** Names of packages this one depends on (bare names, for links in the UI). */
+  depends?: string[];
+  [key: string]: unknown;
+}
+
+export interface ParsedPackage {
+  name: string;
+  version: string;
+  /** '' for formats without architectures. */
+  arch: string;
+  /** The name a client downloads the file as. */
+  filename: string;
+  /**
+   * Repository-relative path the file is served at, e.g. `pool/main/h/hello/hello_1.0_amd64.deb`.
+   * Within one repository a path always names the same bytes (the core enforces this).
+   */
+  path: string;
+  /** Provider-defined grouping used when publishing (apt `bionic/main`, pacman `x86_64`, pypi project name, ...). */
+  partition: string;
+  meta: PackageMeta;
+  /** The package's pre-rendered index entry (apt stanza, pacman desc, APKINDEX record, PEP 691 file JSON ...). */
+  entry: string;
+  attachments: Attachment[];
+}
+
+/** A stored package file as the publisher sees it. */
+export interface EntryRow {
+  id: number;
+  name: string;
+  version: string;
+  arch: string;
+  filename: string;
+  path: string;
+  partition: string;
+  entry: string;
+  meta: PackageMeta;
+  size: number;
+  hashes: FileHashes;
+  createdAt: Date;
+  /** PEP 592: null = not yanked, '' = yanked without a reason, else the reason. */
+  yanked: string | null;
+}
+
+/** One file of a published index generation. Stored once as an immutable blob and served byte for byte. */
+export interface IndexFile {
+  path: string;
+  data: Buffer;
+  contentType: string;
+  /** Also served from the retained older generations (apt by-hash files). */
+  historic?: boolean;
+}
+
+export interface OpenPgpSigner {
+  fingerprint: string;
+  /** ASCII-armored public key. */
+  publicKeyArmored: string;
+  /** Raw OpenPGP packets (what `gpg --export` writes), for apt `signed-by` keyrings. */
+  publicKeyBinary: Buffer;
+  /** Cleartext-signed message (apt InRelease), SHA-256+ digest. */
+  clearsign(text: string): Promise<string>;
+  /** Detached signature over `data`; binary unless armored (apt Release.gpg, pacman .sig). */
+  detachSign(data: Buffer, armored: boolean): Promise<Buffer>;
+}
+
+export interface RsaSigner {
+  /** File name clients keep the public key under (apk: /etc/apk/keys/<keyName>). */
+  keyName: string;
+  publicKeyPem: string;
+  /** RSA PKCS#1 v1.5 signature over the digest of `data`. */
+  sign(data: Buffer, digest: 'sha1' | 'sha256' | 'sha512'): Buffer;
+}
+
+/** Per-repository signing keys; created on first use, private parts never leave the server. */
+export interface RepoSigner {
+  openpgp(): Promise<OpenPgpSigner>;
+  /** Active RSA keys, oldest first (two during a rotation: sign with both). */
+  rsa(): Promise<RsaSigner[]>;
+}
+
+export interface ScopeContext {
+  repo: RepoInfo;
+  /** Distinct partitions that currently hold files in this repository. */
+  partitions(): Promise<string[]>;
+}
+
+export interface PublishContext extends ScopeContext {
+  scope: string;
+  now: Date;
+  /** Stored files of the given partitions (all when omitted), excluding ones removed from the index; ordered by id. */
+  entries(partitions?: string[]): Promise<EntryRow[]>;
+  signer: RepoSigner;
+}
+
+export interface SetupContext {
+  repo: RepoInfo;
+  /** Absolute URL of the repository root, `<BASE_URL>/repo/<provider>/<repo>` (no trailing slash). */
+  repoUrl: string;
+  baseUrl: string;
+  signer: RepoSigner;
+  partitions: string[];
+}
+
+export interface SetupSnippet {
+  title: string;
+  /** Language hint for the UI (`shell`, `ini`, `toml`, ...). */
+  language: string;
+  code: string;
+}
+
+/** Per-request view the provider gets when it needs to rewrite a path (content negotiation, redirects). */
+export interface RequestView {
+  /** Repository-relative, percent-decoded path ('' for the repository root). */
+  path: string;
+  method: string;
+  accept: string;
+  query: Record<string, string>;
+}
+
+export type Rewrite =
+  | { path: string; vary?: string }
+  | { redirect: string };
+
+/** What a provider's own routes may use. */
+export interface ProviderHttpContext {
+  /** Resolves the repository named in the URL (404 if missing); created if `create`. */
+  repoUrl(repo: RepoInfo): string;
+}
+
+export interface Provider {
+  readonly name: string;
+  /** Human title, e.g. 'APT (Debian, Ubuntu)'. */
+  readonly title: string;
+  /** Extra upload parameters (query or form fields) with their defaults, e.g. apt `dist`, `component`. */
+  readonly uploadParams: z.ZodType<Record<string, string>>;
+  /** Whether name and version come from the package itself (the request's must then agree). */
+  readonly selfDescribing: boolean;
+  /** Is this file of this format? Used when `provider` is omitted. Read only what is needed. */
+  detect(file: UploadedFile): Promise<boolean>;
+  /** Validate and read the package; throw InvalidPackageError saying what is wrong. Bounded in memory. */
+  parse(input: UploadInput): Promise<ParsedPackage>;
+  /** Index scopes a change to a file of this partition must republish. */
+  scopesFor(partition: string, ctx: ScopeContext): Promise<string[]>;
+  /** All index files of one scope. Called under the scope's publish lock. */
+  buildIndex(ctx: PublishContext): Promise<IndexFile[]>;
+  /** Version order, newest last (`compare(a, b) < 0` when a is older). */
+  compareVersions(a: string, b: string): number;
+  /** Are two package names the same package? (PyPI normalizes.) Defaults to equality. */
+  namesMatch?(a: string, b: string): boolean;
+  /** Map a request before the generic lookup (index file, package file, attachment, listing). */
+  rewrite?(req: RequestView): Rewrite | null;
+  /** Other stored paths that may serve a requested path (pacman any/ under $arch, apk noarch/). */
+  fallbackPaths?(path: string): string[];
+  /** Provider-specific routes, mounted at /repo/<provider>/:repo/ before the generic ones. */
+  routes?(router: Router, ctx: ProviderHttpContext): void;
+  /** Copy-paste client setup for the UI and README. */
+  setup(ctx: SetupContext): Promise<SetupSnippet[]>;
+}
