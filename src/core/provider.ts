@@ -117,6 +117,8 @@ export interface OpenPgpSigner {
   clearsign(text: string): Promise<string>;
   /** Detached signature over `data`; binary unless armored (apt Release.gpg, pacman .sig). */
   detachSign(data: Buffer, armored: boolean): Promise<Buffer>;
+  /** Binary detached signature over a file's bytes, streamed (package files can be GBs). */
+  detachSignFile(localPath: string): Promise<Buffer>;
 }
 
 export interface RsaSigner {
