@@ -91,7 +91,8 @@ export function readTar(input: Readable, opts: TarReadOptions): Promise<void> {
       const wanted = opts.want?.(info) ?? false;
       const chunks: Buffer[] = [];
       let got = 0;
-      stream.on('data', (c: Buffer) => {
+      stream.on('data', (data: unknown) => {
+        const c = data as Buffer;
         if (!wanted) return;
         got += c.length;
         if (got > maxBuffered) {

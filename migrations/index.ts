@@ -1,0 +1,4 @@
+/** Every migration, in order. Listed explicitly (no glob) so tsx, tsc output and bundles all find them. */
+import { Initial1763600000000 } from './1763600000000-Initial';
+
+export const migrations = [Initial1763600000000];

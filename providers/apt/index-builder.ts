@@ -1,0 +1,168 @@
+/**
+ * Publishing one distribution (formats.md B.2-B.7): for each component and architecture
+ * Packages, Packages.gz and Packages.xz, their by-hash copies, and one Release covering
+ * all of them, signed as InRelease (clearsigned) and Release.gpg (detached, armored).
+ */
+import crypto from 'node:crypto';
+import { gzipDeterministic, xzCompress } from '../../src/util/compression';
+import type { EntryRow, IndexFile, PublishContext, RepoInfo } from '../../src/core/provider';
+import { DEFAULT_COMPONENT, isValidSegment, splitPartition } from './params';
+import { compareDebianVersions } from './version';
+
+/** Architectures every distribution offers even before it holds a package built for them. */
+export const DEFAULT_ARCHES = ['amd64', 'arm64'];
+
+const ARCH_NAME = /^[a-z0-9][a-z0-9-]*$/;
+
+/** Hash lists in Release, with the names apt expects (formats.md B.4). */
+const RELEASE_HASHES = [
+  { field: 'MD5Sum', algo: 'md5' },
+  { field: 'SHA1', algo: 'sha1' },
+  { field: 'SHA256', algo: 'sha256' },
+  { field: 'SHA512', algo: 'sha512' },
+] as const;
+/** by-hash copies: apt asks for the strongest hash listed (SHA512); SHA256 serves older configurations. */
+const BY_HASH = [
+  { dir: 'SHA256', algo: 'sha256' },
+  { dir: 'SHA512', algo: 'sha512' },
+] as const;
+
+export function distOfScope(scope: string): string | null {
+  const m = /^dists\/([^/]+)$/.exec(scope);
+  return m && isValidSegment(m[1]) ? m[1] : null;
+}
+
+/** Configured architectures: `settings.arches` when it is a list, else DEFAULT_ARCHES. */
+export function configuredArches(repo: RepoInfo): string[] {
+  const a = repo.settings.arches;
+  if (!Array.isArray(a)) return DEFAULT_ARCHES;
+  return a.filter((x): x is string => typeof x === 'string' && ARCH_NAME.test(x) && x !== 'all');
+}
+
+/** A single-line string setting, or the fallback. */
+function textSetting(repo: RepoInfo, key: string, fallback: string): string {
+  const v = repo.settings[key];
+  return typeof v === 'string' && v.trim() !== '' && !/[\r\n]/.test(v) ? v.trim() : fallback;
+}
+
+/** Order inside Packages: name, then Debian version, then architecture (then upload order). */
+export function compareRows(a: EntryRow, b: EntryRow): number {
+  if (a.name !== b.name) return a.name < b.name ? -1 : 1;
+  const v = compareDebianVersions(a.version, b.version);
+  if (v !== 0) return v;
+  if (a.arch !== b.arch) return a.arch < b.arch ? -1 : 1;
+  return a.id - b.id;
+}
+
+/** Stanzas separated by one blank line; the file ends with a blank line like dpkg-scanpackages'. */
+export function packagesFile(rows: EntryRow[]): Buffer {
+  const text = rows.map((r) => (r.entry.endsWith('\n') ? r.entry : r.entry + '\n') + '\n').join('');
+  return Buffer.from(text, 'utf8');
+}
+
+const hex = (algo: string, data: Buffer) => crypto.createHash(algo).update(data).digest('hex');
+
+export interface ReleaseFields {
+  origin: string;
+  label: string;
+  dist: string;
+  date: Date;
+  validUntil?: Date;
+  arches: string[];
+  components: string[];
+  description: string;
+  /** Index files relative to dists/<dist>/. */
+  files: { path: string; data: Buffer }[];
+}
+
+export function releaseText(r: ReleaseFields): string {
+  const lines = [
+    `Origin: ${r.origin}`,
+    `Label: ${r.label}`,
+    `Suite: ${r.dist}`,
+    `Codename: ${r.dist}`,
+    // toUTCString() gives "Sat, 21 Nov 2026 22:29:10 GMT"; apt accepts GMT (formats.md B.4).
+    `Date: ${r.date.toUTCString()}`,
+  ];
+  if (r.validUntil) lines.push(`Valid-Until: ${r.validUntil.toUTCString()}`);
+  lines.push(
+    `Architectures: ${r.arches.join(' ')}`,
+    `Components: ${r.components.join(' ')}`,
+    `Description: ${r.description}`,
+    'Acquire-By-Hash: yes',
+  );
+  for (const h of RELEASE_HASHES) {
+    lines.push(`${h.field}:`);
+    for (const f of r.files) lines.push(` ${hex(h.algo, f.data)} ${f.data.length} ${f.path}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+export async function buildAptIndex(ctx: PublishContext): Promise<IndexFile[]> {
+  const dist = distOfScope(ctx.scope);
+  if (!dist) throw new Error(`apt: not a distribution scope: "${ctx.scope}"`);
+  const partitions = (await ctx.partitions()).filter((p) => splitPartition(p)?.dist === dist);
+  const rows = partitions.length ? await ctx.entries(partitions) : [];
+
+  const byComponent = new Map<string, EntryRow[]>();
+  for (const row of rows) {
+    const comp = splitPartition(row.partition)?.component;
+    if (!comp || splitPartition(row.partition)?.dist !== dist) continue;
+    if (!byComponent.has(comp)) byComponent.set(comp, []);
+    byComponent.get(comp)!.push(row);
+  }
+  // A distribution emptied by deletions still gets a valid (empty) index, so clients keep updating.
+  const components = byComponent.size ? [...byComponent.keys()].sort() : [DEFAULT_COMPONENT];
+  const archSet = new Set(configuredArches(ctx.repo));
+  for (const row of rows) if (row.arch !== 'all' && ARCH_NAME.test(row.arch)) archSet.add(row.arch);
+  if (archSet.size === 0) for (const a of DEFAULT_ARCHES) archSet.add(a);
+  const arches = [...archSet].sort();
+
+  const indexFiles: { path: string; data: Buffer; contentType: string }[] = [];
+  for (const comp of components) {
+    const compRows = (byComponent.get(comp) ?? []).slice().sort(compareRows);
+    for (const arch of arches) {
+      // Release does not list `all`, so arch-all packages go into every binary-<arch> (B.7).
+      const plain = packagesFile(compRows.filter((r) => r.arch === arch || r.arch === 'all'));
+      const dir = `${comp}/binary-${arch}`;
+      indexFiles.push(
+        { path: `${dir}/Packages`, data: plain, contentType: 'text/plain; charset=utf-8' },
+        { path: `${dir}/Packages.gz`, data: gzipDeterministic(plain), contentType: 'application/gzip' },
+        { path: `${dir}/Packages.xz`, data: await xzCompress(plain), contentType: 'application/x-xz' },
+      );
+    }
+  }
+
+  const validDays = ctx.repo.settings.validDays;
+  const release = releaseText({
+    origin: textSetting(ctx.repo, 'origin', ctx.repo.name),
+    label: textSetting(ctx.repo, 'label', ctx.repo.name),
+    dist,
+    date: ctx.now,
+    validUntil: typeof validDays === 'number' && validDays > 0 ? new Date(ctx.now.getTime() + validDays * 86_400_000) : undefined,
+    arches,
+    components,
+    description: textSetting(ctx.repo, 'description', `artifactd repository ${ctx.repo.name}`),
+    files: indexFiles,
+  });
+
+  const pgp = await ctx.signer.openpgp();
+  const releaseBytes = Buffer.from(release, 'utf8');
+  const inRelease = await pgp.clearsign(release);
+  const releaseGpg = await pgp.detachSign(releaseBytes, true);
+
+  const base = `dists/${dist}`;
+  const out: IndexFile[] = [
+    { path: `${base}/Release`, data: releaseBytes, contentType: 'text/plain; charset=utf-8' },
+    { path: `${base}/InRelease`, data: Buffer.from(inRelease, 'utf8'), contentType: 'text/plain; charset=utf-8' },
+    { path: `${base}/Release.gpg`, data: releaseGpg, contentType: 'application/pgp-signature' },
+  ];
+  for (const f of indexFiles) {
+    out.push({ path: `${base}/${f.path}`, data: f.data, contentType: f.contentType });
+    const dir = f.path.slice(0, f.path.lastIndexOf('/'));
+    for (const h of BY_HASH) {
+      out.push({ path: `${base}/${dir}/by-hash/${h.dir}/${hex(h.algo, f.data)}`, data: f.data, contentType: f.contentType, historic: true });
+    }
+  }
+  return out;
+}

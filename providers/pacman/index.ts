@@ -1,0 +1,129 @@
+/**
+ * The `pacman` provider: Arch Linux package repositories that pacman syncs with signatures
+ * required. Facts: ../../shared/formats.md section A (and section 0 for HTTP).
+ *
+ * Layout served under /repo/pacman/<repo>/ (client: `Server = <repoUrl>/$arch`):
+ *   <arch>/<pkgname>-<pkgver>-<arch>.pkg.tar.<ext>[.sig]   package files (`any` ones under any/)
+ *   <arch>/<repo>.db[.tar.gz][.sig], <arch>/<repo>.files[.tar.gz][.sig]
+ *   pubkey                                                  armored repository key
+ */
+import { z } from 'zod';
+import type { Provider, ParsedPackage, ScopeContext, UploadInput } from '../../src/core/provider';
+import { EXTENSION } from './archive';
+import { detectPacman } from './detect';
+import { encodeEntry, renderDesc, renderFiles } from './entry';
+import { ANY_ARCH, buildArchIndex } from './index-builder';
+import { DEFAULT_PARSE_LIMITS, readPackage, type ParseLimits } from './parse';
+import { bareName, type PkgInfo } from './pkginfo';
+import { pacmanRoutes } from './routes';
+import { pacmanSetup } from './setup';
+import { readPackagerSignature, signWithRepoKey } from './signature';
+import { vercmp } from './vercmp';
+
+/** Architecture every repository serves even before it holds an arch-specific package. */
+export const DEFAULT_ARCH = 'x86_64';
+
+/** Extensions makepkg knows for PKGEXT; pacman itself ignores file names (formats.md A.1). */
+const KNOWN_EXTENSIONS = ['', '.zst', '.xz', '.gz', '.bz2', '.lz4', '.lzo', '.lrz', '.Z'];
+const ARCH_SEGMENT = /^[A-Za-z0-9_]+$/;
+
+/**
+ * `<pkgname>-<pkgver>-<arch>.pkg.tar.<ext>` with the extension of the detected compression;
+ * the client's own name is kept when it is exactly that pattern with a known extension.
+ */
+export function packageFilename(info: PkgInfo, compression: keyof typeof EXTENSION, clientFilename: string): string {
+  const stem = `${info.pkgname}-${info.pkgver}-${info.arch}.pkg.tar`;
+  if (clientFilename.startsWith(stem) && KNOWN_EXTENSIONS.includes(clientFilename.slice(stem.length))) return clientFilename;
+  return `${stem}${EXTENSION[compression]}`;
+}
+
+/** Arch names from the repository setting `arches` (invalid values are ignored). */
+function settingArches(settings: Record<string, unknown>): string[] {
+  const v = settings.arches;
+  if (!Array.isArray(v)) return [];
+  return v.filter((a): a is string => typeof a === 'string' && ARCH_SEGMENT.test(a) && a !== ANY_ARCH);
+}
+
+export interface PacmanProviderOptions {
+  limits?: Partial<ParseLimits>;
+}
+
+export function createPacmanProvider(options: PacmanProviderOptions = {}): Provider {
+  const limits: ParseLimits = { ...DEFAULT_PARSE_LIMITS, ...options.limits };
+  return {
+    name: 'pacman',
+    title: 'pacman (Arch Linux)',
+    // No parameters: name, version and arch come from .PKGINFO. Unknown keys are stripped.
+    uploadParams: z.object({}) as unknown as z.ZodType<Record<string, string>>,
+    selfDescribing: true,
+
+    detect: detectPacman,
+
+    async parse(input: UploadInput): Promise<ParsedPackage> {
+      const { file } = input;
+      // Cheap checks first: a bad packager signature fails before the package is read.
+      const packagerSig = input.extraFiles.sig ? await readPackagerSignature(input.extraFiles.sig) : undefined;
+      const { info, files, compression } = await readPackage(file.localPath, file.size, limits);
+      const filename = packageFilename(info, compression, file.clientFilename);
+      const signature = packagerSig ?? (await signWithRepoKey(input.signer, file.localPath));
+      const desc = renderDesc(info, { filename, csize: file.size, md5: file.hashes.md5, sha256: file.hashes.sha256, signature });
+      const s = info.single;
+      return {
+        name: info.pkgname,
+        version: info.pkgver,
+        arch: info.arch,
+        filename,
+        path: `${info.arch}/${filename}`,
+        partition: info.arch,
+        meta: {
+          description: s.pkgdesc,
+          url: s.url,
+          license: info.lists.license,
+          depends: [...new Set(info.lists.depend.map(bareName))],
+          packager: s.packager,
+          builddate: s.builddate ? Number(s.builddate) : undefined,
+          isize: s.size ? Number(s.size) : undefined,
+          base: s.pkgbase,
+          groups: info.lists.group,
+          provides: info.lists.provides,
+          conflicts: info.lists.conflict,
+          replaces: info.lists.replaces,
+          optdepends: info.lists.optdepend,
+          files: files.length,
+          signedBy: packagerSig ? 'packager' : 'repository',
+        },
+        entry: encodeEntry({ desc, files: renderFiles(files) }),
+        attachments: [{ suffix: '.sig', data: signature, contentType: 'application/pgp-signature' }],
+      };
+    },
+
+    async scopesFor(partition: string, ctx: ScopeContext): Promise<string[]> {
+      if (partition !== ANY_ARCH) return [partition];
+      // `any` packages are in every architecture's db (formats.md A.7).
+      const arches = new Set<string>([DEFAULT_ARCH, ...settingArches(ctx.repo.settings)]);
+      for (const p of await ctx.partitions()) if (p !== ANY_ARCH) arches.add(p);
+      return [...arches].sort();
+    },
+
+    buildIndex: buildArchIndex,
+
+    compareVersions: vercmp,
+
+    fallbackPaths(path: string): string[] {
+      // `Server = .../$arch` asks for any packages under the client's arch directory.
+      const slash = path.indexOf('/');
+      if (slash < 0) return [];
+      const arch = path.slice(0, slash);
+      const rest = path.slice(slash + 1);
+      if (arch === ANY_ARCH || !ARCH_SEGMENT.test(arch) || rest === '' || rest.includes('/')) return [];
+      return [`${ANY_ARCH}/${rest}`];
+    },
+
+    routes: (router) => pacmanRoutes(router),
+
+    setup: pacmanSetup,
+  };
+}
+
+export const pacmanProvider: Provider = createPacmanProvider();
+export default pacmanProvider;

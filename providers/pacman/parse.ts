@@ -1,0 +1,90 @@
+/**
+ * Reading a pacman package (formats.md A.1, A.2): one pass over the decompressed tar that
+ * buffers `.PKGINFO` (bounded) and collects the payload's file list for the `.files` db
+ * (formats.md A.4: no top-level dot files, directories end in `/`, `LC_ALL=C sort -u`).
+ */
+import { InvalidPackageError } from '../../src/core/errors';
+import type { Compression } from '../../src/util/compression';
+import { readTar } from '../../src/util/tar';
+import { DEFAULT_LIMITS, openTarStream, sniffPackage, type ArchiveLimits } from './archive';
+import { parsePkgInfo, type PkgInfo } from './pkginfo';
+
+export interface ParseLimits extends ArchiveLimits {
+  maxPkgInfo: number;
+  maxEntries: number;
+  /** Cap on the summed length of all listed paths (the `files` entry is kept in the database). */
+  maxFileListBytes: number;
+}
+
+export const DEFAULT_PARSE_LIMITS: ParseLimits = {
+  ...DEFAULT_LIMITS,
+  maxPkgInfo: 1024 * 1024,
+  maxEntries: 1_000_000,
+  maxFileListBytes: 128 * 1024 * 1024,
+};
+
+export interface PackageContents {
+  compression: Exclude<Compression, 'bzip2'>;
+  info: PkgInfo;
+  /** Sorted (C locale, byte order), unique payload paths; directories end in `/`. */
+  files: string[];
+}
+
+/** Sort like `LC_ALL=C sort -u`: by bytes, duplicates removed. */
+export function sortUniqueC(paths: string[]): string[] {
+  const bufs = paths.map((p) => Buffer.from(p, 'utf8'));
+  bufs.sort(Buffer.compare);
+  const out: string[] = [];
+  let prev: Buffer | undefined;
+  for (const b of bufs) {
+    if (prev && prev.equals(b)) continue;
+    out.push(b.toString('utf8'));
+    prev = b;
+  }
+  return out;
+}
+
+export async function readPackage(localPath: string, compressedSize: number, limits: ParseLimits = DEFAULT_PARSE_LIMITS): Promise<PackageContents> {
+  const compression = await sniffPackage(localPath);
+  let pkginfo: Buffer | undefined;
+  let sawSignatureEntry = false;
+  const files: string[] = [];
+  let listBytes = 0;
+  let entries = 0;
+
+  await readTar(openTarStream(localPath, compression, compressedSize, limits), {
+    what: 'package',
+    maxEntries: limits.maxEntries,
+    maxBuffered: limits.maxPkgInfo,
+    want: (e) => e.name === '.PKGINFO' && e.type === 'file',
+    onEntry: (e, data) => {
+      entries++;
+      const top = e.name.split('/', 1)[0] ?? '';
+      if (e.name === '.PKGINFO') {
+        if (e.type !== 'file') throw new InvalidPackageError('.PKGINFO is not a regular file');
+        if (pkginfo !== undefined) throw new InvalidPackageError('the package contains .PKGINFO twice');
+        pkginfo = data;
+        return;
+      }
+      if (top.startsWith('.SIGN.')) sawSignatureEntry = true;
+      if (e.name === '' || top.startsWith('.')) return;
+      const path = e.type === 'directory' && !e.name.endsWith('/') ? `${e.name}/` : e.name;
+      if (path.includes('\n')) throw new InvalidPackageError(`package: entry name ${JSON.stringify(path)} contains a newline`);
+      listBytes += Buffer.byteLength(path) + 1;
+      if (listBytes > limits.maxFileListBytes) {
+        throw new InvalidPackageError(`package: the file list is larger than ${limits.maxFileListBytes} bytes`);
+      }
+      files.push(path);
+    },
+  });
+
+  if (entries === 0) throw new InvalidPackageError('package: the tar archive is empty');
+  if (pkginfo === undefined) throw new InvalidPackageError('package has no .PKGINFO: not a pacman package');
+  // An Alpine .apk is gzip + tar with a .PKGINFO too; its signature entries give it away.
+  if (sawSignatureEntry) throw new InvalidPackageError('package has .SIGN.* entries: this is an Alpine .apk, not a pacman package');
+  const text = pkginfo.toString('utf8');
+  if (!Buffer.from(text, 'utf8').equals(pkginfo)) throw new InvalidPackageError('.PKGINFO is not valid UTF-8');
+  if (/^datahash = /m.test(text)) throw new InvalidPackageError('.PKGINFO has a "datahash" key: this is an Alpine .apk, not a pacman package');
+  const info = parsePkgInfo(text);
+  return { compression, info, files: sortUniqueC(files) };
+}

@@ -1,0 +1,36 @@
+/**
+ * The `pypi` provider: a PEP 503/691 simple repository for pip and uv, fed by /addpkg and by
+ * twine's legacy upload API. Facts: formats.md section C; where silent, PyPI (warehouse).
+ */
+import { z } from 'zod';
+import type { Provider } from '../../src/core/provider';
+import { detect } from './detect';
+import { buildIndex, projectScope, ROOT_SCOPE } from './index-builder';
+import { normalizeName } from './names';
+import { parseUpload } from './parse';
+import { rewrite } from './rewrite';
+import { setup } from './setup';
+import { compareVersionStrings } from './version';
+
+/** Optional `sha256_digest` (twine sends it): checked against the received bytes. Unknown keys are dropped. */
+const uploadParams = z
+  .object({ sha256_digest: z.string().regex(/^[0-9a-fA-F]{64}$/, 'sha256_digest must be 64 hexadecimal digits').optional() })
+  .transform((p): Record<string, string> => (p.sha256_digest ? { sha256_digest: p.sha256_digest.toLowerCase() } : {}));
+
+export const pypiProvider: Provider = {
+  name: 'pypi',
+  title: 'PyPI (pip, uv, twine)',
+  uploadParams,
+  selfDescribing: true,
+  detect,
+  parse: parseUpload,
+  // A file changes its project's page and, when a project appears or disappears, the project list.
+  scopesFor: async (partition) => [projectScope(partition), ROOT_SCOPE],
+  buildIndex,
+  compareVersions: compareVersionStrings,
+  namesMatch: (a, b) => normalizeName(a) === normalizeName(b),
+  rewrite,
+  setup,
+};
+
+export default pypiProvider;

@@ -1,0 +1,87 @@
+/**
+ * The whole configuration: one zod schema, parsed once at boot from the environment
+ * (and optionally a JSON file named by CONFIG_FILE), then frozen and passed down.
+ * A bad value stops the boot with a message listing every bad variable.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+const byteSize = z
+  .string()
+  .regex(/^\d+(\.\d+)?\s*([kmgt]i?b?)?$/i, 'a byte size such as 1073741824, 512MiB or 4GiB')
+  .transform((s) => {
+    const m = /^(\d+(?:\.\d+)?)\s*([kmgt])?/i.exec(s)!;
+    const mult = { k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[(m[2] ?? '').toLowerCase() as 'k'] ?? 1;
+    return Math.floor(Number(m[1]) * mult);
+  });
+
+const list = z
+  .string()
+  .transform((s) => s.split(/[\s,]+/).filter(Boolean));
+
+export const configSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default('0.0.0.0'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  BASE_URL: z
+    .url({ message: 'an absolute http(s) URL such as https://packages.example.com' })
+    .refine((u) => /^https?:\/\//.test(u), 'must start with http:// or https://')
+    .transform((u) => u.replace(/\/+$/, ''))
+    .optional(),
+  DATABASE_URL: z
+    .string()
+    .refine((u) => /^(sqlite:|mysql:\/\/|mariadb:\/\/)/.test(u), 'sqlite:<path> or mysql://user:pass@host:port/db')
+    .optional(),
+  S3_URL: z
+    .url()
+    .refine((u) => /^https?:\/\/[^/]+\/[^/]{3,}/.test(u), 'http(s)://<key>:<secret>@<endpoint>/<bucket> (bucket of 3+ characters)')
+    .optional(),
+  S3_REGION: z.string().default('us-east-1'),
+  S3_REDIRECT: z.enum(['off', 'presigned']).default('off'),
+  ADMIN_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  MAX_UPLOAD_SIZE: byteSize.default(4 * 2 ** 30),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** How many index generations per scope stay readable (apt by-hash, in-flight clients). */
+  KEEP_GENERATIONS: z.coerce.number().int().min(2).max(100).default(5),
+  /** Encrypts private signing keys at rest (AES-256-GCM, key derived with scrypt). */
+  MASTER_KEY: z.string().min(16, 'at least 16 characters').optional(),
+  /** Architectures every apt dist / pacman repo / apk branch serves even before a package of that arch exists. */
+  APT_ARCHES: list.default(['amd64', 'arm64']),
+  PACMAN_ARCHES: list.default(['x86_64']),
+  APK_ARCHES: list.default(['x86_64', 'aarch64']),
+  /** Anonymous reads of repositories (false: every read needs a read token). */
+  PUBLIC_READ: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  /** Seconds between background sweeps that finish publishes interrupted by a crash. */
+  PUBLISH_SWEEP_SECONDS: z.coerce.number().min(1).default(10),
+});
+
+export type Config = Readonly<z.output<typeof configSchema>> & { readonly dataDir: string; readonly databaseUrl: string };
+
+export class ConfigError extends Error {}
+
+/** Parse env (plus CONFIG_FILE JSON, env wins). Throws ConfigError listing every problem. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  let fileValues: Record<string, string> = {};
+  if (env.CONFIG_FILE) {
+    try {
+      const raw = JSON.parse(fs.readFileSync(env.CONFIG_FILE, 'utf8')) as Record<string, unknown>;
+      fileValues = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : String(v)]));
+    } catch (e) {
+      throw new ConfigError(`CONFIG_FILE ${env.CONFIG_FILE}: ${(e as Error).message}`);
+    }
+  }
+  const input: Record<string, string | undefined> = { ...fileValues };
+  for (const key of Object.keys(configSchema.shape)) {
+    const v = env[key];
+    if (v !== undefined && v !== '') input[key] = v;
+  }
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(config)'}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const dataDir = path.resolve(parsed.data.DATA_DIR);
+  const databaseUrl = parsed.data.DATABASE_URL ?? `sqlite:${path.join(dataDir, 'artifactd.sqlite')}`;
+  return Object.freeze({ ...parsed.data, dataDir, databaseUrl });
+}

@@ -1,0 +1,141 @@
+/**
+ * Per-repository signing keys, created the first time a repository needs one. Private
+ * keys never leave the server (no API returns them); with MASTER_KEY they are encrypted at rest.
+ */
+import type { Database } from '../../db/database';
+import { SigningKeyEntity, type SigningKeyRow } from '../../db/entities';
+import type { LockManager } from '../locks';
+import type { OpenPgpSigner, RepoInfo, RepoSigner, RsaSigner } from '../provider';
+import { BadRequestError } from '../errors';
+import { openPrivateKey, sealPrivateKey } from './at-rest';
+import { generateOpenPgpKey, inspectPrivateKey, makeOpenPgpSigner } from './openpgp-signer';
+import { generateRsaKey, makeRsaSigner, rsaKeyName } from './rsa-signer';
+
+export interface PublicKeyInfo {
+  kind: 'openpgp' | 'rsa';
+  name: string;
+  fingerprint: string;
+  publicKey: string;
+  active: boolean;
+  createdAt: string;
+}
+
+export class KeyService {
+  private readonly cache = new Map<number, OpenPgpSigner>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly locks: LockManager,
+    private readonly masterKey: string | undefined,
+    private readonly keyOwner: string,
+  ) {}
+
+  signerFor(repo: RepoInfo): RepoSigner {
+    return { openpgp: () => this.openpgp(repo), rsa: () => this.rsa(repo) };
+  }
+
+  private activeKeys(repoId: number, kind: 'openpgp' | 'rsa'): Promise<SigningKeyRow[]> {
+    return this.db.manager.getRepository(SigningKeyEntity).find({ where: { repoId, kind, active: true }, order: { id: 'ASC' } });
+  }
+
+  async openpgp(repo: RepoInfo): Promise<OpenPgpSigner> {
+    let rows = await this.activeKeys(repo.id, 'openpgp');
+    if (rows.length === 0) {
+      rows = await this.locks.withLock(`keys:${repo.id}`, async () => {
+        const again = await this.activeKeys(repo.id, 'openpgp');
+        if (again.length) return again;
+        const k = await generateOpenPgpKey(`${this.keyOwner} ${repo.provider}/${repo.name}`, `${repo.name.toLowerCase().replace(/[^a-z0-9.-]/g, '-')}@artifactd.invalid`);
+        await this.insert(repo.id, 'openpgp', k.fingerprint, k.fingerprint, k.publicArmored, k.privateArmored);
+        return this.activeKeys(repo.id, 'openpgp');
+      });
+    }
+    // The newest active key signs (an import or rotation replaces the old one).
+    const row = rows[rows.length - 1];
+    const cached = this.cache.get(row.id);
+    if (cached) return cached;
+    const signer = await makeOpenPgpSigner(openPrivateKey(row.privateKey, this.masterKey));
+    this.cache.set(row.id, signer);
+    return signer;
+  }
+
+  async rsa(repo: RepoInfo): Promise<RsaSigner[]> {
+    let rows = await this.activeKeys(repo.id, 'rsa');
+    if (rows.length === 0) {
+      rows = await this.locks.withLock(`keys:${repo.id}`, async () => {
+        const again = await this.activeKeys(repo.id, 'rsa');
+        if (again.length) return again;
+        const k = generateRsaKey();
+        await this.insert(repo.id, 'rsa', rsaKeyName(repo.name, k.fingerprint), k.fingerprint, k.publicPem, k.privatePem);
+        return this.activeKeys(repo.id, 'rsa');
+      });
+    }
+    return rows.map((r) => makeRsaSigner(r.name, r.publicKey, openPrivateKey(r.privateKey, this.masterKey)));
+  }
+
+  private async insert(repoId: number, kind: 'openpgp' | 'rsa', name: string, fingerprint: string, publicKey: string, privatePlain: string): Promise<void> {
+    await this.db.write((m) =>
+      m.getRepository(SigningKeyEntity).insert({
+        repoId,
+        kind,
+        name,
+        fingerprint,
+        publicKey,
+        privateKey: sealPrivateKey(privatePlain, this.masterKey),
+        active: true,
+        createdAt: Date.now(),
+      }),
+    );
+  }
+
+  async list(repoId: number): Promise<PublicKeyInfo[]> {
+    const rows = await this.db.manager.getRepository(SigningKeyEntity).find({ where: { repoId }, order: { id: 'ASC' } });
+    return rows.map((r) => ({ kind: r.kind, name: r.name, fingerprint: r.fingerprint, publicKey: r.publicKey, active: r.active, createdAt: new Date(r.createdAt).toISOString() }));
+  }
+
+  /** Replace the repository's OpenPGP key with an imported one (the old one is kept, inactive). */
+  async importOpenPgp(repo: RepoInfo, armoredPrivate: string): Promise<PublicKeyInfo> {
+    let k;
+    try {
+      k = await inspectPrivateKey(armoredPrivate);
+    } catch (e) {
+      throw new BadRequestError(`cannot import key: ${(e as Error).message}`);
+    }
+    await this.locks.withLock(`keys:${repo.id}`, () =>
+      this.db.write(async (m) => {
+        await m.getRepository(SigningKeyEntity).update({ repoId: repo.id, kind: 'openpgp' }, { active: false });
+        await m.getRepository(SigningKeyEntity).delete({ repoId: repo.id, kind: 'openpgp', name: k.fingerprint });
+        await m.getRepository(SigningKeyEntity).insert({
+          repoId: repo.id, kind: 'openpgp', name: k.fingerprint, fingerprint: k.fingerprint, publicKey: k.publicArmored,
+          privateKey: sealPrivateKey(k.privateArmored, this.masterKey), active: true, createdAt: Date.now(),
+        });
+      }),
+    );
+    this.cache.clear();
+    return (await this.list(repo.id)).find((x) => x.kind === 'openpgp' && x.active)!;
+  }
+
+  /**
+   * Rotation. OpenPGP: a new key replaces the old (clients must fetch the new key).
+   * RSA (apk): a second key is added and both sign, so clients holding either key keep
+   * trusting the index; `retire` then drops the older one.
+   */
+  async rotate(repo: RepoInfo, kind: 'openpgp' | 'rsa', retire = false): Promise<PublicKeyInfo[]> {
+    await this.locks.withLock(`keys:${repo.id}`, async () => {
+      if (kind === 'openpgp') {
+        const k = await generateOpenPgpKey(`${this.keyOwner} ${repo.provider}/${repo.name}`, `${repo.name.toLowerCase().replace(/[^a-z0-9.-]/g, '-')}@artifactd.invalid`);
+        await this.db.write((m) => m.getRepository(SigningKeyEntity).update({ repoId: repo.id, kind: 'openpgp' }, { active: false }));
+        await this.insert(repo.id, 'openpgp', k.fingerprint, k.fingerprint, k.publicArmored, k.privateArmored);
+      } else if (retire) {
+        const rows = await this.activeKeys(repo.id, 'rsa');
+        if (rows.length < 2) throw new BadRequestError('retire needs two active keys: rotate first, let clients install the new key, then retire');
+        await this.db.write((m) => m.getRepository(SigningKeyEntity).update({ id: rows[0].id }, { active: false }));
+      } else {
+        const k = generateRsaKey();
+        await this.insert(repo.id, 'rsa', rsaKeyName(repo.name, k.fingerprint), k.fingerprint, k.publicPem, k.privatePem);
+      }
+    });
+    this.cache.clear();
+    return this.list(repo.id);
+  }
+}
+

@@ -1,0 +1,243 @@
+/**
+ * Storing and removing package files. The order of an upload is what makes it safe:
+ * 1. the bytes are already in a local temp file, hashed (src/http/multipart.ts);
+ * 2. the provider parses and validates them (nothing stored yet: a 4xx loses nothing);
+ * 3. the blob goes to its content-addressed key (a crash here leaves an unreferenced blob for `gc`);
+ * 4. one transaction inserts the file row and marks the affected index scopes dirty;
+ * 5. the publisher builds the indexes; the response waits for that unless `wait=0`.
+ */
+import type { Database } from '../db/database';
+import { isUniqueViolation } from '../db/database';
+import { FileEntity, type FileRow } from '../db/entities';
+import type { BlobStore } from '../storage/blob-store';
+import { blobKey } from '../storage/blob-store';
+import { sha256Hex } from '../util/hash';
+import { BadRequestError, ConflictError, InvalidPackageError, NotFoundError, VersionExistsError } from './errors';
+import type { KeyService } from './keys/key-service';
+import { checkPackageToken, checkRelativePath, printable } from './names';
+import type { ParsedPackage, Provider, RepoInfo, UploadedFile } from './provider';
+import { providers as allProviders } from './provider-registry';
+import type { Publisher, SeqTargets } from './publisher';
+
+export interface StoredAttachment {
+  suffix: string;
+  sha256: string;
+  size: number;
+  contentType: string;
+}
+
+export interface UploadRequest {
+  provider: Provider;
+  repo: RepoInfo;
+  file: UploadedFile;
+  extraFiles: Record<string, UploadedFile>;
+  params: Record<string, string>;
+  claimedName?: string;
+  claimedVersion?: string;
+  wait: boolean;
+}
+
+export interface StoredFileView {
+  provider: string;
+  repo: string;
+  name: string;
+  version: string;
+  arch: string;
+  filename: string;
+  path: string;
+  size: number;
+  sha256: string;
+  uploadedAt: string;
+  yanked: string | null;
+  hidden: boolean;
+}
+
+export function fileView(repo: RepoInfo, f: FileRow): StoredFileView {
+  return {
+    provider: repo.provider,
+    repo: repo.name,
+    name: f.name,
+    version: f.version,
+    arch: f.arch,
+    filename: f.filename,
+    path: f.path,
+    size: f.size,
+    sha256: f.sha256,
+    uploadedAt: new Date(f.createdAt).toISOString(),
+    yanked: f.yanked,
+    hidden: f.hidden,
+  };
+}
+
+/** Pick the provider from the bytes when the client did not say. */
+export async function detectProvider(file: UploadedFile): Promise<Provider> {
+  for (const p of allProviders) {
+    if (p.name === 'tar') continue;
+    if (await p.detect(file).catch(() => false)) return p;
+  }
+  throw new BadRequestError(
+    `could not detect the package format from the file; pass provider=<${allProviders.map((p) => p.name).join('|')}> (tar takes any file with name and version)`,
+  );
+}
+
+export class PackageService {
+  constructor(
+    private readonly db: Database,
+    private readonly blobs: BlobStore,
+    private readonly publisher: Publisher,
+    private readonly keys: KeyService,
+  ) {}
+
+  async upload(req: UploadRequest): Promise<{ view: StoredFileView; targets: SeqTargets; published: boolean }> {
+    const { provider, repo } = req;
+    if (req.file.size === 0) throw new InvalidPackageError('the uploaded file is empty');
+    const parsed = await provider.parse({ file: req.file, extraFiles: req.extraFiles, params: req.params, repo: this.publisher.scopeContext(repo).repo, signer: this.keys.signerFor(repo) });
+    this.checkClaims(provider, parsed, req.claimedName, req.claimedVersion);
+    checkPackageToken('name', parsed.name);
+    checkPackageToken('version', parsed.version);
+    checkRelativePath(parsed.path);
+
+    // Blobs first: a row must never point at bytes that are not stored.
+    const key = blobKey(req.file.hashes.sha256);
+    if (!(await this.blobs.stat(key))) await this.blobs.putFile(key, req.file.localPath);
+    const attachments: StoredAttachment[] = [];
+    for (const a of parsed.attachments) {
+      const sha = sha256Hex(a.data);
+      const k = blobKey(sha);
+      if (!(await this.blobs.stat(k))) await this.blobs.putBuffer(k, a.data, a.contentType);
+      attachments.push({ suffix: a.suffix, sha256: sha, size: a.data.length, contentType: a.contentType });
+    }
+
+    const scopes = await provider.scopesFor(parsed.partition, this.publisher.scopeContext(repo));
+    await this.publisher.ensureScopes(repo.id, scopes);
+    const overwrite = repo.settings.overwrite === true;
+    let row: FileRow;
+    let targets: SeqTargets;
+    try {
+      ({ row, targets } = await this.db.write(async (m) => {
+        const files = m.getRepository(FileEntity);
+        const samePath = await files.find({ where: { repoId: repo.id, path: parsed.path } });
+        for (const other of samePath) {
+          if (other.partition === parsed.partition) {
+            if (!overwrite) throw new VersionExistsError(`${parsed.filename} (${parsed.name} ${parsed.version}) already exists in ${repo.provider}/${repo.name}; versions are immutable (delete it first, or enable overwrite for this repository)`);
+            await files.delete({ id: other.id });
+          } else if (other.sha256 !== req.file.hashes.sha256) {
+            // apt shares pool/ between dists: one path must always name the same bytes.
+            throw new ConflictError(`${parsed.path} already exists in ${repo.provider}/${repo.name} with different content`);
+          }
+        }
+        const inserted = await files.insert({
+          repoId: repo.id,
+          name: parsed.name,
+          version: parsed.version,
+          arch: parsed.arch,
+          filename: parsed.filename,
+          path: parsed.path,
+          partition: parsed.partition,
+          size: req.file.size,
+          ...req.file.hashes,
+          meta: JSON.stringify(parsed.meta),
+          entry: parsed.entry,
+          attachments: JSON.stringify(attachments),
+          yanked: null,
+          hidden: false,
+          createdAt: Date.now(),
+        });
+        const id = Number(inserted.identifiers[0].id);
+        const t = await this.publisher.requestInTx(m, repo.id, scopes);
+        return { row: await files.findOneByOrFail({ id }), targets: t };
+      }));
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new VersionExistsError(`${parsed.filename} (${parsed.name} ${parsed.version}) already exists in ${repo.provider}/${repo.name}`);
+      throw e;
+    }
+    if (typeof repo.settings.keep === 'number') await this.applyRetention(repo, provider, repo.settings.keep, parsed.name);
+    if (req.wait) await this.publisher.ensurePublished(repo, targets);
+    return { view: fileView(repo, row), targets, published: req.wait };
+  }
+
+  private checkClaims(provider: Provider, parsed: ParsedPackage, name?: string, version?: string): void {
+    if (!provider.selfDescribing) return;
+    const same = provider.namesMatch ?? ((a: string, b: string) => a === b);
+    if (name && !same(name, parsed.name)) {
+      throw new BadRequestError(`name "${printable(name)}" in the request does not match the package's own name "${parsed.name}"`);
+    }
+    if (version && version !== parsed.version) {
+      throw new BadRequestError(`version "${printable(version)}" in the request does not match the package's own version "${parsed.version}"`);
+    }
+  }
+
+  async listFiles(repo: RepoInfo, name?: string): Promise<FileRow[]> {
+    return this.db.manager.getRepository(FileEntity).find({ where: { repoId: repo.id, ...(name ? { name } : {}) }, order: { id: 'ASC' } });
+  }
+
+  /** Files of one package; PyPI-style name matching where the provider defines it. */
+  async filesOf(repo: RepoInfo, provider: Provider, name: string): Promise<FileRow[]> {
+    if (!provider.namesMatch) return this.listFiles(repo, name);
+    return (await this.listFiles(repo)).filter((f) => provider.namesMatch!(f.name, name));
+  }
+
+  async findByPath(repoId: number, path: string): Promise<FileRow | null> {
+    return this.db.manager.getRepository(FileEntity).findOne({ where: { repoId, path }, order: { id: 'DESC' } });
+  }
+
+  /** Delete rows, republish the scopes they were in, wait for it. */
+  async deleteFiles(repo: RepoInfo, provider: Provider, rows: FileRow[]): Promise<number> {
+    if (rows.length === 0) return 0;
+    const ctx = this.publisher.scopeContext(repo);
+    const scopes = [...new Set((await Promise.all([...new Set(rows.map((r) => r.partition))].map((p) => provider.scopesFor(p, ctx)))).flat())];
+    await this.publisher.ensureScopes(repo.id, scopes);
+    const targets = await this.db.write(async (m) => {
+      await m.getRepository(FileEntity).delete(rows.map((r) => r.id));
+      return this.publisher.requestInTx(m, repo.id, scopes);
+    });
+    await this.publisher.ensurePublished(repo, targets);
+    return rows.length;
+  }
+
+  async deleteVersion(repo: RepoInfo, provider: Provider, name: string, version?: string): Promise<number> {
+    const rows = (await this.filesOf(repo, provider, name)).filter((r) => version === undefined || r.version === version);
+    if (rows.length === 0) throw new NotFoundError(`${name}${version ? ` ${version}` : ''} is not in ${repo.provider}/${repo.name}`);
+    return this.deleteFiles(repo, provider, rows);
+  }
+
+  /**
+   * Yank (PEP 592 for PyPI: stays listed, marked; elsewhere: leaves the index, file stays
+   * downloadable by URL). `reason` null un-yanks.
+   */
+  async setYanked(repo: RepoInfo, provider: Provider, name: string, version: string, reason: string | null): Promise<number> {
+    const rows = (await this.filesOf(repo, provider, name)).filter((r) => r.version === version);
+    if (rows.length === 0) throw new NotFoundError(`${name} ${version} is not in ${repo.provider}/${repo.name}`);
+    const ctx = this.publisher.scopeContext(repo);
+    const scopes = [...new Set((await Promise.all([...new Set(rows.map((r) => r.partition))].map((p) => provider.scopesFor(p, ctx)))).flat())];
+    await this.publisher.ensureScopes(repo.id, scopes);
+    const pypiStyle = provider.name === 'pypi';
+    const targets = await this.db.write(async (m) => {
+      await m.getRepository(FileEntity).update(
+        rows.map((r) => r.id),
+        pypiStyle ? { yanked: reason } : { yanked: reason, hidden: reason !== null },
+      );
+      return this.publisher.requestInTx(m, repo.id, scopes);
+    });
+    await this.publisher.ensurePublished(repo, targets);
+    return rows.length;
+  }
+
+  /** Keep the newest `keep` versions of each package (or of `onlyName`); returns what went (or would go). */
+  async applyRetention(repo: RepoInfo, provider: Provider, keep: number, onlyName?: string, dryRun = false): Promise<StoredFileView[]> {
+    const rows = await this.listFiles(repo);
+    const byName = new Map<string, FileRow[]>();
+    for (const r of rows) {
+      if (onlyName && r.name !== onlyName) continue;
+      byName.set(r.name, [...(byName.get(r.name) ?? []), r]);
+    }
+    const doomed: FileRow[] = [];
+    for (const files of byName.values()) {
+      const versions = [...new Set(files.map((f) => f.version))].sort((a, b) => provider.compareVersions(b, a));
+      const old = new Set(versions.slice(Math.max(keep, 0)));
+      doomed.push(...files.filter((f) => old.has(f.version)));
+    }
+    if (!dryRun) await this.deleteFiles(repo, provider, doomed);
+    return doomed.map((f) => fileView(repo, f));
+  }
+}

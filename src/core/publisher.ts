@@ -1,0 +1,215 @@
+/**
+ * Atomic, coalescing index publishing.
+ *
+ * Every change to a package file bumps `requested_seq` of the index scopes it touches, in
+ * the same transaction as the change. Publishing a scope runs under a cross-process lock:
+ * it reads `requested_seq` (R), builds every index file from the stored entries, writes
+ * each as an immutable content-addressed blob, and only then flips the scope's
+ * `generation_id` and sets `published_seq = R` in one transaction. Readers resolve paths
+ * through `generation_id`, so they see the old complete set or the new complete set,
+ * never a mix, and never an index naming a blob that is not stored yet.
+ *
+ * Coalescing: a caller waiting for seq N returns as soon as `published_seq >= N`, so a
+ * burst of 50 uploads is covered by the few builds that happen to run while it lasts.
+ */
+import type { EntityManager } from 'typeorm';
+import type { Database } from '../db/database';
+import { isUniqueViolation } from '../db/database';
+import { FileEntity, GenerationEntity, IndexFileEntity, ScopeEntity, type FileRow } from '../db/entities';
+import type { BlobStore } from '../storage/blob-store';
+import { blobKey } from '../storage/blob-store';
+import type { Logger } from '../util/logger';
+import type { KeyService } from './keys/key-service';
+import type { LockManager } from './locks';
+import type { EntryRow, PublishContext, RepoInfo, ScopeContext } from './provider';
+import { getProvider } from './provider-registry';
+import { sha256Hex } from '../util/hash';
+import { In } from 'typeorm';
+
+export type SeqTargets = Map<string, number>;
+
+export function toEntryRow(f: FileRow): EntryRow {
+  return {
+    id: f.id,
+    name: f.name,
+    version: f.version,
+    arch: f.arch,
+    filename: f.filename,
+    path: f.path,
+    partition: f.partition,
+    entry: f.entry,
+    meta: JSON.parse(f.meta || '{}'),
+    size: f.size,
+    hashes: { sha256: f.sha256, sha512: f.sha512, sha1: f.sha1, md5: f.md5 },
+    createdAt: new Date(f.createdAt),
+    yanked: f.yanked,
+  };
+}
+
+export class Publisher {
+  private readonly inflight = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly blobs: BlobStore,
+    private readonly locks: LockManager,
+    private readonly keys: KeyService,
+    private readonly log: Logger,
+    private readonly keepGenerations: number,
+    private readonly repoDefaults: (repo: RepoInfo) => RepoInfo,
+  ) {}
+
+  scopeContext(repo: RepoInfo): ScopeContext {
+    const full = this.repoDefaults(repo);
+    return {
+      repo: full,
+      partitions: async () => {
+        const rows = (await this.db.manager
+          .getRepository(FileEntity)
+          .createQueryBuilder('f')
+          .select('DISTINCT f.partition', 'partition')
+          .where('f.repoId = :id', { id: repo.id })
+          .getRawMany()) as { partition: string }[];
+        return rows.map((r) => r.partition).sort();
+      },
+    };
+  }
+
+  /** Scope rows must exist before a transaction bumps them (inserting inside would race on MySQL). */
+  async ensureScopes(repoId: number, scopes: string[]): Promise<void> {
+    const repo = this.db.manager.getRepository(ScopeEntity);
+    const existing = scopes.length ? await repo.find({ where: { repoId, scope: In(scopes) } }) : [];
+    const have = new Set(existing.map((s) => s.scope));
+    for (const scope of scopes) {
+      if (have.has(scope)) continue;
+      try {
+        await this.db.write((m) => m.getRepository(ScopeEntity).insert({ repoId, scope, requestedSeq: 0, publishedSeq: 0, generationId: null, publishedAt: null }));
+      } catch (e) {
+        if (!isUniqueViolation(e)) throw e;
+      }
+    }
+  }
+
+  /** Inside the caller's write transaction: mark scopes dirty; returns the seq each must reach. */
+  async requestInTx(m: EntityManager, repoId: number, scopes: string[]): Promise<SeqTargets> {
+    const targets: SeqTargets = new Map();
+    // A fixed order keeps concurrent MySQL transactions from deadlocking on scope rows.
+    for (const scope of [...new Set(scopes)].sort()) {
+      await m
+        .getRepository(ScopeEntity)
+        .createQueryBuilder()
+        .update()
+        .set({ requestedSeq: () => 'requested_seq + 1' })
+        .where('repo_id = :repoId AND scope = :scope', { repoId, scope })
+        .execute();
+      const row = await m.getRepository(ScopeEntity).findOneOrFail({ where: { repoId, scope } });
+      targets.set(scope, row.requestedSeq);
+    }
+    return targets;
+  }
+
+  /** Wait until every scope has published at least its target seq. */
+  async ensurePublished(repo: RepoInfo, targets: SeqTargets): Promise<void> {
+    await Promise.all([...targets].map(([scope, seq]) => this.ensureScope(repo, scope, seq)));
+  }
+
+  private async ensureScope(repo: RepoInfo, scope: string, target: number): Promise<void> {
+    const scopes = this.db.manager.getRepository(ScopeEntity);
+    for (;;) {
+      const row = await scopes.findOne({ where: { repoId: repo.id, scope } });
+      if (!row || row.publishedSeq >= target) return;
+      const key = `${repo.id}\u0000${scope}`;
+      // Callers in this process share one running build per scope.
+      let run = this.inflight.get(key);
+      if (!run) {
+        run = this.locks.withLock(`publish:${repo.id}:${scope}`, () => this.buildScope(repo, scope)).finally(() => this.inflight.delete(key));
+        this.inflight.set(key, run);
+      }
+      await run;
+    }
+  }
+
+  private async buildScope(repo: RepoInfo, scope: string): Promise<void> {
+    const started = Date.now();
+    const scopes = this.db.manager.getRepository(ScopeEntity);
+    const row = await scopes.findOneOrFail({ where: { repoId: repo.id, scope } });
+    if (row.publishedSeq >= row.requestedSeq) return;
+    const target = row.requestedSeq;
+    const provider = getProvider(repo.provider);
+    const base = this.scopeContext(repo);
+    let entryCount = 0;
+    const ctx: PublishContext = {
+      ...base,
+      scope,
+      now: new Date(),
+      signer: this.keys.signerFor(repo),
+      entries: async (partitions?: string[]) => {
+        if (partitions && partitions.length === 0) return [];
+        const rows = await this.db.manager.getRepository(FileEntity).find({
+          where: { repoId: repo.id, hidden: false, ...(partitions ? { partition: In(partitions) } : {}) },
+          order: { id: 'ASC' },
+        });
+        entryCount += rows.length;
+        return rows.map(toEntryRow);
+      },
+    };
+    const files = await provider.buildIndex(ctx);
+    const stored: { path: string; sha256: string; size: number; contentType: string; historic: boolean }[] = [];
+    for (const f of files) {
+      const sha256 = sha256Hex(f.data);
+      const key = blobKey(sha256);
+      if (!(await this.blobs.stat(key))) await this.blobs.putBuffer(key, f.data, f.contentType);
+      stored.push({ path: f.path, sha256, size: f.data.length, contentType: f.contentType, historic: !!f.historic });
+    }
+    await this.db.write(async (m) => {
+      const gen = await m.getRepository(GenerationEntity).insert({ repoId: repo.id, scope, seq: target, createdAt: Date.now() });
+      const generationId = Number(gen.identifiers[0].id);
+      for (let i = 0; i < stored.length; i += 200) {
+        await m.getRepository(IndexFileEntity).insert(stored.slice(i, i + 200).map((s) => ({ ...s, generationId })));
+      }
+      // Only move forward: another instance may have published a newer generation meanwhile.
+      await m
+        .getRepository(ScopeEntity)
+        .createQueryBuilder()
+        .update()
+        .set({ generationId, publishedSeq: target, publishedAt: Date.now() })
+        .where('id = :id AND published_seq < :target', { id: row.id, target })
+        .execute();
+      await this.pruneGenerations(m, repo.id, scope);
+    });
+    this.log.info('publish', { repo: `${repo.provider}/${repo.name}`, scope, seq: target, files: stored.length, entries: entryCount, durationMs: Date.now() - started });
+  }
+
+  private async pruneGenerations(m: EntityManager, repoId: number, scope: string): Promise<void> {
+    const gens = await m.getRepository(GenerationEntity).find({ where: { repoId, scope }, order: { id: 'DESC' }, select: { id: true } });
+    const old = gens.slice(this.keepGenerations).map((g) => g.id);
+    if (old.length === 0) return;
+    await m.getRepository(IndexFileEntity).delete({ generationId: In(old) });
+    await m.getRepository(GenerationEntity).delete({ id: In(old) });
+  }
+
+  /** When any index of the repository was last published (epoch ms), or null. */
+  async lastPublished(repoId: number): Promise<number | null> {
+    const row = (await this.db.manager
+      .getRepository(ScopeEntity)
+      .createQueryBuilder('s')
+      .select('MAX(s.published_at)', 'last')
+      .where('s.repo_id = :repoId', { repoId })
+      .getRawOne()) as { last: string | number | null } | undefined;
+    return row?.last ? Number(row.last) : null;
+  }
+
+  /** Finish publishes that were requested but never completed (crash, `?wait=0`, another instance died). */
+  async sweep(resolveRepo: (id: number) => Promise<RepoInfo | null>): Promise<number> {
+    const pending = await this.db.manager
+      .getRepository(ScopeEntity)
+      .createQueryBuilder('s')
+      .where('s.published_seq < s.requested_seq')
+      .getMany();
+    for (const s of pending) {
+      const repo = await resolveRepo(s.repoId);
+      if (repo) await this.ensureScope(repo, s.scope, s.requestedSeq).catch((e) => this.log.error('sweep publish failed', { scope: s.scope, error: String(e) }));
+    }
+    return pending.length;
+  }
+}

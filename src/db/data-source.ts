@@ -1,0 +1,45 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { DataSource, type DataSourceOptions } from 'typeorm';
+import { allEntities } from './entities';
+import { migrations } from '../../migrations';
+
+/** Build (not initialize) the DataSource for `sqlite:<path>` or `mysql://user:pass@host:port/db`. */
+export function createDataSource(databaseUrl: string): DataSource {
+  const common = { entities: allEntities, migrations, synchronize: false, migrationsRun: false, logging: false } as const;
+  if (databaseUrl.startsWith('sqlite:')) {
+    const file = databaseUrl.slice('sqlite:'.length);
+    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    const options: DataSourceOptions = {
+      ...common,
+      type: 'better-sqlite3',
+      database: file,
+      // WAL lets readers (downloads) proceed while a publish writes; busy_timeout avoids SQLITE_BUSY on bursts.
+      prepareDatabase: (db: { pragma(s: string): unknown }) => {
+        db.pragma('journal_mode = WAL');
+        db.pragma('busy_timeout = 10000');
+        db.pragma('synchronous = NORMAL');
+      },
+    };
+    return new DataSource(options);
+  }
+  const u = new URL(databaseUrl.replace(/^mariadb:/, 'mysql:'));
+  return new DataSource({
+    ...common,
+    type: 'mysql',
+    host: u.hostname,
+    port: u.port ? Number(u.port) : 3306,
+    username: decodeURIComponent(u.username),
+    password: decodeURIComponent(u.password),
+    database: u.pathname.replace(/^\//, ''),
+    charset: 'utf8mb4',
+    // Survive dropped connections (the seed needed a "mysql keepalive" fix): the pool
+    // re-dials on demand and keepalive stops idle sockets from being cut silently.
+    extra: { enableKeepAlive: true, keepAliveInitialDelay: 10_000, connectionLimit: 20, waitForConnections: true },
+    poolSize: 20,
+  });
+}
+
+export function isMysql(ds: DataSource): boolean {
+  return ds.options.type === 'mysql';
+}

@@ -1,0 +1,213 @@
+/**
+ * The one generic schema every provider shares:
+ * Repository -> package File (name, version, arch, blob by sha256, pre-rendered index entry)
+ * -> index Scope -> Generation -> IndexFile (blob); plus SigningKey and Token.
+ * EntitySchema instead of decorators: no reflect-metadata and no emitDecoratorMetadata,
+ * so the code runs unchanged under tsx/esbuild and tsc. Times are epoch milliseconds
+ * (bigint) to avoid time-zone conversions that differ between SQLite and MySQL.
+ */
+import { EntitySchema } from 'typeorm';
+
+/** bigint columns come back as strings from mysql2; store/read them as numbers. */
+const bigNumber = { to: (v: number | null) => v, from: (v: string | number | null) => (v === null ? null : Number(v)) };
+const boolean = { to: (v: boolean) => (v ? 1 : 0), from: (v: number | boolean | string) => v === true || v === 1 || v === '1' };
+
+export interface RepoRow {
+  id: number;
+  provider: string;
+  name: string;
+  settings: string;
+  createdAt: number;
+}
+
+export const RepoEntity = new EntitySchema<RepoRow>({
+  name: 'Repo',
+  tableName: 'repos',
+  columns: {
+    id: { type: Number, primary: true, generated: 'increment' },
+    provider: { type: String, length: 32 },
+    name: { type: String, length: 128 },
+    settings: { type: 'text' },
+    createdAt: { name: 'created_at', type: 'bigint', transformer: bigNumber },
+  },
+});
+
+export interface FileRow {
+  id: number;
+  repoId: number;
+  name: string;
+  version: string;
+  arch: string;
+  filename: string;
+  path: string;
+  partition: string;
+  size: number;
+  sha256: string;
+  sha512: string;
+  sha1: string;
+  md5: string;
+  meta: string;
+  entry: string;
+  /** JSON array of {suffix, sha256, size, contentType}. */
+  attachments: string;
+  /** PEP 592 reason ('' = yanked without reason), null = not yanked. */
+  yanked: string | null;
+  /** Removed from the index but still downloadable by URL ("yank" for non-PyPI formats). */
+  hidden: boolean;
+  createdAt: number;
+}
+
+export const FileEntity = new EntitySchema<FileRow>({
+  name: 'File',
+  tableName: 'files',
+  columns: {
+    id: { type: Number, primary: true, generated: 'increment' },
+    repoId: { name: 'repo_id', type: Number },
+    name: { type: String, length: 255 },
+    version: { type: String, length: 255 },
+    arch: { type: String, length: 64 },
+    filename: { type: String, length: 255 },
+    path: { type: String, length: 400 },
+    partition: { type: String, length: 200 },
+    size: { type: 'bigint', transformer: bigNumber },
+    sha256: { type: String, length: 64 },
+    sha512: { type: String, length: 128 },
+    sha1: { type: String, length: 40 },
+    md5: { type: String, length: 32 },
+    meta: { type: 'text' },
+    entry: { type: 'text' },
+    attachments: { type: 'text' },
+    yanked: { type: String, length: 1024, nullable: true },
+    hidden: { type: 'integer', transformer: boolean },
+    createdAt: { name: 'created_at', type: 'bigint', transformer: bigNumber },
+  },
+});
+
+export interface ScopeRow {
+  id: number;
+  repoId: number;
+  scope: string;
+  requestedSeq: number;
+  publishedSeq: number;
+  generationId: number | null;
+  publishedAt: number | null;
+}
+
+export const ScopeEntity = new EntitySchema<ScopeRow>({
+  name: 'Scope',
+  tableName: 'scopes',
+  columns: {
+    id: { type: Number, primary: true, generated: 'increment' },
+    repoId: { name: 'repo_id', type: Number },
+    scope: { type: String, length: 255 },
+    requestedSeq: { name: 'requested_seq', type: 'bigint', transformer: bigNumber },
+    publishedSeq: { name: 'published_seq', type: 'bigint', transformer: bigNumber },
+    generationId: { name: 'generation_id', type: Number, nullable: true },
+    publishedAt: { name: 'published_at', type: 'bigint', nullable: true, transformer: bigNumber },
+  },
+});
+
+export interface GenerationRow {
+  id: number;
+  repoId: number;
+  scope: string;
+  seq: number;
+  createdAt: number;
+}
+
+export const GenerationEntity = new EntitySchema<GenerationRow>({
+  name: 'Generation',
+  tableName: 'generations',
+  columns: {
+    id: { type: Number, primary: true, generated: 'increment' },
+    repoId: { name: 'repo_id', type: Number },
+    scope: { type: String, length: 255 },
+    seq: { type: 'bigint', transformer: bigNumber },
+    createdAt: { name: 'created_at', type: 'bigint', transformer: bigNumber },
+  },
+});
+
+export interface IndexFileRow {
+  id: number;
+  generationId: number;
+  path: string;
+  sha256: string;
+  size: number;
+  contentType: string;
+  historic: boolean;
+}
+
+export const IndexFileEntity = new EntitySchema<IndexFileRow>({
+  name: 'IndexFile',
+  tableName: 'index_files',
+  columns: {
+    id: { type: Number, primary: true, generated: 'increment' },
+    generationId: { name: 'generation_id', type: Number },
+    path: { type: String, length: 400 },
+    sha256: { type: String, length: 64 },
+    size: { type: 'bigint', transformer: bigNumber },
+    contentType: { name: 'content_type', type: String, length: 128 },
+    historic: { type: 'integer', transformer: boolean },
+  },
+});
+
+export interface SigningKeyRow {
+  id: number;
+  repoId: number;
+  kind: 'openpgp' | 'rsa';
+  name: string;
+  fingerprint: string;
+  publicKey: string;
+  /** PEM / armored private key, or `enc:v1:...` when MASTER_KEY encrypts it at rest. */
+  privateKey: string;
+  active: boolean;
+  createdAt: number;
+}
+
+export const SigningKeyEntity = new EntitySchema<SigningKeyRow>({
+  name: 'SigningKey',
+  tableName: 'signing_keys',
+  columns: {
+    id: { type: Number, primary: true, generated: 'increment' },
+    repoId: { name: 'repo_id', type: Number },
+    kind: { type: String, length: 16 },
+    name: { type: String, length: 255 },
+    fingerprint: { type: String, length: 128 },
+    publicKey: { name: 'public_key', type: 'text' },
+    privateKey: { name: 'private_key', type: 'text' },
+    active: { type: 'integer', transformer: boolean },
+    createdAt: { name: 'created_at', type: 'bigint', transformer: bigNumber },
+  },
+});
+
+export interface TokenRow {
+  id: number;
+  name: string;
+  /** sha256 of the secret; the secret itself is shown once at creation. */
+  tokenHash: string;
+  role: 'read' | 'write' | 'admin';
+  /** Glob over repository names (`*`, `team-*`). */
+  repoPattern: string;
+  expiresAt: number | null;
+  lastUsedAt: number | null;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export const TokenEntity = new EntitySchema<TokenRow>({
+  name: 'Token',
+  tableName: 'tokens',
+  columns: {
+    id: { type: Number, primary: true, generated: 'increment' },
+    name: { type: String, length: 128 },
+    tokenHash: { name: 'token_hash', type: String, length: 64 },
+    role: { type: String, length: 16 },
+    repoPattern: { name: 'repo_pattern', type: String, length: 255 },
+    expiresAt: { name: 'expires_at', type: 'bigint', nullable: true, transformer: bigNumber },
+    lastUsedAt: { name: 'last_used_at', type: 'bigint', nullable: true, transformer: bigNumber },
+    createdAt: { name: 'created_at', type: 'bigint', transformer: bigNumber },
+    revokedAt: { name: 'revoked_at', type: 'bigint', nullable: true, transformer: bigNumber },
+  },
+});
+
+export const allEntities = [RepoEntity, FileEntity, ScopeEntity, GenerationEntity, IndexFileEntity, SigningKeyEntity, TokenEntity];

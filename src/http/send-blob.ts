@@ -1,0 +1,89 @@
+/**
+ * Serving stored bytes: Content-Type/Length, ETag (the sha256, strong), Last-Modified,
+ * conditional GET (304) and single byte ranges (206/416). Streams; never buffers.
+ */
+import type { Request, Response } from 'express';
+import { pipeline } from 'node:stream/promises';
+import type { BlobStore } from '../storage/blob-store';
+import { blobKey } from '../storage/blob-store';
+import { NotFoundError } from '../core/errors';
+
+export interface BlobToSend {
+  sha256: string;
+  size: number;
+  contentType: string;
+  lastModified: Date;
+  /** Offer presigned-URL redirects (package files on S3 with S3_REDIRECT=presigned). */
+  redirectable?: boolean;
+  filename?: string;
+  cacheControl?: string;
+}
+
+function parseRange(header: string | undefined, size: number): { start: number; end: number } | 'invalid' | null {
+  if (!header) return null;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m) return null; // multi-range or other units: ignore and send everything (allowed by RFC 9110)
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    if (m[2] === '') return 'invalid';
+    const n = Number(m[2]);
+    if (n === 0) return 'invalid';
+    start = Math.max(size - n, 0);
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  if (start >= size || start > end) return 'invalid';
+  return { start, end };
+}
+
+export async function sendBlob(req: Request, res: Response, blobs: BlobStore, blob: BlobToSend, presign: boolean): Promise<void> {
+  const etag = `"${blob.sha256}"`;
+  const lastModified = new Date(Math.floor(blob.lastModified.getTime() / 1000) * 1000);
+  res.setHeader('ETag', etag);
+  res.setHeader('Last-Modified', lastModified.toUTCString());
+  res.setHeader('Accept-Ranges', 'bytes');
+  res.setHeader('Content-Type', blob.contentType);
+  if (blob.cacheControl) res.setHeader('Cache-Control', blob.cacheControl);
+
+  const inm = req.headers['if-none-match'];
+  const ims = req.headers['if-modified-since'];
+  const notModified = inm !== undefined ? inm.split(',').some((t) => t.trim() === etag || t.trim() === `W/${etag}` || t.trim() === '*') : ims !== undefined && !Number.isNaN(Date.parse(ims)) && lastModified.getTime() <= Date.parse(ims);
+  if (notModified) {
+    res.status(304).end();
+    return;
+  }
+  if (presign && blob.redirectable && blobs.presignedUrl) {
+    res.redirect(302, await blobs.presignedUrl(blobKey(blob.sha256), blob.filename ?? blob.sha256, blob.contentType));
+    return;
+  }
+  let range = parseRange(req.headers.range, blob.size);
+  const ifRange = req.headers['if-range'];
+  if (range && ifRange && ifRange !== etag && ifRange !== lastModified.toUTCString()) range = null;
+  if (range === 'invalid') {
+    res.status(416).setHeader('Content-Range', `bytes */${blob.size}`);
+    res.json({ error: `range not satisfiable for ${blob.size} bytes`, code: 'range_not_satisfiable' });
+    return;
+  }
+  if (range) {
+    res.status(206);
+    res.setHeader('Content-Range', `bytes ${range.start}-${range.end}/${blob.size}`);
+    res.setHeader('Content-Length', String(range.end - range.start + 1));
+  } else {
+    res.status(200);
+    res.setHeader('Content-Length', String(blob.size));
+  }
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  let stream;
+  try {
+    stream = await blobs.get(blobKey(blob.sha256), range ?? undefined);
+  } catch {
+    throw new NotFoundError('the stored file is missing');
+  }
+  await pipeline(stream, res).catch(() => undefined); // client went away: nothing to do
+}

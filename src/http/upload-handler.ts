@@ -1,0 +1,71 @@
+/** The shared upload path behind POST /addpkg and provider upload routes (twine). */
+import type { Request, Response } from 'express';
+import { BadRequestError } from '../core/errors';
+import { checkRepoName } from '../core/names';
+import { detectProvider } from '../core/package-service';
+import type { Provider } from '../core/provider';
+import { getProvider } from '../core/provider-registry';
+import { TokenService } from '../core/tokens';
+import type { Services } from '../services';
+import { receiveMultipart } from './multipart';
+import { repoUrl } from './urls';
+
+export interface UploadOptions {
+  /** Fixed by the route (twine: pypi), else from `provider` or detected. */
+  provider?: Provider;
+  /** Fixed by the route, else from `reponame`. */
+  repoName?: string;
+  fileField: string;
+  extraFileFields?: string[];
+  /** Extra checks on the form before storing (twine's sha256_digest, :action). */
+  verify?: (fields: Record<string, string>) => void;
+  /** Map form fields to provider params (twine field names). */
+  params?: (fields: Record<string, string>) => Record<string, string>;
+}
+
+export async function handleUpload(s: Services, req: Request, res: Response, opts: UploadOptions): Promise<void> {
+  // Refuse before reading a possibly huge body when we already know the answer.
+  TokenService.require(req.principal, 'write');
+  const query = Object.fromEntries(Object.entries(req.query).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+  const early = opts.repoName ?? query.reponame;
+  if (early) TokenService.require(req.principal, 'write', checkRepoName(early));
+
+  const upload = await receiveMultipart(req, {
+    tmpDir: s.tmpDir,
+    maxFileSize: s.config.MAX_UPLOAD_SIZE,
+    fileFields: [opts.fileField, ...(opts.extraFileFields ?? [])],
+  });
+  try {
+    const fields = { ...upload.fields, ...query };
+    opts.verify?.(fields);
+    const file = upload.files[opts.fileField];
+    if (!file) throw new BadRequestError(`no file in field "${opts.fileField}" (curl -F '${opts.fileField}=@package-file')`);
+    const repoName = checkRepoName(opts.repoName ?? fields.reponame ?? fields.repo);
+    TokenService.require(req.principal, 'write', repoName);
+    const provider = opts.provider ?? (fields.provider ? getProvider(fields.provider) : await detectProvider(file));
+    const rawParams = opts.params ? opts.params(fields) : fields;
+    const parsedParams = provider.uploadParams.safeParse(rawParams);
+    if (!parsedParams.success) {
+      const problems = parsedParams.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ');
+      throw new BadRequestError(`invalid ${provider.name} upload parameters: ${problems}`);
+    }
+    const extraFiles = Object.fromEntries(Object.entries(upload.files).filter(([k]) => k !== opts.fileField));
+    const repo = await s.repos.getOrCreate(provider.name, repoName);
+    const wait = fields.wait !== '0' && fields.wait !== 'false';
+    const { view } = await s.packages.upload({
+      provider,
+      repo,
+      file,
+      extraFiles,
+      params: parsedParams.data,
+      claimedName: rawParams.name,
+      claimedVersion: rawParams.version,
+      wait,
+    });
+    const url = `${repoUrl(s, req, provider.name, repo.name)}/${view.path.split('/').map(encodeURIComponent).join('/')}`;
+    res.status(wait ? 201 : 202).json({ ...view, url, published: wait });
+  } finally {
+    await upload.cleanup();
+  }
+}
+

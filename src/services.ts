@@ -1,0 +1,86 @@
+/** Builds every service from the config: the one place where the pieces are wired. */
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import type { Config } from './config/schema';
+import { createDataSource } from './db/data-source';
+import { Database } from './db/database';
+import { FsBlobStore } from './storage/fs-blob-store';
+import { S3BlobStore, parseS3Url } from './storage/s3-blob-store';
+import type { BlobStore } from './storage/blob-store';
+import { LockManager } from './core/locks';
+import { KeyService } from './core/keys/key-service';
+import { RepoService } from './core/repo-service';
+import { Publisher } from './core/publisher';
+import { PackageService } from './core/package-service';
+import { TokenService } from './core/tokens';
+import { ServedPaths } from './core/served-paths';
+import type { RepoInfo } from './core/provider';
+import type { Logger } from './util/logger';
+
+export interface Services {
+  config: Config;
+  log: Logger;
+  db: Database;
+  blobs: BlobStore;
+  locks: LockManager;
+  keys: KeyService;
+  repos: RepoService;
+  publisher: Publisher;
+  packages: PackageService;
+  tokens: TokenService;
+  paths: ServedPaths;
+  tmpDir: string;
+  close(): Promise<void>;
+}
+
+/** ADMIN_TOKEN, or the one generated at first start into DATA_DIR/admin-token (0600). */
+function resolveAdminToken(config: Config, log: Logger): string {
+  if (config.ADMIN_TOKEN) return config.ADMIN_TOKEN;
+  const file = path.join(config.dataDir, 'admin-token');
+  if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
+  const token = `ad_${crypto.randomBytes(24).toString('base64url')}`;
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  fs.writeFileSync(file, token + '\n', { mode: 0o600 });
+  log.warn('generated an admin token (shown once; also in the file)', { adminToken: token, file });
+  return token;
+}
+
+const ARCH_SETTINGS: Record<string, keyof Config> = { apt: 'APT_ARCHES', pacman: 'PACMAN_ARCHES', apk: 'APK_ARCHES' };
+
+export async function createServices(config: Config, log: Logger): Promise<Services> {
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  const ds = createDataSource(config.databaseUrl);
+  await ds.initialize();
+  await ds.runMigrations({ transaction: 'each' });
+  const db = new Database(ds);
+  let blobs: BlobStore;
+  if (config.S3_URL) {
+    const s3 = new S3BlobStore(parseS3Url(config.S3_URL, config.S3_REGION));
+    await s3.ensureBucket();
+    blobs = s3;
+  } else {
+    blobs = new FsBlobStore(config.dataDir);
+  }
+  const locks = new LockManager(db);
+  const keys = new KeyService(db, locks, config.MASTER_KEY, 'artifactd');
+  const repos = new RepoService(db);
+  // Repositories see the configured default architectures unless their own settings name some.
+  const withDefaults = (repo: RepoInfo): RepoInfo => {
+    const key = ARCH_SETTINGS[repo.provider];
+    if (!key || Array.isArray(repo.settings.arches)) return repo;
+    return { ...repo, settings: { ...repo.settings, arches: config[key] } };
+  };
+  const publisher = new Publisher(db, blobs, locks, keys, log, config.KEEP_GENERATIONS, withDefaults);
+  const packages = new PackageService(db, blobs, publisher, keys);
+  const tokens = new TokenService(db, resolveAdminToken(config, log));
+  const paths = new ServedPaths(db);
+  return {
+    config, log, db, blobs, locks, keys, repos, publisher, packages, tokens, paths,
+    tmpDir: path.join(config.dataDir, 'tmp'),
+    async close() {
+      if (blobs instanceof S3BlobStore) blobs.destroy();
+      await ds.destroy();
+    },
+  };
+}

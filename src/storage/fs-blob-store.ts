@@ -1,0 +1,102 @@
+import { createReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { BlobStat, BlobStore, ByteRange } from './blob-store';
+
+/** Blobs as files under `root`. Writes go to a temp name and are renamed into place (atomic on POSIX). */
+export class FsBlobStore implements BlobStore {
+  readonly kind = 'fs' as const;
+
+  constructor(private readonly root: string) {}
+
+  private file(key: string): string {
+    const p = path.resolve(this.root, key);
+    if (!p.startsWith(path.resolve(this.root) + path.sep)) throw new Error(`blob key escapes the store: ${key}`);
+    return p;
+  }
+
+  private async tempPath(dest: string): Promise<string> {
+    await fs.mkdir(path.dirname(dest), { recursive: true });
+    return `${dest}.tmp-${process.pid}-${crypto.randomBytes(6).toString('hex')}`;
+  }
+
+  async putFile(key: string, localPath: string): Promise<void> {
+    const dest = this.file(key);
+    const tmp = await this.tempPath(dest);
+    try {
+      // The upload temp dir normally lives on the same file system: a rename costs nothing.
+      // Across devices (EXDEV) fall back to a copy. Either way the caller's temp file is consumed.
+      try {
+        await fs.rename(localPath, tmp);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+        await fs.copyFile(localPath, tmp);
+      }
+      await fs.rename(tmp, dest);
+    } catch (e) {
+      await fs.rm(tmp, { force: true });
+      throw e;
+    }
+  }
+
+  async putBuffer(key: string, data: Buffer): Promise<void> {
+    const dest = this.file(key);
+    const tmp = await this.tempPath(dest);
+    try {
+      await fs.writeFile(tmp, data);
+      await fs.rename(tmp, dest);
+    } catch (e) {
+      await fs.rm(tmp, { force: true });
+      throw e;
+    }
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Readable> {
+    const p = this.file(key);
+    await fs.access(p);
+    return createReadStream(p, range ? { start: range.start, end: range.end } : {});
+  }
+
+  async stat(key: string): Promise<BlobStat | null> {
+    try {
+      const s = await fs.stat(this.file(key));
+      return { size: s.size, lastModified: s.mtime };
+    } catch {
+      return null;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await fs.rm(this.file(key), { force: true });
+  }
+
+  async *list(prefix: string): AsyncIterable<{ key: string } & BlobStat> {
+    const base = path.resolve(this.root);
+    const walk = async function* (dir: string): AsyncIterable<{ key: string } & BlobStat> {
+      let entries: import('node:fs').Dirent[];
+      try {
+        entries = await fs.readdir(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) {
+        const full = path.join(dir, e.name);
+        if (e.isDirectory()) yield* walk(full);
+        else if (e.isFile() && !e.name.includes('.tmp-')) {
+          const s = await fs.stat(full);
+          yield { key: path.relative(base, full).split(path.sep).join('/'), size: s.size, lastModified: s.mtime };
+        }
+      }
+    };
+    yield* walk(path.join(base, prefix));
+  }
+
+  async check(): Promise<void> {
+    await fs.mkdir(this.root, { recursive: true });
+    const probe = path.join(this.root, `.healthz-${process.pid}`);
+    await fs.writeFile(probe, 'ok');
+    await fs.rm(probe, { force: true });
+  }
+}
