@@ -2,8 +2,10 @@
  * The Packages stanza of one .deb (formats.md B.3) and the names derived from its control
  * file. The stanza is what `dpkg-scanpackages` writes for the same file: every control
  * field, plus Filename, Size and hashes, in dpkg's field order for Packages indices
- * (Dpkg::Control::FieldsCore, CTRL_INDEX_PKG) with unknown fields sorted after them, and
- * empty fields dropped. We add SHA512, which dpkg-scanpackages 1.21 does not write.
+ * (Dpkg::Control::FieldsCore, CTRL_INDEX_PKG) with unknown fields sorted after them,
+ * empty fields dropped and names capitalized as dpkg does (apt reads names
+ * case-insensitively, so this changes nothing for clients). We add SHA512, which
+ * dpkg-scanpackages 1.21 does not write.
  */
 import type { FileHashes, PackageMeta } from '../../src/core/provider';
 import { renderField, type Control } from './control';
@@ -21,6 +23,17 @@ const FIELD_ORDER = [
 const RANK = new Map(FIELD_ORDER.map((f, i) => [f, i]));
 /** Fields the repository computes; a control file's own copies are replaced, as dpkg-scanpackages does. */
 const COMPUTED = new Set(['filename', 'size', 'md5sum', 'sha1', 'sha256', 'sha512']);
+
+/** dpkg's field names that its generic capitalization would spell differently. */
+const SPECIAL_NAMES = new Map(
+  ['ButAutomaticUpgrades', 'MD5sum', 'No-Support-for-Architecture-all', 'NotAutomatic', 'SHA1', 'SHA256', 'SHA512'].map((n) => [n.toLowerCase(), n]),
+);
+
+/** Dpkg::Control::FieldsCore::field_capitalize: "XB-custom-FIELD" -> "Xb-Custom-Field". */
+export function capitalizeField(name: string): string {
+  const lc = name.toLowerCase();
+  return SPECIAL_NAMES.get(lc) ?? lc.split('-').map((p) => p.charAt(0).toUpperCase() + p.slice(1)).join('-');
+}
 
 /** `<name>_<version without epoch>_<arch>.deb` (formats.md B.2). */
 export function debFilename(pkg: Pick<DebPackage, 'name' | 'version' | 'arch'>): string {
@@ -41,7 +54,7 @@ export function poolPath(component: string, pkg: Pick<DebPackage, 'name' | 'vers
 export function renderStanza(control: Control, filename: string, size: number, hashes: FileHashes): string {
   const fields = control.fields
     .filter((f) => !COMPUTED.has(f.name.toLowerCase()) && /\S/.test(f.value))
-    .map((f) => ({ name: f.name, value: f.value }));
+    .map((f) => ({ name: capitalizeField(f.name), value: f.value }));
   fields.push(
     { name: 'Filename', value: filename },
     { name: 'Size', value: String(size) },

@@ -80,3 +80,15 @@ test('pool prefixes and relation names', () => {
   assert.deepEqual(relationNames('a (>= 1) | b:any [amd64] <!nocheck>, c'), ['a', 'b', 'c']);
   assert.deepEqual(relationNames(undefined), []);
 });
+
+test('field names are capitalized like dpkg-scanpackages does', async () => {
+  const dir = tmpDir();
+  const repo = path.join(dir, 'repo');
+  const control = 'Package: xx\nVersion: 1\nArchitecture: all\nMaintainer: a <a@example.org>\nDescription: d\nXB-Custom-Field: v\nX-Foo-BAR: y\nXs-q: w\nDEPENDS: foo\nmulti-arch: foreign\n';
+  const deb = buildDeb(dir, control, 'gzip');
+  const p = await aptProvider.parse(uploadInput(deb));
+  fs.mkdirSync(path.join(repo, path.dirname(p.path)), { recursive: true });
+  fs.copyFileSync(deb, path.join(repo, p.path));
+  const out = execFileSync('dpkg-scanpackages', ['pool', '/dev/null'], { cwd: repo, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  assert.equal(p.entry.replace(/^SHA512: .*\n/m, ''), out.replace(/\n+$/, '\n'));
+});
