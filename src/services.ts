@@ -72,7 +72,7 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
     return { ...repo, settings: { ...repo.settings, arches: config[key] } };
   };
   const publisher = new Publisher(db, blobs, locks, keys, log, config.KEEP_GENERATIONS, withDefaults);
-  const packages = new PackageService(db, blobs, publisher, keys);
+  const packages = new PackageService(db, blobs, publisher, keys, repos);
   const tokens = new TokenService(db, resolveAdminToken(config, log));
   const paths = new ServedPaths(db);
   return {

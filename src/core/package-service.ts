@@ -15,9 +15,10 @@ import { sha256Hex } from '../util/hash';
 import { BadRequestError, ConflictError, InvalidPackageError, NotFoundError, VersionExistsError } from './errors';
 import type { KeyService } from './keys/key-service';
 import { checkPackageToken, checkRelativePath, printable } from './names';
-import type { ParsedPackage, Provider, RepoInfo, UploadedFile } from './provider';
+import type { ParsedPackage, Provider, RepoInfo, RepoSigner, UploadedFile } from './provider';
 import { providers as allProviders } from './provider-registry';
 import type { Publisher, SeqTargets } from './publisher';
+import type { RepoService } from './repo-service';
 
 export interface StoredAttachment {
   suffix: string;
@@ -28,7 +29,7 @@ export interface StoredAttachment {
 
 export interface UploadRequest {
   provider: Provider;
-  repo: RepoInfo;
+  repoName: string;
   file: UploadedFile;
   extraFiles: Record<string, UploadedFile>;
   params: Record<string, string>;
@@ -86,12 +87,22 @@ export class PackageService {
     private readonly blobs: BlobStore,
     private readonly publisher: Publisher,
     private readonly keys: KeyService,
+    private readonly repos: RepoService,
   ) {}
 
   async upload(req: UploadRequest): Promise<{ view: StoredFileView; targets: SeqTargets; published: boolean }> {
-    const { provider, repo } = req;
+    const { provider } = req;
     if (req.file.size === 0) throw new InvalidPackageError('the uploaded file is empty');
-    const parsed = await provider.parse({ file: req.file, extraFiles: req.extraFiles, params: req.params, repo: this.publisher.scopeContext(repo).repo, signer: this.keys.signerFor(repo) });
+    // The repository row is only created once the package is known to be good (or when
+    // parsing needs its signing key): a rejected upload leaves nothing behind.
+    let existing = await this.repos.find(provider.name, req.repoName);
+    const ensureRepo = async () => (existing ??= await this.repos.getOrCreate(provider.name, req.repoName));
+    const provisional: RepoInfo = existing ?? { id: 0, provider: provider.name, name: req.repoName, settings: {} };
+    const lazySigner: RepoSigner = {
+      openpgp: async () => this.keys.signerFor(await ensureRepo()).openpgp(),
+      rsa: async () => this.keys.signerFor(await ensureRepo()).rsa(),
+    };
+    const parsed = await provider.parse({ file: req.file, extraFiles: req.extraFiles, params: req.params, repo: this.publisher.scopeContext(provisional).repo, signer: lazySigner });
     this.checkClaims(provider, parsed, req.claimedName, req.claimedVersion);
     checkPackageToken('name', parsed.name);
     checkPackageToken('version', parsed.version);
@@ -108,6 +119,7 @@ export class PackageService {
       attachments.push({ suffix: a.suffix, sha256: sha, size: a.data.length, contentType: a.contentType });
     }
 
+    const repo = await ensureRepo();
     const scopes = await provider.scopesFor(parsed.partition, this.publisher.scopeContext(repo));
     await this.publisher.ensureScopes(repo.id, scopes);
     const overwrite = repo.settings.overwrite === true;

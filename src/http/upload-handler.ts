@@ -50,11 +50,10 @@ export async function handleUpload(s: Services, req: Request, res: Response, opt
       throw new BadRequestError(`invalid ${provider.name} upload parameters: ${problems}`);
     }
     const extraFiles = Object.fromEntries(Object.entries(upload.files).filter(([k]) => k !== opts.fileField));
-    const repo = await s.repos.getOrCreate(provider.name, repoName);
     const wait = fields.wait !== '0' && fields.wait !== 'false';
     const { view } = await s.packages.upload({
       provider,
-      repo,
+      repoName,
       file,
       extraFiles,
       params: parsedParams.data,
@@ -62,7 +61,7 @@ export async function handleUpload(s: Services, req: Request, res: Response, opt
       claimedVersion: rawParams.version,
       wait,
     });
-    const url = `${repoUrl(s, req, provider.name, repo.name)}/${view.path.split('/').map(encodeURIComponent).join('/')}`;
+    const url = `${repoUrl(s, req, provider.name, repoName)}/${view.path.split('/').map(encodeURIComponent).join('/')}`;
     res.status(wait ? 201 : 202).json({ ...view, url, published: wait });
   } finally {
     await upload.cleanup();

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The one command that installs everything the tests need and runs every test:
+#   Debian packages (real clients: pacman, apt tools, pip/twine, gpgv/sqv, chromium),
+#   MariaDB (started if it is not running), npm dependencies, then the type check,
+#   unit tests, and the integration suite on SQLite and again on MariaDB.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(pacman-package-manager makepkg libarchive-tools fakeroot zstd xz-utils
+  dpkg-dev reprepro gpgv sqv gnupg openssl python3 python3-venv python3-pip twine
+  chromium mariadb-server curl ca-certificates)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "== installing Debian packages: ${missing[*]}"
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# MariaDB on 127.0.0.1:3306 (root, empty password): the integration suite runs against it too.
+if ! mysqladmin -h127.0.0.1 -uroot ping >/dev/null 2>&1; then
+  echo "== starting MariaDB"
+  mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld 2>/dev/null || true
+  start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql >/dev/null 2>&1 || (mysqld_safe >/dev/null 2>&1 &)
+  for _ in $(seq 1 60); do mysqladmin -h127.0.0.1 -uroot ping >/dev/null 2>&1 && break; sleep 1; done
+  mysqladmin -h127.0.0.1 -uroot ping >/dev/null 2>&1 || { echo "MariaDB did not start: the MySQL suite cannot run" >&2; exit 1; }
+fi
+# Debian's MariaDB authenticates root by unix socket; tests connect over TCP with an empty password.
+mysql -h127.0.0.1 -uroot -e 'SELECT 1' >/dev/null 2>&1 || mysql -uroot -e "ALTER USER root@localhost IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD(''); FLUSH PRIVILEGES;"
+mysql -h127.0.0.1 -uroot -e 'CREATE DATABASE IF NOT EXISTS test' >/dev/null
+
+echo "== npm ci"
+npm ci --no-audit --no-fund --loglevel=error
+
+echo "== type check"
+npx tsc -p tsconfig.json --noEmit
+
+mapfile -t UNIT < <(find test/unit -name '*.test.ts' | sort)
+mapfile -t INTEGRATION < <(find test/integration -name '*.test.ts' | sort)
+
+echo "== unit tests + integration tests on SQLite"
+node --import tsx --test --test-concurrency=2 "${UNIT[@]}" "${INTEGRATION[@]}"
+
+echo "== integration tests on MariaDB"
+TEST_DB=mysql node --import tsx --test --test-concurrency=2 "${INTEGRATION[@]}"

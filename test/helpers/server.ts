@@ -1,0 +1,79 @@
+/**
+ * A real artifactd on port 0 for integration tests: SQLite in a temp dir by default,
+ * MariaDB (a fresh database per server) with TEST_DB=mysql, s3rver with s3: true.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import http from 'node:http';
+import crypto from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { loadConfig } from '../../src/config/schema';
+import { createServices, type Services } from '../../src/services';
+import { buildApp } from '../../src/app';
+import { createLogger } from '../../src/util/logger';
+import { startS3rver, type S3rverHandle } from './s3';
+import { createMysqlDatabase } from './mysql';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+export interface TestServer {
+  url: string;
+  dataDir: string;
+  services: Services;
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+export interface ServerOptions {
+  db?: 'sqlite' | 'mysql';
+  /** Share a database with another server (multi-instance tests). */
+  databaseUrl?: string;
+  s3?: boolean | { url: string };
+  env?: Record<string, string>;
+  logLines?: string[];
+}
+
+export function testDbKind(): 'sqlite' | 'mysql' {
+  return process.env.TEST_DB === 'mysql' ? 'mysql' : 'sqlite';
+}
+
+export async function startServer(opts: ServerOptions = {}): Promise<TestServer> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'artifactd-test-'));
+  const cleanups: (() => Promise<void>)[] = [];
+  const env: Record<string, string> = { DATA_DIR: dataDir, ADMIN_TOKEN, LOG_LEVEL: opts.logLines ? 'info' : 'error', PORT: '0', ...opts.env };
+  const kind = opts.db ?? testDbKind();
+  if (opts.databaseUrl) env.DATABASE_URL = opts.databaseUrl;
+  else if (kind === 'mysql') {
+    const db = await createMysqlDatabase();
+    env.DATABASE_URL = db.url;
+    cleanups.push(db.drop);
+  }
+  if (opts.s3) {
+    if (typeof opts.s3 === 'object') env.S3_URL = opts.s3.url;
+    else {
+      const s3: S3rverHandle = await startS3rver();
+      env.S3_URL = s3.url(`bucket-${crypto.randomBytes(4).toString('hex')}`);
+      cleanups.push(s3.stop);
+    }
+  }
+  const config = loadConfig(env);
+  const log = createLogger(config.LOG_LEVEL, {}, opts.logLines ? (l) => opts.logLines!.push(l) : undefined);
+  const services = await createServices(config, log);
+  const server = http.createServer(buildApp(services));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    dataDir,
+    services,
+    env,
+    async stop() {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await services.close();
+      for (const c of cleanups.reverse()) await c();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
