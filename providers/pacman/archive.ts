@@ -80,15 +80,18 @@ export function openTarStream(localPath: string, kind: Exclude<Compression, 'bzi
 
 /**
  * Strips the header of the first gzip member (RFC 1952 section 2.3) and inflates only that
- * member: a raw inflater stops at the end of its deflate stream and ignores what follows.
- * Alpine's .apk is several gzip members back to back; a pacman .pkg.tar.gz is one.
- * `onComplete` runs when the input ends and the member was complete (not truncated).
+ * member: a raw inflater stops at the end of its deflate stream (Node ends its readable side
+ * right there) and ignores what follows. Alpine's .apk is several gzip members back to back;
+ * a pacman .pkg.tar.gz is one. The output ends with the first member, and `onComplete` runs
+ * if that member was complete (a truncated one is an error instead).
  */
 export function firstGzipMember(onComplete: () => void): Transform {
   let header: Buffer | null = Buffer.alloc(0);
+  let done = false;
   const inflate = zlib.createInflateRaw();
   const out: Transform = new Transform({
     transform(chunk: Buffer, _enc, cb) {
+      if (done) return cb(); // later members: not ours
       if (header !== null) {
         header = Buffer.concat([header, chunk]);
         let len: number | undefined;
@@ -101,18 +104,29 @@ export function firstGzipMember(onComplete: () => void): Transform {
         chunk = header.subarray(len);
         header = null;
       }
-      if (!inflate.write(chunk)) inflate.once('drain', () => cb());
-      else cb();
+      if (inflate.write(chunk)) return cb();
+      const go = () => {
+        inflate.off('drain', go);
+        inflate.off('end', go);
+        cb();
+      };
+      inflate.on('drain', go);
+      inflate.on('end', go);
     },
     flush(cb) {
-      inflate.once('end', () => {
-        onComplete();
-        cb();
-      });
+      if (done) return cb();
+      inflate.once('end', () => cb());
       inflate.end();
     },
   });
-  inflate.on('data', (c: Buffer) => out.push(c));
+  inflate.on('data', (c: Buffer) => {
+    if (!done) out.push(c);
+  });
+  inflate.on('end', () => {
+    done = true;
+    onComplete();
+    out.push(null);
+  });
   inflate.on('error', (e: Error) => out.destroy(new InvalidPackageError(`gzip data is corrupt or truncated: ${e.message}`)));
   return out;
 }

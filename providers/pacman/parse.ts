@@ -57,7 +57,8 @@ export async function readPackage(localPath: string, compressedSize: number, lim
     maxEntries: limits.maxEntries,
     maxBuffered: limits.maxPkgInfo,
     want: (e) => e.name === '.PKGINFO' && e.type === 'file',
-    onEntry: (e, data) => {
+    // async: readTar only turns rejections into errors; a synchronous throw would escape it.
+    onEntry: async (e, data) => {
       entries++;
       const top = e.name.split('/', 1)[0] ?? '';
       if (e.name === '.PKGINFO') {
