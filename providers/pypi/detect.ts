@@ -37,7 +37,7 @@ async function detectTarGz(file: UploadedFile): Promise<boolean> {
   const input = pipeline(fs.createReadStream(file.localPath), decompressor('gzip'), byteLimit(DETECT_MAX_TAR_BYTES, 'tar'), () => {});
   await readTar(input, {
     maxEntries: DETECT_MAX_TAR_ENTRIES,
-    onEntry: (e) => {
+    onEntry: async (e) => {
       const name = e.name.replace(/\/+$/, '');
       if (name === '') return;
       const first = name.split('/')[0]!;

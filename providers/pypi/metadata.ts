@@ -61,11 +61,14 @@ export function parseHeaders(text: string, what: string): { headers: HeaderMap; 
   return { headers, body: lines.slice(i + 1).join('\n') };
 }
 
-/** Legacy multi-line Description: continuation lines are indented with 8 spaces and `|`, or just whitespace. */
+/**
+ * Legacy multi-line Description header: distutils indents continuation lines with 8 spaces,
+ * the spec with 7 spaces and `|` (to keep blank and indented lines). Undo either.
+ */
 function unfoldDescription(value: string): string {
   return value
     .split('\n')
-    .map((l, i) => (i === 0 ? l : l.replace(/^ {7}\|/, '').replace(/^[ \t]{1,8}/, '')))
+    .map((l, i) => (i === 0 ? l : l.replace(/^[ \t]{1,8}\|?/, '')))
     .join('\n');
 }
 

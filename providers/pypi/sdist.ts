@@ -74,7 +74,8 @@ async function readTarSdist(file: string, fileSize: number, what: string): Promi
     maxEntries: MAX_ZIP_ENTRIES,
     maxBuffered: MAX_METADATA_BYTES,
     want: (e) => e.name === `${firstComponent(e.name)}/PKG-INFO` && (top === null || top === firstComponent(e.name)),
-    onEntry: (e, data) => {
+    // async: readTar does not catch a synchronous throw from onEntry
+    onEntry: async (e, data) => {
       const name = e.name.replace(/\/+$/, '');
       if (name === '') return; // the archive's own "./" entry
       if (!ALLOWED_TAR_TYPES.has(e.type)) {

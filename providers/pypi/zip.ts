@@ -54,7 +54,8 @@ export async function scanZip(path: string, fileSize: number, what: string, keep
     for await (const entry of zip.eachEntry()) {
       const name = entry.fileName;
       assertSafeArchivePath(name, what);
-      if (/[\x00-\x1f\x7f]/.test(name)) throw new InvalidPackageError(`${what}: member name ${JSON.stringify(name)} contains a control character`);
+      // checked on the raw bytes too: yauzl decodes non-UTF-8 names as CP437, which maps control bytes to symbols
+      if (/[\x00-\x1f\x7f]/.test(name) || entry.fileNameRaw.some((b) => b < 0x20 || b === 0x7f)) throw new InvalidPackageError(`${what}: member name ${JSON.stringify(name)} contains a control character`);
       if (names.has(name)) throw new InvalidPackageError(`${what}: member "${name}" appears twice`);
       names.add(name);
       if (entry.compressionMethod !== STORED && entry.compressionMethod !== DEFLATE) {
