@@ -8,7 +8,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startChildServer } from './lib/child-server';
+import { startChildServer } from '../test/helpers/child-server';
 
 const sizeMb = Number(process.env.BENCH_SIZE_MB ?? 1024);
 

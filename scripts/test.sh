@@ -40,10 +40,11 @@ echo "== type check"
 npx tsc -p tsconfig.json --noEmit
 
 mapfile -t UNIT < <(find test/unit -name '*.test.ts' | sort)
-mapfile -t INTEGRATION < <(find test/integration -name '*.test.ts' | sort)
+mapfile -t INTEGRATION < <(find test/integration -name "*.test.ts" -not -path "*/mysql/*" | sort)
+mapfile -t MYSQL_ONLY < <(find test/integration/mysql -name "*.test.ts" | sort)
 
 echo "== unit tests + integration tests on SQLite"
 node --import tsx --test --test-concurrency=2 "${UNIT[@]}" "${INTEGRATION[@]}"
 
 echo "== integration tests on MariaDB"
-TEST_DB=mysql node --import tsx --test --test-concurrency=2 "${INTEGRATION[@]}"
+TEST_DB=mysql node --import tsx --test --test-concurrency=2 "${INTEGRATION[@]}" "${MYSQL_ONLY[@]}"

@@ -11,6 +11,9 @@ export interface ChildServer {
   rssKb(): number;
   peakRssKb(): number;
   stop(): Promise<void>;
+  /** SIGKILL: no cleanup, like a crash or an OOM kill. */
+  kill9(): Promise<void>;
+  output(): string;
 }
 
 export async function freePort(): Promise<number> {
@@ -28,35 +31,44 @@ function status(pid: number, field: string): number {
   return m ? Number(m[1]) : 0;
 }
 
-export async function startChildServer(env: Record<string, string>): Promise<ChildServer> {
-  const port = await freePort();
+export async function startChildServer(env: Record<string, string>, fixedPort?: number): Promise<ChildServer> {
+  const port = fixedPort ?? (await freePort());
   const token = 'bench-admin-token-0123456789';
   const root = path.resolve(__dirname, '../..');
   // node directly (not npx/tsx wrapper scripts) so the pid is the server's own.
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts')], {
     cwd: root,
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ADMIN_TOKEN: token, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<void>((r) => child.on('exit', () => r()));
   const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
+  let up = false;
+  for (let i = 0; i < 300 && !up; i++) {
     try {
-      if ((await fetch(`${url}/healthz`)).ok) break;
+      up = (await fetch(`${url}/healthz`)).ok;
     } catch {
-      /* not up yet */
+      await new Promise((r) => setTimeout(r, 100));
     }
-    await new Promise((r) => setTimeout(r, 100));
   }
+  if (!up) throw new Error(`server did not start:\n${output}`);
   return {
     url,
     token,
     pid: child.pid!,
     rssKb: () => status(child.pid!, 'VmRSS'),
     peakRssKb: () => status(child.pid!, 'VmHWM'),
-    stop: () =>
-      new Promise((resolve) => {
-        child.on('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+    kill9: async () => {
+      child.kill('SIGKILL');
+      await exited;
+    },
+    output: () => output,
   };
 }
