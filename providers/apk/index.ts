@@ -1,0 +1,93 @@
+/**
+ * The `apk` provider: Alpine Linux v2 packages and signed APKINDEX.tar.gz indexes
+ * (formats.md section D). Files live at `<branch>/<arch>/<name>-<version>.apk`; noarch
+ * packages at `<branch>/noarch/...`, listed in every architecture's index and served from
+ * each architecture directory through fallbackPaths.
+ */
+import type { Provider, ScopeContext, SetupContext, SetupSnippet } from '../../src/core/provider';
+import { readHead } from '../../src/util/files';
+import { sniffCompression } from '../../src/util/compression';
+import { packageMeta, renderEntry } from './entry';
+import { buildApkIndex } from './index-builder';
+import { DEFAULT_ARCHES, NOARCH, scopeOf, settingsArches, splitScope, uploadParams } from './layout';
+import { looksLikeApk, parseApkFile } from './parse';
+import { apkRoutes } from './routes';
+import { compareApkVersions } from './version';
+
+/** Architecture indexes a noarch package of `branch` belongs to. */
+async function branchArches(branch: string, ctx: ScopeContext): Promise<string[]> {
+  const present = (await ctx.partitions()).map(splitScope).filter((s) => s?.branch === branch && s.arch !== NOARCH).map((s) => s!.arch);
+  return [...new Set([...present, ...settingsArches(ctx.repo.settings), ...DEFAULT_ARCHES])].sort();
+}
+
+function branchesOf(partitions: string[]): string[] {
+  const branches = [...new Set(partitions.map(splitScope).filter((s) => s !== undefined).map((s) => s.branch))].sort();
+  return branches.length ? branches : ['main'];
+}
+
+export const apkProvider: Provider = {
+  name: 'apk',
+  title: 'apk (Alpine Linux)',
+  uploadParams,
+  selfDescribing: true,
+
+  async detect(file) {
+    if (sniffCompression(await readHead(file.localPath, 6)) !== 'gzip') return false;
+    return looksLikeApk(file.localPath, file.size);
+  },
+
+  async parse(input) {
+    const pkg = await parseApkFile(input.file.localPath, input.file.size);
+    const branch = input.params.branch ?? 'main';
+    const filename = `${pkg.name}-${pkg.version}.apk`;
+    const partition = scopeOf(branch, pkg.arch);
+    return {
+      name: pkg.name,
+      version: pkg.version,
+      arch: pkg.arch,
+      filename,
+      path: `${partition}/${filename}`,
+      partition,
+      meta: packageMeta(pkg),
+      entry: renderEntry(pkg),
+      attachments: [],
+    };
+  },
+
+  async scopesFor(partition, ctx) {
+    const s = splitScope(partition);
+    if (!s) return [];
+    if (s.arch !== NOARCH) return [partition];
+    return (await branchArches(s.branch, ctx)).map((arch) => scopeOf(s.branch, arch));
+  },
+
+  buildIndex: buildApkIndex,
+
+  compareVersions: compareApkVersions,
+
+  fallbackPaths(path) {
+    // <branch>/<arch>/<file>.apk may be a noarch package stored under <branch>/noarch/.
+    const parts = path.split('/');
+    if (parts.length < 3 || !path.endsWith('.apk')) return [];
+    const file = parts[parts.length - 1]!;
+    const s = splitScope(parts.slice(0, -1).join('/'));
+    if (!s || s.arch === NOARCH) return [];
+    return [`${scopeOf(s.branch, NOARCH)}/${file}`];
+  },
+
+  routes(router) {
+    apkRoutes(router);
+  },
+
+  async setup(ctx: SetupContext): Promise<SetupSnippet[]> {
+    const keys = await ctx.signer.rsa();
+    const lines = [
+      ...keys.map((k) => `wget -O /etc/apk/keys/${k.keyName} ${ctx.repoUrl}/keys/${k.keyName}`),
+      ...branchesOf(ctx.partitions).map((b) => `echo "${ctx.repoUrl}/${b}" >> /etc/apk/repositories`),
+      'apk update',
+    ];
+    return [{ title: 'Alpine Linux (apk)', language: 'shell', code: lines.join('\n') + '\n' }];
+  },
+};
+
+export default apkProvider;

@@ -1,0 +1,165 @@
+/**
+ * Test-only apk v2 package builder, written from formats.md D.1-D.2 (what abuild does) and
+ * independent of providers/apk: its own ustar writer, node's zlib, node's crypto.
+ *
+ *   [signature member: .SIGN.RSA.<key> over the compressed control member, cut]
+ *   control member: .PKGINFO (+ scripts), cut (no end-of-archive blocks)
+ *   data member: files, each regular file preceded by a PAX header APK-TOOLS.checksum.SHA1,
+ *                then a normal end-of-archive
+ *
+ * Options exist to break each rule, for the bad-input tests.
+ */
+import crypto, { type KeyObject } from 'node:crypto';
+import zlib from 'node:zlib';
+
+export interface BuildFile {
+  name: string;
+  type?: 'file' | 'dir' | 'symlink';
+  content?: string | Buffer;
+  linkname?: string;
+  /** Leave out the APK-TOOLS.checksum.SHA1 PAX header. */
+  noChecksum?: boolean;
+  /** Write this value instead of the real SHA-1. */
+  checksum?: string;
+}
+
+export interface BuildOptions {
+  /** .PKGINFO keys in order; arrays become repeated lines. `datahash` is added unless given. */
+  pkginfo: Array<[string, string]>;
+  files?: BuildFile[];
+  /** Extra control files (scripts). */
+  scripts?: Array<{ name: string; content: string }>;
+  /** Omit the datahash line. */
+  noDatahash?: boolean;
+  /** Replace the datahash value. */
+  datahash?: string;
+  sign?: { keyName: string; privateKey: KeyObject };
+  /** Put control and data in one gzip member (a plain .tar.gz). */
+  singleMember?: boolean;
+  /** Do not cut the control tar (leave its end-of-archive blocks). */
+  uncutControl?: boolean;
+}
+
+export interface BuiltApk {
+  bytes: Buffer;
+  signature?: Buffer;
+  control: Buffer;
+  data: Buffer;
+}
+
+const BLOCK = 512;
+
+function field(buf: Buffer, off: number, len: number, value: string): void {
+  buf.write(value, off, len, 'utf8');
+}
+function octal(buf: Buffer, off: number, len: number, n: number): void {
+  field(buf, off, len, n.toString(8).padStart(len - 1, '0') + '\0');
+}
+
+/** One ustar header block (POSIX.1-1988), name <= 100 bytes. */
+export function ustarHeader(name: string, size: number, type: string, linkname = '', mode = 0o644): Buffer {
+  if (Buffer.byteLength(name) > 100) throw new Error(`test builder: name too long: ${name}`);
+  const h = Buffer.alloc(BLOCK);
+  field(h, 0, 100, name);
+  octal(h, 100, 8, mode);
+  octal(h, 108, 8, 0);
+  octal(h, 116, 8, 0);
+  octal(h, 124, 12, size);
+  octal(h, 136, 12, 1_700_000_000);
+  h.fill(0x20, 148, 156);
+  field(h, 156, 1, type);
+  field(h, 157, 100, linkname);
+  field(h, 257, 6, 'ustar\0');
+  field(h, 263, 2, '00');
+  field(h, 265, 32, 'root');
+  field(h, 297, 32, 'root');
+  let sum = 0;
+  for (const b of h) sum += b;
+  field(h, 148, 8, sum.toString(8).padStart(6, '0') + '\0 ');
+  return h;
+}
+
+export function pad(data: Buffer): Buffer {
+  const rest = data.length % BLOCK;
+  return rest === 0 ? data : Buffer.concat([data, Buffer.alloc(BLOCK - rest)]);
+}
+
+export function tarFile(name: string, content: Buffer, type = '0', linkname = '', mode = 0o644): Buffer {
+  const body = type === '0' || type === 'x' ? content : Buffer.alloc(0);
+  return Buffer.concat([ustarHeader(name, body.length, type, linkname, mode), pad(body)]);
+}
+
+/** A PAX record "<len> key=value\n" where len counts the whole record. */
+export function paxRecord(key: string, value: string): string {
+  const body = ` ${key}=${value}\n`;
+  let len = Buffer.byteLength(body) + 1;
+  while (String(len).length + Buffer.byteLength(body) !== len) len++;
+  return `${len}${body}`;
+}
+
+export const END_OF_ARCHIVE = Buffer.alloc(2 * BLOCK);
+
+export function dataTar(files: BuildFile[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const f of files) {
+    const type = f.type ?? 'file';
+    if (type === 'dir') parts.push(tarFile(f.name, Buffer.alloc(0), '5', '', 0o755));
+    else if (type === 'symlink') parts.push(tarFile(f.name, Buffer.alloc(0), '2', f.linkname ?? ''));
+    else {
+      const content = Buffer.from(f.content ?? '');
+      if (!f.noChecksum) {
+        const sha1 = f.checksum ?? crypto.createHash('sha1').update(content).digest('hex');
+        const pax = Buffer.from(paxRecord('APK-TOOLS.checksum.SHA1', sha1));
+        parts.push(tarFile(`PaxHeader/${f.name}`.slice(0, 100), pax, 'x'));
+      }
+      parts.push(tarFile(f.name, content, '0', '', 0o755));
+    }
+  }
+  parts.push(END_OF_ARCHIVE);
+  return Buffer.concat(parts);
+}
+
+export const gzip = (b: Buffer) => zlib.gzipSync(b, { level: 6 });
+
+export function buildApk(opts: BuildOptions): BuiltApk {
+  const files = opts.files ?? [{ name: 'usr/', type: 'dir' }, { name: 'usr/share/', type: 'dir' }, { name: 'usr/share/hello.txt', content: 'hello\n' }];
+  const dataRaw = dataTar(files);
+  const data = gzip(dataRaw);
+  const lines = opts.pkginfo.map(([k, v]) => `${k} = ${v}\n`);
+  if (!opts.noDatahash) lines.push(`datahash = ${opts.datahash ?? crypto.createHash('sha256').update(data).digest('hex')}\n`);
+  const controlParts = [tarFile('.PKGINFO', Buffer.from('# Generated by the test builder\n' + lines.join('')))];
+  for (const s of opts.scripts ?? []) controlParts.push(tarFile(s.name, Buffer.from(s.content), '0', '', 0o755));
+  if (opts.uncutControl) controlParts.push(END_OF_ARCHIVE);
+  const controlRaw = Buffer.concat(controlParts);
+  if (opts.singleMember) {
+    const bytes = gzip(Buffer.concat([controlRaw, dataRaw]));
+    return { bytes, control: bytes, data: Buffer.alloc(0) };
+  }
+  const control = gzip(controlRaw);
+  let signature: Buffer | undefined;
+  if (opts.sign) {
+    // abuild-sign: openssl dgst -sha1 -sign over the compressed control member, in a cut tar.
+    const sig = crypto.sign('sha1', control, opts.sign.privateKey);
+    signature = gzip(tarFile(`.SIGN.RSA.${opts.sign.keyName}`, sig));
+  }
+  return { bytes: Buffer.concat([signature ?? Buffer.alloc(0), control, data]), signature, control, data };
+}
+
+/** The usual .PKGINFO of a package, in abuild's key order. */
+export function pkginfoFor(name: string, version: string, arch: string, extra: Array<[string, string]> = []): Array<[string, string]> {
+  return [
+    ['pkgname', name],
+    ['pkgver', version],
+    ['pkgdesc', `The ${name} test package`],
+    ['url', `https://example.org/${name}`],
+    ['builddate', '1700000000'],
+    ['packager', 'Test Builder <test@example.org>'],
+    ['size', '4096'],
+    ['arch', arch],
+    ['origin', name],
+    ['commit', '0123456789abcdef0123456789abcdef01234567'],
+    ['maintainer', 'Test Builder <test@example.org>'],
+    ['license', 'MIT'],
+    ...extra,
+  ];
+}
