@@ -111,12 +111,14 @@ export function makeWheel(dir: string, filename: string, metadata: string, opts:
   ]);
 }
 
-export function makeSdist(dir: string, filename: string, pkgInfo: string, top?: string): string {
-  const t = top ?? filename.replace(/\.(tar\.gz|zip)$/, '');
+/** `extra` members are named relative to the top directory. */
+export function makeSdist(dir: string, filename: string, pkgInfo: string, extra: Member[] = []): string {
+  const t = filename.replace(/\.(tar\.gz|zip)$/, '');
   const members: Member[] = [
     { name: `${t}`, type: 'dir' },
     { name: `${t}/PKG-INFO`, text: pkgInfo },
     { name: `${t}/setup.py`, text: 'from setuptools import setup\nsetup()\n' },
+    ...extra.map((m) => ({ ...m, name: `${t}/${m.name}` })),
   ];
   const out = path.join(dir, filename);
   return filename.endsWith('.zip') ? makeZip(out, members.filter((m) => m.type !== 'dir')) : makeTarGz(out, members);
