@@ -199,6 +199,25 @@ export class Publisher {
     return row?.last ? Number(row.last) : null;
   }
 
+  /**
+   * Rebuild (and so re-sign) every index scope the repository has, and wait for it: after a
+   * key import or rotation, or a settings change that shows in the indexes. One transaction
+   * bumps every scope, so the rebuilds coalesce with any upload running at the same time.
+   */
+  async republishAll(repo: RepoInfo): Promise<string[]> {
+    const scopes = (await this.db.manager.getRepository(ScopeEntity).find({ where: { repoId: repo.id }, select: { scope: true } })).map((s) => s.scope);
+    if (scopes.length === 0) return [];
+    const targets = await this.db.write((m) => this.requestInTx(m, repo.id, scopes));
+    await this.ensurePublished(repo, targets);
+    return scopes.sort();
+  }
+
+  /** Publish state of every scope of a repository (status API). */
+  async scopeStatus(repoId: number): Promise<{ scope: string; publishedSeq: number; requestedSeq: number; publishedAt: string | null }[]> {
+    const rows = await this.db.manager.getRepository(ScopeEntity).find({ where: { repoId }, order: { scope: 'ASC' } });
+    return rows.map((r) => ({ scope: r.scope, publishedSeq: r.publishedSeq, requestedSeq: r.requestedSeq, publishedAt: r.publishedAt ? new Date(r.publishedAt).toISOString() : null }));
+  }
+
   /** Finish publishes that were requested but never completed (crash, `?wait=0`, another instance died). */
   async sweep(resolveRepo: (id: number) => Promise<RepoInfo | null>): Promise<number> {
     const pending = await this.db.manager

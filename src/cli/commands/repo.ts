@@ -1,0 +1,126 @@
+/** Repository-wide operations: clean (retention), status, settings; and server-wide gc. */
+import { intOption } from '../args';
+import { noMoreArgs, resolveRepo, type Command } from '../context';
+import { usageError } from '../errors';
+import { repoPath } from '../http';
+import { when } from '../output';
+import { humanSize } from '../progress';
+
+interface RemovedFile {
+  name: string;
+  version: string;
+  arch: string;
+  filename: string;
+  size: number;
+}
+
+export const cleanCommand: Command = {
+  name: 'clean',
+  summary: 'keep the newest N versions of each package, delete the rest (admin)',
+  usage: `rpcli clean -r <repo> [-y <provider>] [--keep N] [-p <package>] [--dry-run]
+
+  --keep N     versions to keep per package (default: the repository's "keep" setting)
+  -p <name>    only this package
+  --dry-run    show what would be deleted, delete nothing
+
+Example: rpcli clean -r archrepo -y pacman --keep 3 --dry-run`,
+  options: ['repo', 'provider', 'keep', 'name', 'dry-run'],
+  async run(ctx) {
+    noMoreArgs(ctx, 0);
+    const { provider, repo } = await resolveRepo(ctx);
+    const body: Record<string, unknown> = { dryRun: ctx.values['dry-run'] ?? false };
+    const keep = intOption('keep', ctx.values.keep);
+    if (keep !== undefined) body.keep = keep;
+    if (ctx.values.name) body.name = ctx.values.name;
+    const res = await ctx.api().json<{ keep: number; dryRun: boolean; removed: RemovedFile[] }>('POST', `${repoPath(provider, repo)}/clean`, body);
+    if (ctx.out.json) return ctx.out.data(res);
+    const verb = res.dryRun ? 'would delete' : 'deleted';
+    for (const f of res.removed) ctx.out.line(`${verb} ${f.name} ${f.version}${f.arch ? ` (${f.arch})` : ''} ${f.filename}`);
+    ctx.out.line(`${verb} ${res.removed.length} file(s), ${humanSize(res.removed.reduce((n, f) => n + f.size, 0))}; keeping ${res.keep} version(s) per package`);
+  },
+};
+
+interface Status {
+  provider: string;
+  repo: string;
+  packages: number;
+  versions: number;
+  files: number;
+  totalSize: number;
+  perArch: Record<string, number>;
+  yanked: number;
+  lastPublished: string | null;
+  scopes: { scope: string; publishedSeq: number; requestedSeq: number; publishedAt: string | null }[];
+}
+
+export const statusCommand: Command = {
+  name: 'status',
+  summary: 'package count, total size, per-arch counts, publish state',
+  usage: 'rpcli status -r <repo> [-y <provider>]',
+  options: ['repo', 'provider'],
+  async run(ctx) {
+    noMoreArgs(ctx, 1);
+    const { provider, repo } = await resolveRepo(ctx, ctx.args[0]);
+    const s = await ctx.api().json<Status>('GET', `${repoPath(provider, repo)}/status`);
+    if (ctx.out.json) return ctx.out.data(s);
+    ctx.out.line(`${s.provider}/${s.repo}: ${s.packages} package(s), ${s.versions} version(s), ${s.files} file(s), ${humanSize(s.totalSize)}${s.yanked ? `, ${s.yanked} yanked` : ''}`);
+    const arches = Object.entries(s.perArch);
+    if (arches.length) ctx.out.line(`per arch: ${arches.map(([a, n]) => `${a} ${n}`).join(', ')}`);
+    ctx.out.line(`last published: ${when(s.lastPublished)}`);
+    for (const sc of s.scopes) {
+      const state = sc.publishedSeq >= sc.requestedSeq ? 'up to date' : `publishing (${sc.requestedSeq - sc.publishedSeq} change(s) pending)`;
+      ctx.out.line(`  ${sc.scope}: ${state}, published ${when(sc.publishedAt)}`);
+    }
+  },
+};
+
+/** `key=value` -> JSON value: null, true/false, integers, comma lists for arches, else text. */
+function settingValue(key: string, raw: string): unknown {
+  if (raw === 'null' || raw === '') return null;
+  if (key === 'arches') return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  if (raw === 'true' || raw === 'false') return raw === 'true';
+  if (/^\d+$/.test(raw)) return Number(raw);
+  return raw;
+}
+
+export const settingsCommand: Command = {
+  name: 'settings',
+  summary: 'show or change repository settings (admin)',
+  usage: `rpcli settings -r <repo> [-y <provider>]                     show
+rpcli settings -r <repo> [-y <provider>] key=value...        change (value null: back to the default)
+
+Settings: keep=N (retention after each upload), overwrite=true|false, private=true|false,
+  arches=x86_64,aarch64, validDays=N (apt), origin=, label= (apt), description=
+
+Example: rpcli settings -r archrepo -y pacman keep=3 private=true`,
+  options: ['repo', 'provider'],
+  async run(ctx) {
+    const patch: Record<string, unknown> = {};
+    for (const a of ctx.args) {
+      const m = /^([A-Za-z]+)=(.*)$/s.exec(a);
+      if (!m) throw usageError(`settings are key=value, got "${a}"`);
+      patch[m[1]] = settingValue(m[1], m[2]);
+    }
+    const { provider, repo } = await resolveRepo(ctx);
+    const path = `${repoPath(provider, repo)}/settings`;
+    const res = await ctx.api().json<{ settings: Record<string, unknown>; republished?: string[] }>(ctx.args.length ? 'PATCH' : 'GET', path, ctx.args.length ? patch : undefined);
+    if (ctx.out.json) return ctx.out.data(res);
+    const entries = Object.entries(res.settings);
+    if (entries.length === 0) ctx.out.line(`${provider}/${repo}: default settings`);
+    for (const [k, v] of entries) ctx.out.line(`${k} = ${JSON.stringify(v)}`);
+    if (res.republished?.length) ctx.out.note(`republished ${res.republished.length} index scope(s)`);
+  },
+};
+
+export const gcCommand: Command = {
+  name: 'gc',
+  summary: 'delete stored blobs nothing references any more (admin)',
+  usage: 'rpcli gc [--dry-run]',
+  options: ['dry-run'],
+  async run(ctx) {
+    noMoreArgs(ctx, 0);
+    const r = await ctx.api().json<{ scanned: number; deleted: number; deletedBytes: number; kept: number; tempFilesDeleted: number; dryRun: boolean }>('POST', '/api/gc', { dryRun: ctx.values['dry-run'] ?? false });
+    if (ctx.out.json) return ctx.out.data(r);
+    ctx.out.line(`${r.dryRun ? 'would delete' : 'deleted'} ${r.deleted} blob(s), ${humanSize(r.deletedBytes)}; kept ${r.kept} of ${r.scanned}; ${r.tempFilesDeleted} stale temp file(s)`);
+  },
+};
