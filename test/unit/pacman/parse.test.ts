@@ -4,7 +4,7 @@
  * same package files and signatures. Debian's repo-add writes %MD5SUM% and, when `<pkg>.sig`
  * exists, %PGPSIG%, so with the .sig in place the entries must be byte-identical.
  */
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -51,6 +51,7 @@ before(() => {
 before(async () => {
   signer = await makeSigner();
 });
+after(() => fs.rmSync(out, { recursive: true, force: true }));
 
 /** What repo-add 6.0.2 writes for this package file (with its .sig next to it). */
 function repoAddEntry(pkgFile: string, sig: Buffer, dirName: string): { desc: string; files: string } {
@@ -126,7 +127,7 @@ test('file name: generated from .PKGINFO and the detected compression, not the u
 
 test('packager signature: kept byte for byte, no repository signing', async () => {
   const packager = await makeSigner();
-  const dir = tmpDir();
+  const dir = out;
   const sigData = await packager.pgp.detachSign(fs.readFileSync(built.xz!), false);
   const sigPath = path.join(dir, 'p.sig');
   fs.writeFileSync(sigPath, sigData);
@@ -141,7 +142,7 @@ test('packager signature: kept byte for byte, no repository signing', async () =
 });
 
 test('packager signature: armored, oversized or not a signature is rejected', async () => {
-  const dir = tmpDir();
+  const dir = out;
   const pkg = uploaded(built.xz!);
   const armored = path.join(dir, 'a.sig');
   fs.writeFileSync(armored, await signer.pgp.detachSign(fs.readFileSync(built.xz!), true));
