@@ -5,8 +5,10 @@ import { NotFoundError } from './core/errors';
 import type { Services } from './services';
 import { adminRouter } from './http/admin-router';
 import { apiRouter } from './http/api-router';
+import { apiReadRouter } from './http/api-read-router';
 import { asyncRoute, authenticate, errorHandler, requestLog } from './http/middleware';
 import { repoRouter } from './http/repo-router';
+import { uiRouter } from './http/ui-router';
 import { handleUpload } from './http/upload-handler';
 import { projectRoot } from './util/project-root';
 
@@ -42,7 +44,9 @@ export function buildApp(s: Services): Express {
   app.post('/addpkg', asyncRoute((req, res) => handleUpload(s, req, res, { fileField: 'f', extraFileFields: ['sig'] })));
   app.use('/api', apiRouter(s));
   app.use('/api', adminRouter(s));
+  app.use('/api', apiReadRouter(s));
   app.use(repoRouter(s));
+  app.use(uiRouter(s));
   app.use('/static', express.static(path.join(projectRoot, 'public'), { maxAge: '1h' }));
   app.use((req, _res, next) => next(new NotFoundError(`nothing at ${req.method} ${req.path}`)));
   app.use(errorHandler(s.log));

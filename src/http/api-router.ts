@@ -11,7 +11,7 @@ import type { Services } from '../services';
 import { asyncRoute } from './middleware';
 import { repoUrl } from './urls';
 
-function page(req: Request): { limit: number; offset: number } {
+export function page(req: Request): { limit: number; offset: number } {
   const limit = Math.min(Math.max(Number(req.query.limit ?? 100) || 100, 1), 1000);
   const offset = Math.max(Number(req.query.offset ?? 0) || 0, 0);
   return { limit, offset };
@@ -103,12 +103,17 @@ export function apiRouter(s: Services): Router {
     if (rows.length === 0) throw new NotFoundError(`no package "${req.params.name}" in ${provider.name}/${repo.name}`);
     const base = repoUrl(s, req, provider.name, repo.name);
     const versions = [...new Set(rows.map((f) => f.version))].sort((a, b) => provider.compareVersions(b, a));
+    // Versions are paginated newest first (limit/offset), like every other list in the API.
+    const { limit, offset } = page(req);
     res.json({
       name: rows[0].name,
       provider: provider.name,
       repo: repo.name,
       latestVersion: versions[0],
-      versions: versions.map((v) => ({
+      total: versions.length,
+      limit,
+      offset,
+      versions: versions.slice(offset, offset + limit).map((v) => ({
         version: v,
         files: rows.filter((f) => f.version === v).map((f) => ({ ...fileView(repo, f), url: `${base}/${f.path.split('/').map(encodeURIComponent).join('/')}`, meta: JSON.parse(f.meta || '{}') })),
       })),

@@ -1,0 +1,204 @@
+/**
+ * OpenAPI 3.1 description of the JSON API (every /api route, plus /addpkg and /healthz).
+ * Response schemas are closed (`additionalProperties: false`) so the integration test that
+ * checks real responses against them also catches fields that were added without docs.
+ */
+import { providers } from '../core/provider-registry';
+
+type Schema = Record<string, unknown>;
+
+const str: Schema = { type: 'string' };
+const int: Schema = { type: 'integer', minimum: 0 };
+const bool: Schema = { type: 'boolean' };
+const dateTime: Schema = { type: 'string', format: 'date-time' };
+const nullable = (s: Schema): Schema => ({ ...s, type: [s.type as string, 'null'] });
+const arr = (items: Schema): Schema => ({ type: 'array', items });
+const freeObject = (description: string): Schema => ({ type: 'object', additionalProperties: true, description });
+const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+function obj(properties: Record<string, Schema>, optional: string[] = []): Schema {
+  return { type: 'object', properties, required: Object.keys(properties).filter((k) => !optional.includes(k)), additionalProperties: false };
+}
+const page = { total: int, limit: { type: 'integer', minimum: 1, maximum: 1000 }, offset: int };
+
+const fileProps: Record<string, Schema> = {
+  provider: str, repo: str, name: str, version: str,
+  arch: { type: 'string', description: "'' for formats without architectures" },
+  filename: str, path: { type: 'string', description: 'repository-relative path' }, size: int,
+  sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' }, uploadedAt: dateTime,
+  yanked: { type: ['string', 'null'], description: 'null: not yanked; otherwise the reason (may be empty)' },
+  hidden: { type: 'boolean', description: 'removed from the index, still downloadable by URL' },
+};
+const packageSummaryProps: Record<string, Schema> = {
+  name: str, latestVersion: str, versions: int, files: int, arch: arr(str), size: int, updatedAt: dateTime, description: str,
+};
+const tokenProps: Record<string, Schema> = {
+  id: int, name: str, role: { type: 'string', enum: ['read', 'write', 'admin'] }, repoPattern: str,
+  expiresAt: nullable(dateTime), lastUsedAt: nullable(dateTime), createdAt: dateTime, revoked: bool,
+};
+const keyInfo = obj({ kind: { type: 'string', enum: ['openpgp', 'rsa'] }, name: str, fingerprint: str, publicKey: str, active: bool, createdAt: dateTime });
+
+const schemas: Record<string, Schema> = {
+  Error: obj({ error: str, code: str, details: freeObject('extra facts, e.g. validation reasons'), requestId: str }, ['details', 'requestId']),
+  Health: obj({ status: { type: 'string', enum: ['ok', 'unavailable'] }, database: { type: 'string', enum: ['sqlite', 'mysql'] }, blobStore: str, checks: { type: 'object', additionalProperties: str } }),
+  Repo: obj({ provider: str, name: str, url: { type: 'string', format: 'uri' }, packages: int, files: int, size: int, lastPublished: nullable(dateTime), settings: freeObject('repository settings') }),
+  RepoList: obj({ ...page, repos: arr(ref('Repo')) }),
+  PackageSummary: obj(packageSummaryProps),
+  PackageList: obj({ ...page, packages: arr(ref('PackageSummary')) }),
+  StoredFile: obj(fileProps),
+  PackageFile: obj({ ...fileProps, url: { type: 'string', format: 'uri' }, meta: freeObject('display metadata: description, license, url, depends, format specifics') }),
+  PackageDetail: obj({ name: str, provider: str, repo: str, latestVersion: str, ...page, versions: arr(obj({ version: str, files: arr(ref('PackageFile')) })) }),
+  VersionDetail: obj({ provider: str, repo: str, name: str, version: str, files: arr(ref('PackageFile')) }),
+  SearchResults: obj({ q: str, ...page, results: arr(obj({ ...packageSummaryProps, provider: str, repo: str, api: { type: 'string', format: 'uri' }, page: { type: 'string', format: 'uri' } })) }),
+  Upload: obj({ ...fileProps, url: { type: 'string', format: 'uri' }, published: { type: 'boolean', description: 'false with ?wait=0 (202)' } }),
+  Deleted: obj({ deleted: int }),
+  Yanked: obj({ yanked: int }),
+  Unyanked: obj({ unyanked: int }),
+  Token: obj(tokenProps),
+  TokenCreated: obj({ token: { type: 'string', description: 'the secret, shown only here' }, ...tokenProps }),
+  TokenList: obj({ tokens: arr(ref('Token')) }),
+  TokenRevoked: obj({ revoked: int }),
+  Settings: obj({ provider: str, repo: str, settings: freeObject('repository settings') }),
+  SettingsUpdated: obj({ provider: str, repo: str, settings: freeObject('repository settings'), republished: arr(str) }),
+  CleanResult: obj({ keep: int, dryRun: bool, removed: arr(ref('StoredFile')) }),
+  RepoStatus: obj({
+    provider: str, repo: str, packages: int, versions: int, files: int, totalSize: int,
+    perArch: { type: 'object', additionalProperties: int, description: 'distinct package names per architecture' },
+    yanked: int, lastPublished: nullable(dateTime),
+    scopes: arr(obj({ scope: str, publishedSeq: int, requestedSeq: int, publishedAt: nullable(dateTime) })),
+  }),
+  KeyList: obj({ keys: arr(keyInfo) }),
+  KeyImported: obj({ key: keyInfo, republished: arr(str) }),
+  KeysRotated: obj({ keys: arr(keyInfo), republished: arr(str) }),
+  GcResult: obj({ scanned: int, deleted: int, deletedBytes: int, kept: int, tempFilesDeleted: int, dryRun: bool }),
+};
+
+type Auth = 'none' | 'read' | 'write' | 'admin';
+interface OpSpec {
+  summary: string;
+  tag: string;
+  params?: Schema[];
+  auth: Auth;
+  body?: Schema;
+  ok: [number, string];
+  errors?: number[];
+}
+
+const pathParam = (name: string, description: string, schema: Schema = str): Schema => ({ name, in: 'path', required: true, description, schema });
+const query = (name: string, description: string, schema: Schema, required = false): Schema => ({ name, in: 'query', required, description, schema });
+const P = {
+  provider: () => pathParam('provider', 'repository format', { type: 'string', enum: providers.map((p) => p.name) }),
+  repo: pathParam('repo', 'repository name'),
+  name: pathParam('name', 'package name (PyPI names match normalized)'),
+  version: pathParam('version', 'package version'),
+  limit: query('limit', 'page size (default 100)', { type: 'integer', minimum: 1, maximum: 1000, default: 100 }),
+  offset: query('offset', 'items to skip', { type: 'integer', minimum: 0, default: 0 }),
+};
+const repoParams = () => [P.provider(), P.repo];
+const errorText: Record<number, string> = { 400: 'bad request', 401: 'no or unknown token', 403: 'token lacks the role or repository', 404: 'no such repository, package or version', 409: 'already exists', 413: 'upload too large' };
+
+function op(o: OpSpec): Schema {
+  const responses: Record<string, Schema> = {
+    [String(o.ok[0])]: { description: 'success', content: { 'application/json': { schema: ref(o.ok[1]) } } },
+  };
+  const errors = new Set([...(o.errors ?? []), ...(o.auth === 'none' || o.auth === 'read' ? [] : [401, 403])]);
+  if (o.auth === 'read') errors.add(401).add(403); // private repositories
+  for (const e of [...errors].sort()) responses[String(e)] = { description: errorText[e] ?? 'error', content: { 'application/json': { schema: ref('Error') } } };
+  const security = o.auth === 'none' ? [] : o.auth === 'read' ? [{}, { bearerAuth: [] }, { basicAuth: [] }] : [{ bearerAuth: [] }, { basicAuth: [] }];
+  return {
+    summary: o.summary,
+    tags: [o.tag],
+    ...(o.auth === 'none' ? {} : { description: `Token role needed: ${o.auth === 'read' ? 'none for public repositories, read for private ones' : o.auth}.` }),
+    parameters: o.params ?? [],
+    ...(o.body ? { requestBody: { required: true, content: { 'application/json': { schema: o.body } } } } : {}),
+    security,
+    responses,
+  };
+}
+
+function withResponse(operation: Schema, status: number, description: string, schema: string): Schema {
+  const responses = { ...(operation.responses as Record<string, Schema>), [String(status)]: { description, content: { 'application/json': { schema: ref(schema) } } } };
+  return { ...operation, responses };
+}
+
+export function openApiDocument(serverUrl: string): Schema {
+  const repo = '/api/repos/{provider}/{repo}';
+  const pkg = `${repo}/packages/{name}`;
+  return {
+    openapi: '3.1.0',
+    info: { title: 'artifactd API', version: '1', description: 'Self-hosted package repositories (apt, pacman, PyPI, apk, tarballs): uploads, browsing, administration.' },
+    servers: [{ url: serverUrl }],
+    tags: [{ name: 'read' }, { name: 'write' }, { name: 'admin' }],
+    paths: {
+      '/healthz': { get: op({ summary: 'Health: database and blob store reachable', tag: 'read', auth: 'none', ok: [200, 'Health'], errors: [] }) },
+      '/addpkg': {
+        post: {
+          ...withResponse(op({ summary: 'Upload a package (repository created on first upload)', tag: 'write', auth: 'write', ok: [201, 'Upload'], errors: [400, 409, 413] }), 202, 'stored; the index is published in the background (?wait=0)', 'Upload'),
+          parameters: [
+            query('provider', 'format; detected from the bytes when omitted', { type: 'string', enum: providers.map((p) => p.name) }),
+            query('reponame', 'repository', str, true),
+            query('name', 'package name (tar: required; others: must match the package)', str),
+            query('version', 'version (tar: required; others: must match the package)', str),
+            query('wait', '0: answer 202 once stored, before the index is published', { type: 'string', enum: ['0', '1'] }),
+          ],
+          requestBody: {
+            required: true,
+            content: {
+              'multipart/form-data': {
+                schema: { type: 'object', required: ['f'], properties: { f: { type: 'string', format: 'binary' }, sig: { type: 'string', format: 'binary', description: 'pacman: detached packager signature' } }, additionalProperties: { type: 'string', description: 'query parameters may also be form fields; provider extras such as apt dist/component, apk branch' } },
+              },
+            },
+          },
+        },
+      },
+      '/api/openapi.json': { get: { summary: 'This document', tags: ['read'], security: [], responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } } } },
+      '/api/search': { get: op({ summary: 'Search package names and descriptions across repositories', tag: 'read', auth: 'none', params: [query('q', 'text to find (case-insensitive substring)', { type: 'string', minLength: 1, maxLength: 200 }, true), P.limit, P.offset], ok: [200, 'SearchResults'], errors: [400] }) },
+      '/api/repos': { get: op({ summary: 'Repositories the caller may read', tag: 'read', auth: 'none', params: [P.limit, P.offset], ok: [200, 'RepoList'] }) },
+      [repo]: { get: op({ summary: 'One repository', tag: 'read', auth: 'read', params: repoParams(), ok: [200, 'Repo'], errors: [400, 404] }) },
+      [`${repo}/packages`]: { get: op({ summary: 'Packages of a repository, by name', tag: 'read', auth: 'read', params: [...repoParams(), query('q', 'filter: substring of name or description', str), P.limit, P.offset], ok: [200, 'PackageList'], errors: [400, 404] }) },
+      [pkg]: {
+        get: op({ summary: 'One package: its versions (newest first, paginated) and their files', tag: 'read', auth: 'read', params: [...repoParams(), P.name, P.limit, P.offset], ok: [200, 'PackageDetail'], errors: [400, 404] }),
+        delete: op({ summary: 'Delete every version of a package (republishes)', tag: 'admin', auth: 'admin', params: [...repoParams(), P.name], ok: [200, 'Deleted'], errors: [400, 404] }),
+      },
+      [`${pkg}/versions/{version}`]: { get: op({ summary: 'One version and its files', tag: 'read', auth: 'read', params: [...repoParams(), P.name, P.version], ok: [200, 'VersionDetail'], errors: [400, 404] }) },
+      [`${pkg}/{version}`]: { delete: op({ summary: 'Delete one version (republishes)', tag: 'admin', auth: 'admin', params: [...repoParams(), P.name, P.version], ok: [200, 'Deleted'], errors: [400, 404] }) },
+      [`${pkg}/{version}/yank`]: {
+        post: op({ summary: 'Yank a version (PyPI: stays listed with the reason; others: leaves the index)', tag: 'write', auth: 'write', params: [...repoParams(), P.name, P.version], body: { type: 'object', properties: { reason: { type: 'string', maxLength: 1000 } }, additionalProperties: false }, ok: [200, 'Yanked'], errors: [400, 404] }),
+        delete: op({ summary: 'Un-yank a version', tag: 'write', auth: 'write', params: [...repoParams(), P.name, P.version], ok: [200, 'Unyanked'], errors: [400, 404] }),
+      },
+      '/api/tokens': {
+        get: op({ summary: 'List tokens (secrets are never shown again)', tag: 'admin', auth: 'admin', ok: [200, 'TokenList'] }),
+        post: op({
+          summary: 'Create a token', tag: 'admin', auth: 'admin', ok: [201, 'TokenCreated'], errors: [400],
+          body: obj({ name: { type: 'string', minLength: 1, maxLength: 128 }, role: { type: 'string', enum: ['read', 'write', 'admin'] }, repoPattern: { type: 'string', description: "glob over repository names, default '*'" }, expiresInDays: { type: 'integer', minimum: 1, maximum: 36500 } }, ['repoPattern', 'expiresInDays']),
+        }),
+      },
+      '/api/tokens/{id}': { delete: op({ summary: 'Revoke a token', tag: 'admin', auth: 'admin', params: [pathParam('id', 'token id', { type: 'integer', minimum: 1 })], ok: [200, 'TokenRevoked'], errors: [400, 404] }) },
+      [`${repo}/settings`]: {
+        get: op({ summary: 'Repository settings', tag: 'admin', auth: 'admin', params: repoParams(), ok: [200, 'Settings'], errors: [400, 404] }),
+        patch: op({
+          summary: 'Change settings (null removes one); index settings republish', tag: 'admin', auth: 'admin', params: repoParams(), ok: [200, 'SettingsUpdated'], errors: [400, 404],
+          body: {
+            type: 'object', additionalProperties: false,
+            properties: {
+              keep: nullable({ type: 'integer', minimum: 1 }), overwrite: nullable(bool), private: nullable(bool), arches: { type: ['array', 'null'], items: str },
+              validDays: nullable({ type: 'integer', minimum: 1, maximum: 3650 }), origin: nullable(str), label: nullable(str), description: nullable(str),
+            },
+          },
+        }),
+      },
+      [`${repo}/clean`]: { post: op({ summary: 'Apply retention: keep the newest N versions per package', tag: 'admin', auth: 'admin', params: repoParams(), body: obj({ keep: { type: 'integer', minimum: 1 }, dryRun: bool, name: str }, ['keep', 'dryRun', 'name']), ok: [200, 'CleanResult'], errors: [400, 404] }) },
+      [`${repo}/status`]: { get: op({ summary: 'Counts, sizes and publish state per index scope', tag: 'read', auth: 'read', params: repoParams(), ok: [200, 'RepoStatus'], errors: [400, 404] }) },
+      [`${repo}/keys`]: { get: op({ summary: 'Public signing keys of the repository', tag: 'read', auth: 'read', params: repoParams(), ok: [200, 'KeyList'], errors: [400, 404] }) },
+      [`${repo}/keys/import`]: { post: op({ summary: 'Import an OpenPGP private key (republishes)', tag: 'admin', auth: 'admin', params: repoParams(), body: obj({ armoredPrivateKey: str }), ok: [200, 'KeyImported'], errors: [400, 404] }) },
+      [`${repo}/keys/rotate`]: { post: op({ summary: 'Rotate a signing key (republishes)', tag: 'admin', auth: 'admin', params: repoParams(), body: obj({ kind: { type: 'string', enum: ['openpgp', 'rsa'] }, retire: bool }, ['kind', 'retire']), ok: [200, 'KeysRotated'], errors: [400, 404] }) },
+      '/api/gc': { post: op({ summary: 'Delete blobs nothing references', tag: 'admin', auth: 'admin', body: obj({ dryRun: bool }, ['dryRun']), ok: [200, 'GcResult'], errors: [400] }) },
+    },
+    components: {
+      schemas,
+      securitySchemes: {
+        bearerAuth: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <token>' },
+        basicAuth: { type: 'http', scheme: 'basic', description: 'any user name (e.g. __token__), the token as password' },
+      },
+    },
+  };
+}

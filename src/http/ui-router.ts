@@ -1,0 +1,89 @@
+/**
+ * The web UI: server-rendered pages (home, search, repository, package), SVG plots, and
+ * HTML error pages for everything under /ui/. Pages work without JavaScript; /static/ui.js
+ * only adds copy buttons. A strict Content-Security-Policy (no inline script, no foreign
+ * origins) backs up the templates' autoescaping.
+ */
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import { DomainError, NotFoundError, UnauthorizedError } from '../core/errors';
+import type { Services } from '../services';
+import { asyncRoute } from './middleware';
+import { lightFiles, requireRepo } from './ui/catalog';
+import './ui/format';
+import { homeModel, packageModel, repoModel, searchModel } from './ui/pages';
+import { sizeChart, uploadsChart } from './ui/plots';
+import { render } from './views';
+
+const HTML_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+// SVG served on its own: its inline <style> is the only thing it may use.
+const SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'";
+
+function page(res: Response, template: string, context: Record<string, unknown>, status = 200): void {
+  res.status(status);
+  res.setHeader('Content-Security-Policy', HTML_CSP);
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Referrer-Policy', 'same-origin');
+  res.setHeader('Cache-Control', 'no-cache');
+  res.type('html').send(render(template, context));
+}
+
+function svg(res: Response, body: string): void {
+  res.setHeader('Content-Security-Policy', SVG_CSP);
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Cache-Control', 'no-cache');
+  res.type('image/svg+xml').send(body);
+}
+
+const param = (req: Request, name: string) => String(req.params[name]);
+
+export function uiRouter(s: Services): Router {
+  const r = express.Router();
+
+  // The home page doubles as the search page when given ?q=, so the header form works anywhere.
+  r.get('/', asyncRoute(async (req, res) => {
+    if (typeof req.query.q === 'string') {
+      page(res, 'search.njk', { ...(await searchModel(s, req)), nav: 'search' });
+      return;
+    }
+    page(res, 'home.njk', { ...(await homeModel(s, req)), nav: 'home' });
+  }));
+  r.get('/search', asyncRoute(async (req, res) => page(res, 'search.njk', { ...(await searchModel(s, req)), nav: 'search' })));
+  r.get(['/ui', '/ui/'], (_req, res) => res.redirect(302, '/'));
+
+  r.get('/ui/:provider/:repo/plots/:plot.svg', asyncRoute(async (req, res) => {
+    const { provider, repo } = await requireRepo(s, req, param(req, 'provider'), param(req, 'repo'));
+    const files = await lightFiles(s, repo.id);
+    const label = `${provider.name}/${repo.name}`;
+    if (req.params.plot === 'size') return svg(res, sizeChart(label, files, Date.now()));
+    if (req.params.plot === 'uploads') {
+      const days = Math.min(Math.max(Number.parseInt(String(req.query.days ?? '30'), 10) || 30, 7), 366);
+      return svg(res, uploadsChart(label, files, Date.now(), days));
+    }
+    throw new NotFoundError(`there is no plot "${req.params.plot}" (size, uploads)`);
+  }));
+
+  r.get('/ui/:provider/:repo', asyncRoute(async (req, res) => {
+    page(res, 'repo.njk', await repoModel(s, req, param(req, 'provider'), param(req, 'repo')));
+  }));
+
+  r.get('/ui/:provider/:repo/:name', asyncRoute(async (req, res) => {
+    page(res, 'package.njk', await packageModel(s, req, param(req, 'provider'), param(req, 'repo'), param(req, 'name')));
+  }));
+
+  r.use('/ui', (req, _res, next) => next(new NotFoundError(`there is no page at ${req.originalUrl.split('?')[0]}`)));
+
+  // HTML errors for the pages above; anything else (API, /repo/) keeps the JSON error handler.
+  r.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(err);
+    const status = err instanceof DomainError ? err.status : 500;
+    if (status >= 500) req.log.error('unhandled error', { error: (err as Error)?.stack ?? String(err) });
+    if (err instanceof UnauthorizedError) res.setHeader('WWW-Authenticate', 'Basic realm="artifactd", charset="UTF-8"');
+    const titles: Record<number, string> = { 400: 'Bad request', 401: 'Sign in required', 403: 'Not allowed', 404: 'Not found' };
+    page(res, 'error.njk', {
+      status,
+      heading: titles[status] ?? (status >= 500 ? 'Something went wrong' : 'Error'),
+      message: err instanceof DomainError ? err.message : `The server could not show this page (request ${req.id}).`,
+    }, status);
+  });
+  return r;
+}
