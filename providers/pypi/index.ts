@@ -10,6 +10,7 @@ import { normalizeName } from './names';
 import { parseUpload } from './parse';
 import { rewrite } from './rewrite';
 import { setup } from './setup';
+import { twineRoutes } from './twine-routes';
 import { compareVersionStrings } from './version';
 
 /** Optional `sha256_digest` (twine sends it): checked against the received bytes. Unknown keys are dropped. */
@@ -30,6 +31,7 @@ export const pypiProvider: Provider = {
   compareVersions: compareVersionStrings,
   namesMatch: (a, b) => normalizeName(a) === normalizeName(b),
   rewrite,
+  routes: twineRoutes,
   setup,
 };
 

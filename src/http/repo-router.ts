@@ -61,7 +61,8 @@ async function resolveAndSend(s: Services, provider: Provider, req: Request, res
   const view: RequestView = { path, method: req.method, accept: req.headers.accept ?? '', query: Object.fromEntries(Object.entries(req.query).map(([k, v]) => [k, String(v)])) };
   const rw = provider.rewrite?.(view);
   if (rw && 'redirect' in rw) {
-    res.redirect(301, `${res.locals.repoUrl}/${rw.redirect.split('/').map(encodeURIComponent).join('/')}`);
+    const qs = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : '';
+    res.redirect(301, `${req.baseUrl}/${rw.redirect.split('/').map(encodeURIComponent).join('/')}${qs}`);
     return;
   }
   if (rw) {

@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import { BadRequestError } from '../core/errors';
 import { checkRepoName } from '../core/names';
 import { detectProvider } from '../core/package-service';
-import type { Provider } from '../core/provider';
+import type { Provider, UploadedFile } from '../core/provider';
 import { getProvider } from '../core/provider-registry';
 import { TokenService } from '../core/tokens';
 import type { Services } from '../services';
@@ -17,8 +17,8 @@ export interface UploadOptions {
   repoName?: string;
   fileField: string;
   extraFileFields?: string[];
-  /** Extra checks on the form before storing (twine's sha256_digest, :action). */
-  verify?: (fields: Record<string, string>) => void;
+  /** Extra checks on the form before storing (twine's :action, digests). */
+  verify?: (fields: Record<string, string>, files: Record<string, UploadedFile>, multi: Record<string, string[]>) => void;
   /** Map form fields to provider params (twine field names). */
   params?: (fields: Record<string, string>) => Record<string, string>;
 }
@@ -37,7 +37,7 @@ export async function handleUpload(s: Services, req: Request, res: Response, opt
   });
   try {
     const fields = { ...upload.fields, ...query };
-    opts.verify?.(fields);
+    opts.verify?.(fields, upload.files, upload.multiFields);
     const file = upload.files[opts.fileField];
     if (!file) throw new BadRequestError(`no file in field "${opts.fileField}" (curl -F '${opts.fileField}=@package-file')`);
     const repoName = checkRepoName(opts.repoName ?? fields.reponame ?? fields.repo);

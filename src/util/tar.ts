@@ -74,7 +74,8 @@ export function readTar(input: Readable, opts: TarReadOptions): Promise<void> {
       }
       const info: TarEntryInfo = {
         name: normalizeTarPath(header.name),
-        type: header.type ?? 'file',
+        // Unknown typeflags (GNU sparse, vendor types) stay distinct so callers can refuse them.
+        type: header.type ?? 'unknown',
         size: header.size ?? 0,
         linkname: header.linkname ?? undefined,
         mode: header.mode,
@@ -104,7 +105,10 @@ export function readTar(input: Readable, opts: TarReadOptions): Promise<void> {
       stream.on('error', finish);
       stream.on('end', () => {
         if (done) return;
-        Promise.resolve(opts.onEntry(info, wanted ? Buffer.concat(chunks) : undefined)).then(
+        // .then() so a synchronous throw in onEntry becomes a rejection, not an uncaught exception.
+        Promise.resolve()
+          .then(() => opts.onEntry(info, wanted ? Buffer.concat(chunks) : undefined))
+          .then(
           (r) => (r === 'stop' ? finish() : next()),
           finish,
         );

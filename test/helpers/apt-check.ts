@@ -36,7 +36,12 @@ export function parseStanzas(text: string): Record<string, string>[] {
     });
 }
 
-export async function checkAptDist(repoUrl: string, dist: string): Promise<{ packages: string[]; release: Record<string, string> }> {
+/**
+ * Index files are fetched by hash, as apt does with Acquire-By-Hash: that is what makes a
+ * client immune to a publish that happens between its InRelease and its Packages fetch.
+ * `canonical` also compares the canonical paths (only meaningful while nothing publishes).
+ */
+export async function checkAptDist(repoUrl: string, dist: string, opts: { canonical?: boolean } = {}): Promise<{ packages: string[]; release: Record<string, string> }> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'aptcheck-'));
   try {
     const keyring = path.join(tmp, 'key.gpg');
@@ -50,11 +55,10 @@ export async function checkAptDist(repoUrl: string, dist: string): Promise<{ pac
     const listed = release.SHA256.split('\n').map((l) => l.trim()).filter(Boolean).map((l) => l.split(/\s+/));
     const packages = new Set<string>();
     for (const [sha, size, rel] of listed) {
-      const data = await bytes(`${repoUrl}/dists/${dist}/${rel}`);
+      const data = await bytes(`${repoUrl}/dists/${dist}/${path.dirname(rel)}/by-hash/SHA256/${sha}`);
       if (data.length !== Number(size)) throw new Error(`${rel}: size ${data.length} != Release ${size}`);
       if (crypto.createHash('sha256').update(data).digest('hex') !== sha) throw new Error(`${rel}: sha256 differs from Release`);
-      const byHash = await bytes(`${repoUrl}/dists/${dist}/${path.dirname(rel)}/by-hash/SHA256/${sha}`);
-      if (!byHash.equals(data)) throw new Error(`${rel}: by-hash copy differs`);
+      if (opts.canonical && !(await bytes(`${repoUrl}/dists/${dist}/${rel}`)).equals(data)) throw new Error(`${rel}: canonical file differs from its by-hash copy`);
       if (!rel.endsWith('/Packages.gz')) continue;
       for (const st of parseStanzas(zlib.gunzipSync(data).toString('utf8'))) {
         const deb = await bytes(`${repoUrl}/${st.Filename.split('/').map(encodeURIComponent).join('/')}`);
