@@ -3,7 +3,7 @@
  * unprivileged user, hand-made archives for the bad cases, a RepoSigner backed by a real
  * OpenPGP key (Ed25519, v4) and UploadInput/PublishContext values built by hand.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -19,12 +19,14 @@ export function tmpDir(prefix = 'pacman-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+const userExists = (u: string): boolean => spawnSync('id', [u], { stdio: 'ignore' }).status === 0;
+
+/** makepkg refuses to run as root: build as an unprivileged user, created if missing. */
 export function ensureBuilder(): void {
-  try {
-    execFileSync('id', [BUILDER], { stdio: 'ignore' });
-  } catch {
-    execFileSync('useradd', ['-m', BUILDER], { stdio: 'ignore' });
-  }
+  if (userExists(BUILDER)) return;
+  // Test files run in parallel: another one may create the user at the same moment.
+  const r = spawnSync('useradd', ['-m', BUILDER], { stdio: 'ignore' });
+  if (r.status !== 0 && !userExists(BUILDER)) throw new Error(`useradd ${BUILDER} failed`);
 }
 
 export interface PkgSpec {
@@ -42,7 +44,8 @@ export interface PkgSpec {
 
 /** Build a package with the real makepkg (as `builder`) and return its path. */
 export function makepkg(spec: PkgSpec, outDir: string): string {
-  ensureBuilder();
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) ensureBuilder();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pacman-build-'));
   fs.chmodSync(dir, 0o777);
   const pkgbuild = [
@@ -64,7 +67,8 @@ export function makepkg(spec: PkgSpec, outDir: string): string {
   fs.chmodSync(path.join(dir, 'PKGBUILD'), 0o666);
   const pkgext = spec.pkgext ?? '.pkg.tar.zst';
   const carch = spec.arch && spec.arch !== 'any' ? spec.arch : 'x86_64';
-  execFileSync('runuser', ['-u', BUILDER, '--', 'env', `PKGEXT=${pkgext}`, `CARCH=${carch}`, 'makepkg', '--nodeps', '--nocheck', '--force'], {
+  const cmd = ['env', `PKGEXT=${pkgext}`, `CARCH=${carch}`, 'makepkg', '--nodeps', '--nocheck', '--force'];
+  execFileSync(asRoot ? 'runuser' : cmd[0]!, asRoot ? ['-u', BUILDER, '--', ...cmd] : cmd.slice(1), {
     cwd: dir,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
