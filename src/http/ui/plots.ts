@@ -43,7 +43,8 @@ export function sizeChart(repoLabel: string, files: Upload[], now: number): stri
   const desc = points.length
     ? `Stored size of ${repoLabel} by upload time, counting the files it holds now: ${formatBytes(total)} in ${points.length} files, from ${day(points[0].x)} to ${day(points[points.length - 1].x)}.`
     : `${repoLabel} holds no files yet.`;
-  return stepChart(points, { title: `Repository size: ${repoLabel}`, desc, yLabel: formatBytes, xLabel: day }, now);
+  const yUnit = (max: number) => 1024 ** Math.max(0, Math.min(4, Math.floor(Math.log(Math.max(max, 1)) / Math.log(1024))));
+  return stepChart(points, { title: `Repository size: ${repoLabel}`, desc, yLabel: formatBytes, xLabel: day, yUnit }, now);
 }
 
 export function uploadsChart(repoLabel: string, files: Upload[], now: number, days = 30): string {

@@ -15,6 +15,8 @@ export interface ChartText {
   yLabel(v: number): string;
   /** Tick label for an x value (epoch ms for time charts, bar index otherwise). */
   xLabel(v: number): string;
+  /** Unit the y ticks are round numbers of (1024^k for bytes, so ticks read 1, 2, 3 KiB); default 1. */
+  yUnit?(max: number): number;
 }
 
 const W = 640;
@@ -67,7 +69,8 @@ export function stepChart(points: Point[], text: ChartText, endX?: number): stri
     return frame(text, `<text class="empty" x="${W / 2}" y="${H / 2}" text-anchor="middle">no data yet</text>`, [0, 1], 1);
   }
   const yMax = Math.max(...points.map((p) => p.y));
-  const ticks = niceTicks(yMax);
+  const unit = text.yUnit?.(yMax) ?? 1;
+  const ticks = niceTicks(yMax / unit).map((t) => t * unit);
   const top = ticks[ticks.length - 1];
   const x0 = points[0].x;
   // A single point (or several at one instant) still gets a visible line.
