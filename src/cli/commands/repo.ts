@@ -27,9 +27,9 @@ Example: rpcli clean -r archrepo -y pacman --keep 3 --dry-run`,
   options: ['repo', 'provider', 'keep', 'name', 'dry-run'],
   async run(ctx) {
     noMoreArgs(ctx, 0);
+    const keep = intOption('keep', ctx.values.keep);
     const { provider, repo } = await resolveRepo(ctx);
     const body: Record<string, unknown> = { dryRun: ctx.values['dry-run'] ?? false };
-    const keep = intOption('keep', ctx.values.keep);
     if (keep !== undefined) body.keep = keep;
     if (ctx.values.name) body.name = ctx.values.name;
     const res = await ctx.api().json<{ keep: number; dryRun: boolean; removed: RemovedFile[] }>('POST', `${repoPath(provider, repo)}/clean`, body);
