@@ -148,7 +148,11 @@ export async function buildAptIndex(ctx: PublishContext): Promise<IndexFile[]> {
 
   const pgp = await ctx.signer.openpgp();
   const releaseBytes = Buffer.from(release, 'utf8');
-  const inRelease = await pgp.clearsign(release);
+  // Like `gpg --clearsign`: the Release's final newline becomes the line break before the
+  // signature armor (which RFC 4880 §7.1 excludes from the signed text), so no blank line
+  // is added. openpgp.js writes the body with CRLF line ends; the signature covers the
+  // canonical CRLF form either way, so LF (what gpg and the Debian archive publish) keeps it valid.
+  const inRelease = (await pgp.clearsign(release.slice(0, -1))).replace(/\r\n/g, '\n');
   const releaseGpg = await pgp.detachSign(releaseBytes, true);
 
   const base = `dists/${dist}`;
