@@ -11,8 +11,17 @@ import path from 'node:path';
 import * as openpgp from 'openpgp';
 import type { FileHashes, RepoInfo, RepoSigner, UploadInput } from '../../../src/core/provider';
 
+const created: string[] = [];
+process.on('exit', () => {
+  if (process.env.APT_TEST_KEEP) return;
+  for (const d of created) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh temporary directory, removed when the test process exits (unless APT_TEST_KEEP is set). */
 export function tmpDir(prefix = 'apt-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  created.push(d);
+  return d;
 }
 
 export type DebCompression = 'gzip' | 'xz' | 'zstd' | 'none';
