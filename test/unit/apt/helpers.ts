@@ -84,7 +84,7 @@ export function arArchive(parts: ArPart[]): Buffer {
   return Buffer.concat(chunks);
 }
 
-/** The members of an ar archive (read with python3's independent parsing would be overkill; this is simple). */
+/** The members of a well-formed ar archive (for rearranging real .debs in tests). */
 export function arMembers(buf: Buffer): ArPart[] {
   const out: ArPart[] = [];
   let off = 8;
