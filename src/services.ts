@@ -80,6 +80,7 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
     tmpDir: path.join(config.dataDir, 'tmp'),
     async close() {
       if (blobs instanceof S3BlobStore) blobs.destroy();
+      await locks.close();
       await ds.destroy();
     },
   };
