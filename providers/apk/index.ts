@@ -15,8 +15,8 @@ import { apkRoutes } from './routes';
 import { compareApkVersions } from './version';
 
 /** Architecture indexes a noarch package of `branch` belongs to. */
-async function branchArches(branch: string, ctx: ScopeContext): Promise<string[]> {
-  const present = (await ctx.partitions()).map(splitScope).filter((s) => s?.branch === branch && s.arch !== NOARCH).map((s) => s!.arch);
+function branchArches(branch: string, partitions: string[], ctx: ScopeContext): string[] {
+  const present = partitions.map(splitScope).filter((s) => s?.branch === branch && s.arch !== NOARCH).map((s) => s!.arch);
   return [...new Set([...present, ...settingsArches(ctx.repo.settings), ...DEFAULT_ARCHES])].sort();
 }
 
@@ -57,8 +57,16 @@ export const apkProvider: Provider = {
   async scopesFor(partition, ctx) {
     const s = splitScope(partition);
     if (!s) return [];
-    if (s.arch !== NOARCH) return [partition];
-    return (await branchArches(s.branch, ctx)).map((arch) => scopeOf(s.branch, arch));
+    const present = await ctx.partitions();
+    const arches = branchArches(s.branch, present, ctx).map((arch) => scopeOf(s.branch, arch));
+    if (s.arch === NOARCH) return arches;
+    // An architecture's own index. While the branch has no noarch package, the branch's other
+    // architectures that hold nothing get their (empty, signed) index published too: apk on
+    // such a machine must read an empty index, not a 404 that makes `apk update` fail. With
+    // a noarch package present those indexes were already built for it.
+    if (present.includes(scopeOf(s.branch, NOARCH))) return [partition];
+    const empty = arches.filter((scope) => scope !== partition && !present.includes(scope));
+    return [partition, ...empty];
   },
 
   buildIndex: buildApkIndex,
