@@ -52,8 +52,11 @@ export class LockManager {
   async withLock<T>(name: string, fn: () => Promise<T>, timeoutSeconds = 300): Promise<T> {
     return this.local.run(name, async () => {
       if (!this.db.mysql) return fn();
-      // MySQL lock names are limited to 64 characters.
-      const lockName = `artifactd:${crypto.createHash('sha1').update(name).digest('hex')}`;
+      // GET_LOCK names are global to the MySQL server, not per database: include the database
+      // so instances of different artifactd deployments (or test runs) never block each other.
+      // MySQL lock names are limited to 64 characters, hence the hash.
+      const database = (this.db.ds.options as { database?: string }).database ?? '';
+      const lockName = `artifactd:${crypto.createHash('sha1').update(`${database}\u0000${name}`).digest('hex')}`;
       const deadline = Date.now() + timeoutSeconds * 1000;
       for (let wait = 10; ; wait = Math.min(wait * 2, 200)) {
         if ((await this.query('SELECT GET_LOCK(?, 0)', [lockName])) === 1) break;
