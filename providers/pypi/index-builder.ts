@@ -41,21 +41,13 @@ export function projectPage(normalized: string, rows: EntryRow[], repoName: stri
   return { name: normalized, versions, files: sorted.map((r) => pageFile(r, repoName)) };
 }
 
-/** Display name of each project: the Name of its oldest file still listed (PyPI keeps the registered spelling). */
-export function projectList(rows: EntryRow[]): { name: string; normalized: string }[] {
-  const byPartition = new Map<string, { row: EntryRow }>();
-  for (const r of rows) {
-    const cur = byPartition.get(r.partition);
-    if (!cur || r.id < cur.row.id) byPartition.set(r.partition, { row: r });
-  }
-  return [...byPartition.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([normalized, { row }]) => ({ normalized, name: typeof row.meta.displayName === 'string' ? row.meta.displayName : row.name }));
-}
-
 export async function buildIndex(ctx: PublishContext): Promise<IndexFile[]> {
   if (ctx.scope === ROOT_SCOPE) {
-    const projects = projectList(await ctx.entries());
+    // Every upload republishes the root (a new project must appear, a deleted one go), so it
+    // is built from the distinct partitions (one index-only query) rather than from every
+    // stored row of the repository. The names listed are therefore the normalized ones;
+    // PEP 503/691 only ask for the project's name, and installers never read this page.
+    const projects = (await ctx.partitions()).map((normalized) => ({ name: normalized, normalized }));
     return [
       { path: 'simple/index.html', data: Buffer.from(renderRootHtml(projects)), contentType: HTML_TYPE },
       { path: 'simple/index.json', data: Buffer.from(renderRootJson(projects)), contentType: JSON_TYPE },

@@ -214,9 +214,9 @@ test('GET: non-normalized names and slash-less URLs redirect; the root lists the
   assert.equal(((await r.json()) as { name: string }).name, 'dep-lib');
   const root = await fetch(`${repoUrl}/`, { headers: { Accept: JSON_TYPE } });
   assert.equal(root.headers.get('vary'), 'Accept');
-  assert.deepEqual(await root.json(), { meta: { 'api-version': '1.1' }, projects: [{ name: 'Dep.Lib' }, { name: 'My_App' }] });
+  assert.deepEqual(await root.json(), { meta: { 'api-version': '1.1' }, projects: [{ name: 'dep-lib' }, { name: 'my-app' }] });
   const rootHtml = await (await fetch(`${repoUrl}/simple/`)).text();
-  assert.match(rootHtml, /<a href="dep-lib\/">Dep\.Lib<\/a>/);
+  assert.match(rootHtml, /<a href="dep-lib\/">dep-lib<\/a><br \/>\n\s*<a href="my-app\/">my-app<\/a>/);
   const missing = await fetch(`${repoUrl}/no-such-project/`, { headers: { Accept: JSON_TYPE } });
   assert.equal(missing.status, 404);
 });
@@ -235,6 +235,13 @@ test('a private repository: pip needs a read token (basic auth in the index URL)
   const r = await pip('python3', 'download', ['-d', path.join(dir, 'priv'), '--only-binary', ':all:', '--index-url', withToken, 'my-app'], home);
   ok(r, 'pip download with a read token');
   assert.deepEqual(fs.readdirSync(path.join(dir, 'priv')).sort(), ['dep_lib-1.0-py3-none-any.whl', 'my_app-0.1-py3-none-any.whl']);
+  // The same token from ~/.netrc, the index URL without credentials.
+  const netrcHome = path.join(dir, 'netrc-home');
+  fs.mkdirSync(netrcHome);
+  fs.writeFileSync(path.join(netrcHome, '.netrc'), `machine 127.0.0.1\nlogin __token__\npassword ${reader}\n`, { mode: 0o600 });
+  const n = await pip('python3', 'download', ['--no-deps', '-d', path.join(dir, 'priv-netrc'), '--index-url', `${repoUrl}/simple/`, 'my-app'], netrcHome);
+  ok(n, 'pip download with ~/.netrc');
+  assert.deepEqual(fs.readdirSync(path.join(dir, 'priv-netrc')), ['my_app-0.1-py3-none-any.whl']);
   const api = await getJson(`${srv.url}/api/repos/pypi/${REPO}/packages`);
   assert.equal(api.status, 401);
 });

@@ -157,7 +157,7 @@ test('slash-less and non-normalized page URLs redirect; unsupported Accept falls
   assert.equal(r.headers.get('content-type'), 'text/html; charset=utf-8');
   assert.equal(r.headers.get('vary'), 'Accept');
   r = await get('', 'application/vnd.pypi.simple.v1+json');
-  assert.deepEqual(await r.json(), { meta: { 'api-version': '1.1' }, projects: [{ name: 'Dep.Lib' }, { name: 'My_App' }] });
+  assert.deepEqual(await r.json(), { meta: { 'api-version': '1.1' }, projects: [{ name: 'dep-lib' }, { name: 'my-app' }] });
 });
 
 test('teardown', () => {
