@@ -4,7 +4,9 @@
  * own config file can never leak into a test.
  */
 import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -54,4 +56,32 @@ export function oneErrorLine(r: CliResult): string {
     throw new Error(`expected one "rpcli: error:" line on stderr, got ${JSON.stringify(r.stderr)}`);
   }
   return lines[0].slice('rpcli: error: '.length);
+}
+
+/** Write a test file under `dir` (creating subdirectories). */
+export function writeFile(dir: string, name: string, data: Buffer | string): string {
+  const p = path.join(dir, name);
+  fs.mkdirSync(path.dirname(p), { recursive: true });
+  fs.writeFileSync(p, data);
+  return p;
+}
+
+/** A TCP port nobody listens on (fetch refuses some well-known ports such as 1). */
+export async function closedPort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** A token made through the API directly (not through the CLI under test). */
+export async function createToken(server: string, adminToken: string, role: string, repoPattern?: string): Promise<string> {
+  const r = await fetch(`${server}/api/tokens`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${adminToken}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name: `t-${role}-${crypto.randomBytes(3).toString('hex')}`, role, repoPattern }),
+  });
+  if (r.status !== 201) throw new Error(`creating a token: HTTP ${r.status} ${await r.text()}`);
+  return ((await r.json()) as { token: string }).token;
 }
