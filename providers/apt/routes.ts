@@ -39,7 +39,29 @@ function handle(fn: Handler) {
   };
 }
 
+/**
+ * apt revalidates its lists with If-Modified-Since only (never If-None-Match), and an HTTP
+ * date has a resolution of one second. Two generations published within the same second
+ * share a Last-Modified, so a client that fetched the first one would get 304 for the
+ * second and keep a stale InRelease until the next publish in a later second (seen with
+ * real apt-get: a 201 upload followed by `apt-get update` printing "Hit" and the old
+ * candidate). So the mutable files under dists/ are always sent in full; by-hash files
+ * are content-addressed (a path never changes its bytes) and keep their 304s. The full
+ * InRelease costs a few KiB per update; apt then fetches only the Packages files whose
+ * hashes changed. Range/If-Range go too: If-Range with a date has the same ambiguity,
+ * and a resumed download spliced from two generations would fail apt's hash check.
+ */
+export function ignoreDateRevalidation(req: Request, _res: Response, next: NextFunction): void {
+  if ((req.method === 'GET' || req.method === 'HEAD') && !req.path.includes('/by-hash/')) {
+    delete req.headers['if-modified-since'];
+    delete req.headers['if-range'];
+    delete req.headers.range;
+  }
+  next();
+}
+
 export function aptRoutes(router: Router): void {
+  router.use('/dists', ignoreDateRevalidation);
   router.get(
     '/dists/:dist/install',
     handle(async (req, res, l) => {
