@@ -150,7 +150,9 @@ export async function readDb(data: Buffer): Promise<Map<string, DbEntry>> {
   const done = new Promise<void>((resolve, reject) => {
     extract.on('entry', (header, stream, next) => {
       const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('data', (c: unknown) => {
+        chunks.push(c as Buffer);
+      });
       stream.on('end', () => {
         const m = /^([^/]+)\/(desc|files)$/.exec(header.name);
         if (m) {
