@@ -299,13 +299,34 @@ test('delete republishes: the version leaves the index and its file is gone; noa
   assert.equal((await checkIndex('v3.20/main', 'armv7')).records.length, 0);
 });
 
+test('yank: the version leaves the index but its file stays downloadable; unyank brings it back', async () => {
+  const url = `${srv.url}/api/repos/apk/${REPO}/packages/multi/1.2.3-r0/yank`;
+  const y = await fetch(url, { method: 'POST', headers: { ...auth(), 'Content-Type': 'application/json' }, body: JSON.stringify({ reason: 'broken' }) });
+  assert.equal(y.status, 200, await y.clone().text());
+  assert.deepEqual(versionsOf(await checkIndex('main', 'x86_64'), 'multi'), ['1.10.0-r0', '1.10.0-r1', '1.10.0_p1-r0']);
+  assert.ok((await download(`${repoBase()}/main/x86_64/multi-1.2.3-r0.apk`)).bytes.equals(uploaded.get('multi-1.2.3-r0-x86_64')!));
+  assert.equal((await fetch(url, { method: 'DELETE', headers: auth() })).status, 200);
+  assert.deepEqual(versionsOf(await checkIndex('main', 'x86_64'), 'multi'), ['1.2.3-r0', '1.10.0-r0', '1.10.0-r1', '1.10.0_p1-r0']);
+});
+
+test('20 parallel uploads to one branch: all 201, all in one signed index (publishes coalesce)', async () => {
+  const results = await Promise.all(
+    Array.from({ length: 20 }, (_, i) => put(apk(`par${i}`, `1.${i}-r0`, i % 4 === 0 ? 'noarch' : 'x86_64'), { provider: 'apk', branch: 'v3.20/community' })),
+  );
+  assert.deepEqual(results.map((r) => r.status), Array(20).fill(201), JSON.stringify(results.filter((r) => r.status !== 201).map((r) => r.body)));
+  const x = await checkIndex('v3.20/community', 'x86_64');
+  assert.equal(x.records.length, 20);
+  const a = await checkIndex('v3.20/community', 'aarch64');
+  assert.deepEqual(a.records.map((r) => r.get('P')).sort(), ['par0', 'par12', 'par16', 'par4', 'par8']);
+});
+
 test('key rotation (POST /api/repos/apk/<repo>/keys/rotate): two .SIGN entries that both verify, then retire', async () => {
   const [oldName, oldPem] = [...(await servedKeys())][0]!;
   const rot = await fetch(`${srv.url}/api/repos/apk/${REPO}/keys/rotate`, { method: 'POST', headers: { ...auth(), 'Content-Type': 'application/json' }, body: JSON.stringify({ kind: 'rsa' }) });
   assert.equal(rot.status, 200, await rot.clone().text());
   const body = (await rot.json()) as { republished: string[] };
   const all = ['aarch64', 'armv7', 'x86_64'];
-  assert.deepEqual(body.republished, ['edge', 'main', 'v3.20/main'].flatMap((b) => all.map((a) => `${b}/${a}`)));
+  assert.deepEqual(body.republished, ['edge', 'main', 'v3.20/community', 'v3.20/main'].flatMap((b) => all.map((a) => `${b}/${a}`)));
   const keys = await servedKeys();
   assert.equal(keys.size, 2);
   const newName = [...keys.keys()].find((k) => k !== oldName)!;
