@@ -76,10 +76,17 @@ function readControlTar(body: Readable, kind: Compression, member: string): Prom
       control = data;
       return 'stop';
     },
-  }).then(() => {
-    if (!control) throw new InvalidPackageError(`${member} has no ./control file`);
-    return control;
-  });
+  }).then(
+    () => {
+      if (!control) throw new InvalidPackageError(`${member} has no ./control file`);
+      return control;
+    },
+    (e: unknown) => {
+      // Name the member in decompressor and tar errors ("gzip data is corrupt ..." alone does not say where).
+      if (e instanceof InvalidPackageError && !e.message.includes(member)) throw new InvalidPackageError(`${member}: ${e.message}`);
+      throw e;
+    },
+  );
 }
 
 function decodeUtf8(data: Buffer, what: string): string {

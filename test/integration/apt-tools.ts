@@ -8,6 +8,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { tmpDir } from '../unit/apt/helpers';
 
 export interface RunResult {
@@ -185,4 +186,74 @@ export async function fetchDebianPackages(dir: string, names: string[]): Promise
     if (names.includes(name)) files.set(name, path.join(dir, f));
   }
   return { files };
+}
+
+// ---------------------------------------------------------------------------------------
+// .deb bytes synthesized in-process (ustar + ar writers): thousands per second for the
+// benchmark, and the raw material for malformed uploads. dpkg-deb reads the result.
+
+/** One ustar entry: 512-byte header, data padded to 512. */
+export function tarEntry(name: string, data: Buffer, type: 'file' | 'dir' = 'file', mtime = 1_700_000_000): Buffer {
+  const h = Buffer.alloc(512);
+  const put = (s: string, off: number, len: number) => h.write(s.slice(0, len), off, len, 'latin1');
+  const oct = (n: number, len: number) => n.toString(8).padStart(len - 1, '0') + '\0';
+  put(name, 0, 100);
+  put(oct(type === 'dir' ? 0o755 : 0o644, 8), 100, 8);
+  put(oct(0, 8), 108, 8);
+  put(oct(0, 8), 116, 8);
+  put(oct(type === 'dir' ? 0 : data.length, 12), 124, 12);
+  put(oct(mtime, 12), 136, 12);
+  put('        ', 148, 8);
+  put(type === 'dir' ? '5' : '0', 156, 1);
+  put('ustar\0', 257, 6);
+  put('00', 263, 2);
+  put('root', 265, 32);
+  put('root', 297, 32);
+  let sum = 0;
+  for (const b of h) sum += b;
+  put(sum.toString(8).padStart(6, '0') + '\0 ', 148, 8);
+  if (type === 'dir' || data.length === 0) return h;
+  return Buffer.concat([h, data, Buffer.alloc((512 - (data.length % 512)) % 512)]);
+}
+
+/** A complete tar: the entries and two zero blocks. */
+export function tarArchive(entries: { name: string; data?: Buffer; type?: 'file' | 'dir' }[]): Buffer {
+  return Buffer.concat([...entries.map((e) => tarEntry(e.name, e.data ?? Buffer.alloc(0), e.type ?? 'file')), Buffer.alloc(1024)]);
+}
+
+/** A common-format ar archive (what dpkg-deb writes). */
+export function arArchiveOf(members: { name: string; data: Buffer }[]): Buffer {
+  const parts: Buffer[] = [Buffer.from('!<arch>\n', 'latin1')];
+  for (const m of members) {
+    const header = `${m.name.padEnd(16)}${'0'.padEnd(12)}${'0'.padEnd(6)}${'0'.padEnd(6)}${'100644'.padEnd(8)}${String(m.data.length).padEnd(10)}\`\n`;
+    parts.push(Buffer.from(header, 'latin1'), m.data);
+    if (m.data.length % 2) parts.push(Buffer.from('\n'));
+  }
+  return Buffer.concat(parts);
+}
+
+export const DEBIAN_BINARY = { name: 'debian-binary', data: Buffer.from('2.0\n') };
+
+/** control.tar.gz holding ./control (and whatever else is given). */
+export function controlTarGz(control: string, extra: { name: string; data: Buffer }[] = []): Buffer {
+  return zlib.gzipSync(tarArchive([{ name: './', type: 'dir' }, { name: './control', data: Buffer.from(control) }, ...extra]), { level: 1 });
+}
+
+/** data.tar.gz with one small file. */
+export function dataTarGz(payload = 'hello\n'): Buffer {
+  return zlib.gzipSync(
+    tarArchive([
+      { name: './', type: 'dir' },
+      { name: './usr/', type: 'dir' },
+      { name: './usr/share/', type: 'dir' },
+      { name: './usr/share/doc/', type: 'dir' },
+      { name: './usr/share/doc/README', data: Buffer.from(payload) },
+    ]),
+    { level: 1 },
+  );
+}
+
+/** A well-formed .deb from a control text. */
+export function synthDeb(control: string, payload?: string): Buffer {
+  return arArchiveOf([DEBIAN_BINARY, { name: 'control.tar.gz', data: controlTarGz(control) }, { name: 'data.tar.gz', data: dataTarGz(payload) }]);
 }
