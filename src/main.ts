@@ -39,6 +39,10 @@ async function main(): Promise<void> {
   const server = http.createServer(app);
   // Large uploads over slow links must not be cut by Node's default request timeout.
   server.requestTimeout = 0;
+  // Longer than the usual client/proxy idle timeouts (60 s), so the server is not the side that
+  // closes an idle keep-alive connection just as a client reuses it (ECONNRESET in pip, apt).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   server.listen(config.PORT, config.HOST, () => {
     const addr = server.address();
     log.info('listening', { port: typeof addr === 'object' && addr ? addr.port : config.PORT, database: s.db.mysql ? 'mysql' : 'sqlite', blobStore: s.blobs.kind, dataDir: config.dataDir });

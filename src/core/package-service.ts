@@ -174,7 +174,8 @@ export class PackageService {
     if (name && !same(name, parsed.name)) {
       throw new BadRequestError(`name "${printable(name)}" in the request does not match the package's own name "${parsed.name}"`);
     }
-    if (version && version !== parsed.version) {
+    // Equal by the format's own rules (PEP 440: 1.0 == 1.0.0), not only byte for byte.
+    if (version && version !== parsed.version && provider.compareVersions(version, parsed.version) !== 0) {
       throw new BadRequestError(`version "${printable(version)}" in the request does not match the package's own version "${parsed.version}"`);
     }
   }
@@ -207,8 +208,15 @@ export class PackageService {
     return rows.length;
   }
 
+  /** Rows of one version: the exact spelling, else a version equal by the format's order (PEP 440 1.0 == 1.0.0). */
+  private ofVersion(rows: FileRow[], provider: Provider, version: string): FileRow[] {
+    const exact = rows.filter((r) => r.version === version);
+    return exact.length ? exact : rows.filter((r) => provider.compareVersions(r.version, version) === 0);
+  }
+
   async deleteVersion(repo: RepoInfo, provider: Provider, name: string, version?: string): Promise<number> {
-    const rows = (await this.filesOf(repo, provider, name)).filter((r) => version === undefined || r.version === version);
+    const all = await this.filesOf(repo, provider, name);
+    const rows = version === undefined ? all : this.ofVersion(all, provider, version);
     if (rows.length === 0) throw new NotFoundError(`${name}${version ? ` ${version}` : ''} is not in ${repo.provider}/${repo.name}`);
     return this.deleteFiles(repo, provider, rows);
   }
@@ -218,7 +226,7 @@ export class PackageService {
    * downloadable by URL). `reason` null un-yanks.
    */
   async setYanked(repo: RepoInfo, provider: Provider, name: string, version: string, reason: string | null): Promise<number> {
-    const rows = (await this.filesOf(repo, provider, name)).filter((r) => r.version === version);
+    const rows = this.ofVersion(await this.filesOf(repo, provider, name), provider, version);
     if (rows.length === 0) throw new NotFoundError(`${name} ${version} is not in ${repo.provider}/${repo.name}`);
     const ctx = this.publisher.scopeContext(repo);
     const scopes = [...new Set((await Promise.all([...new Set(rows.map((r) => r.partition))].map((p) => provider.scopesFor(p, ctx)))).flat())];

@@ -61,6 +61,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   const log = createLogger(config.LOG_LEVEL, {}, opts.logLines ? (l) => opts.logLines!.push(l) : undefined);
   const services = await createServices(config, log);
   const server = http.createServer(buildApp(services));
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
