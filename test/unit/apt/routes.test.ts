@@ -81,10 +81,11 @@ test('the install script installs the key and a deb822 .sources, then runs apt-g
   const sandboxed = script.replaceAll('/etc/apt/', `${t}/etc/apt/`);
   // Asynchronously: the script downloads the key from this process's server.
   await new Promise<void>((resolve, reject) => {
-    const child = spawn('sh', ['-s'], { env: { ...process.env, PATH: `${t}/bin:${process.env.PATH}` }, stdio: ['pipe', 'ignore', 'pipe'] });
+    // Own process group, so a timeout kills curl too (its inherited stderr would keep 'close' from firing).
+    const child = spawn('sh', ['-s'], { env: { ...process.env, PATH: `${t}/bin:${process.env.PATH}` }, stdio: ['pipe', 'ignore', 'pipe'], detached: true });
     let err = '';
     child.stderr.on('data', (c: Buffer) => (err += c));
-    const timer = setTimeout(() => child.kill(), 30_000);
+    const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 30_000);
     child.on('close', (code) => {
       clearTimeout(timer);
       if (code === 0) resolve();
