@@ -130,6 +130,10 @@ async function main() {
       if (builds.length) console.log(`  server publish of main/x86_64 (log):    ${stats(builds)} over ${builds.length} builds`);
     }
     console.log(`\nserver peak RSS: ${(server.peakRssKb() / 1024).toFixed(0)} MiB`);
+  } catch (e) {
+    const lines = server.output().split('\n').filter((l) => !l.includes('"level":"info"'));
+    console.error(`server output (not info), last lines:\n${lines.slice(-30).join('\n')}`);
+    throw e;
   } finally {
     await server.stop();
     await drop?.();
