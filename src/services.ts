@@ -71,7 +71,7 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
     if (!key || Array.isArray(repo.settings.arches)) return repo;
     return { ...repo, settings: { ...repo.settings, arches: config[key] } };
   };
-  const publisher = new Publisher(db, blobs, locks, keys, log, config.KEEP_GENERATIONS, withDefaults);
+  const publisher = new Publisher(db, blobs, locks, keys, log, config.KEEP_GENERATIONS, config.KEEP_GENERATIONS_SECONDS, withDefaults);
   const packages = new PackageService(db, blobs, publisher, keys, repos);
   const tokens = new TokenService(db, resolveAdminToken(config, log));
   const paths = new ServedPaths(db);

@@ -44,6 +44,8 @@ export const configSchema = z.object({
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   /** How many index generations per scope stay readable (apt by-hash, in-flight clients). */
   KEEP_GENERATIONS: z.coerce.number().int().min(2).max(100).default(5),
+  /** ...and every generation younger than this many seconds (clients mid-update during bursts). */
+  KEEP_GENERATIONS_SECONDS: z.coerce.number().int().min(0).max(86_400).default(600),
   /** Encrypts private signing keys at rest (AES-256-GCM, key derived with scrypt). */
   MASTER_KEY: z.string().min(16, 'at least 16 characters').optional(),
   /** Architectures every apt dist / pacman repo / apk branch serves even before a package of that arch exists. */

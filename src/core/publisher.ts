@@ -56,6 +56,7 @@ export class Publisher {
     private readonly keys: KeyService,
     private readonly log: Logger,
     private readonly keepGenerations: number,
+    private readonly keepSeconds: number,
     private readonly repoDefaults: (repo: RepoInfo) => RepoInfo,
   ) {}
 
@@ -159,7 +160,13 @@ export class Publisher {
       stored.push({ path: f.path, sha256, size: f.data.length, contentType: f.contentType, historic: !!f.historic });
     }
     await this.db.write(async (m) => {
-      const gen = await m.getRepository(GenerationEntity).insert({ repoId: repo.id, scope, seq: target, createdAt: Date.now() });
+      // Last-Modified has one-second resolution and clients such as apt and pacman revalidate
+      // with If-Modified-Since alone: two generations of a scope in the same second would make
+      // the second one answer 304 to a client holding the first. So each generation of a scope
+      // is at least one second younger than the previous one.
+      const previous = await m.getRepository(GenerationEntity).findOne({ where: { repoId: repo.id, scope }, order: { id: 'DESC' }, select: { id: true, createdAt: true } });
+      const createdAt = Math.max(Date.now(), (previous?.createdAt ?? 0) + 1000);
+      const gen = await m.getRepository(GenerationEntity).insert({ repoId: repo.id, scope, seq: target, createdAt });
       const generationId = Number(gen.identifiers[0].id);
       for (let i = 0; i < stored.length; i += 200) {
         await m.getRepository(IndexFileEntity).insert(stored.slice(i, i + 200).map((s) => ({ ...s, generationId })));
@@ -216,8 +223,12 @@ export class Publisher {
   }
 
   private async pruneGenerations(m: EntityManager, repoId: number, scope: string): Promise<void> {
-    const gens = await m.getRepository(GenerationEntity).find({ where: { repoId, scope }, order: { id: 'DESC' }, select: { id: true } });
-    const old = gens.slice(this.keepGenerations).map((g) => g.id);
+    // Keep the newest `keepGenerations`, and every generation younger than the retention
+    // window: under a burst a scope can publish several times a second, and a client that read
+    // InRelease a few seconds ago must still find the by-hash files it names.
+    const gens = await m.getRepository(GenerationEntity).find({ where: { repoId, scope }, order: { id: 'DESC' }, select: { id: true, createdAt: true } });
+    const cutoff = Date.now() - this.keepSeconds * 1000;
+    const old = gens.slice(this.keepGenerations).filter((g) => g.createdAt < cutoff).map((g) => g.id);
     if (old.length === 0) return;
     await m.getRepository(IndexFileEntity).delete({ generationId: In(old) });
     await m.getRepository(GenerationEntity).delete({ id: In(old) });

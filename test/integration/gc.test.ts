@@ -11,7 +11,7 @@ import { buildDeb, controlText, tmpDir } from '../unit/apt/helpers';
 
 let srv: TestServer;
 before(async () => {
-  srv = await startServer({ env: { KEEP_GENERATIONS: '2' } });
+  srv = await startServer({ env: { KEEP_GENERATIONS: '2', KEEP_GENERATIONS_SECONDS: '0' } });
 });
 after(async () => srv.stop());
 
