@@ -5,14 +5,7 @@ import { usageError } from '../errors';
 import { repoPath } from '../http';
 import { when } from '../output';
 
-interface KeyInfo {
-  kind: 'openpgp' | 'rsa';
-  name: string;
-  fingerprint: string;
-  publicKey: string;
-  active: boolean;
-  createdAt: string;
-}
+type KeyInfo = import('../../core/keys/key-service').PublicKeyInfo;
 
 function printKeys(ctx: Ctx, keys: KeyInfo[], withPublic: boolean): void {
   if (keys.length === 0) return ctx.out.note('no signing keys yet (one is created when the repository first publishes a signed index)');

@@ -14,29 +14,10 @@ interface RepoSummary {
   url: string;
 }
 
-interface PackageSummary {
-  name: string;
-  latestVersion: string;
-  versions: number;
-  files: number;
-  arch: string[];
-  size: number;
-  updatedAt: string;
-}
+/** The API's shapes: type-only imports, so the CLI shares the server's definitions without loading it. */
+type PackageSummary = import('../../http/api-router').PackageSummary;
 
-export interface PackageFile {
-  name: string;
-  version: string;
-  arch: string;
-  filename: string;
-  path: string;
-  size: number;
-  sha256: string;
-  uploadedAt: string;
-  yanked: string | null;
-  hidden: boolean;
-  url: string;
-}
+export type PackageFile = import('../../core/package-service').StoredFileView & { url: string };
 
 export interface PackageInfo {
   name: string;
