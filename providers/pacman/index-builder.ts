@@ -5,10 +5,10 @@
  * `.sig` over the exact bytes. `any` packages are merged into every architecture's db, and
  * only the newest version (pacman's vercmp) of each name is listed.
  */
-import tar from 'tar-stream';
 import type { EntryRow, IndexFile, PublishContext } from '../../src/core/provider';
 import { gzipDeterministic } from '../../src/util/compression';
 import { decodeEntry } from './entry';
+import { writeTar, type TarItem } from './tar-writer';
 import { vercmp } from './vercmp';
 
 export const ANY_ARCH = 'any';
@@ -29,37 +29,6 @@ export function newestPerName(rows: EntryRow[]): EntryRow[] {
   return [...best.values()];
 }
 
-interface TarFile {
-  name: string;
-  data?: Buffer;
-  mtime: Date;
-}
-
-/** A tar (ustar/pax via tar-stream) of directories and files, entries in the given order. */
-async function packTar(files: TarFile[]): Promise<Buffer> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  pack.on('data', (c: unknown) => {
-    chunks.push(c as Buffer);
-  });
-  const ended = new Promise<void>((resolve, reject) => {
-    pack.on('end', () => resolve());
-    pack.on('error', reject);
-  });
-  for (const f of files) {
-    const common = { name: f.name, mtime: f.mtime, uid: 0, gid: 0, uname: 'root', gname: 'root' };
-    // One entry at a time: tar-stream's queue of pending entries is quadratic for 10,000s of them.
-    await new Promise<void>((resolve, reject) => {
-      const cb = (err?: Error | null) => (err ? reject(err) : resolve());
-      if (f.data === undefined) pack.entry({ ...common, type: 'directory', mode: 0o755 }, cb);
-      else pack.entry({ ...common, type: 'file', mode: 0o644, size: f.data.length }, f.data, cb);
-    });
-  }
-  pack.finalize();
-  await ended;
-  return Buffer.concat(chunks);
-}
-
 /** The db and files archives (gzip), deterministic for the same rows: mtimes are the upload times. */
 export async function buildDatabases(rows: EntryRow[]): Promise<{ db: Buffer; files: Buffer }> {
   const chosen = newestPerName(rows)
@@ -68,8 +37,8 @@ export async function buildDatabases(rows: EntryRow[]): Promise<{ db: Buffer; fi
       return { row, dir, key: Buffer.from(dir), entry: decodeEntry(row.entry) };
     })
     .sort((a, b) => Buffer.compare(a.key, b.key));
-  const dbFiles: TarFile[] = [];
-  const filesFiles: TarFile[] = [];
+  const dbFiles: TarItem[] = [];
+  const filesFiles: TarItem[] = [];
   for (const { row, dir, entry } of chosen) {
     // Whole seconds: tar stores seconds, and the same rows must give the same bytes.
     const mtime = new Date(Math.floor(row.createdAt.getTime() / 1000) * 1000);
@@ -81,7 +50,8 @@ export async function buildDatabases(rows: EntryRow[]): Promise<{ db: Buffer; fi
       { name: `${dir}/files`, data: Buffer.from(entry.files, 'utf8'), mtime },
     );
   }
-  const [dbTar, filesTar] = await Promise.all([packTar(dbFiles), packTar(filesFiles)]);
+  const dbTar = writeTar(dbFiles);
+  const filesTar = writeTar(filesFiles);
   // Level 6 (bsdtar's default, what repo-add produces): level 9 costs ~6x the time for ~10% smaller files.
   return { db: gzipDeterministic(dbTar, 6), files: gzipDeterministic(filesTar, 6) };
 }
