@@ -6,6 +6,7 @@
  *   POST /addpkg; the served package files and their .sig are downloaded and given to the real
  *   `repo-add`; its desc and files entries must equal ours (formats.md A.4: repo-add >= 6.1
  *   leaves out %MD5SUM% and %PGPSIG%, so those two are compared only when it writes them).
+ * - The real pacman syncs that db (long entry names: ustar prefix and pax path) and installs.
  * - Hand-made bad archives are answered 400 with the reason, and nothing changes: same db
  *   bytes, same package list, no new blobs, no repository created for a first bad upload.
  */
@@ -18,9 +19,11 @@ import zlib from 'node:zlib';
 import { startServer, type TestServer } from '../helpers/server';
 import { getJson, upload } from '../helpers/http';
 import { PKGINFO_OK, compress, makeTar, makepkg, tmpDir, type TarSpec } from '../unit/pacman/helpers';
-import { descFields, packagerKey, pacmanSkip as skip, readDb, type PackagerKey } from './pacman-tools';
+import { descFields, fingerprintOf, packagerKey, pacmanClient, pacmanSkip as skip, readDb, type PackagerKey } from './pacman-tools';
 
 const REPO = 'dbrepo';
+const LONG_PREFIXED = `long-${'p'.repeat(115)}`;
+const LONG_PAX = `long-${'x'.repeat(190)}`;
 let srv: TestServer;
 let T: string;
 let base: string;
@@ -67,6 +70,10 @@ before(async () => {
     makepkg({ name: 'tar-tool', pkgver: '0.1', arch: 'x86_64', pkgext: '.pkg.tar' }, T),
     makepkg({ name: 'meta-only', pkgver: '1', arch: 'any', extra: `depends=('plain-any')`, package: '  true' }, T),
     makepkg({ name: 'signed-pkg', pkgver: '4.2', arch: 'x86_64' }, T),
+    // db entry names past ustar's 100-byte name field: split into prefix + name, and past
+    // prefix + name (a pax path record).
+    makepkg({ name: LONG_PREFIXED, pkgver: '1.0', arch: 'x86_64' }, T),
+    makepkg({ name: LONG_PAX, pkgver: '1.0', arch: 'any' }, T),
   );
 });
 
@@ -86,7 +93,7 @@ test('the db desc and files entries equal what repo-add writes for the same pack
   }
   const ours = await readDb(await bytes(`${base}/x86_64/${REPO}.files`));
   const oursDb = await readDb(await bytes(`${base}/x86_64/${REPO}.db`));
-  assert.deepEqual([...ours.keys()].sort(), ['meta-only-1-1', 'plain-any-1.0-1', 'rich-3:2.5-2', 'signed-pkg-4.2-1', 'tar-tool-0.1-1', 'xz-tool-1.0+git.r5.gabc_x-3.1']);
+  assert.deepEqual([...ours.keys()].sort(), [`${LONG_PREFIXED}-1.0-1`, `${LONG_PAX}-1.0-1`, 'meta-only-1-1', 'plain-any-1.0-1', 'rich-3:2.5-2', 'signed-pkg-4.2-1', 'tar-tool-0.1-1', 'xz-tool-1.0+git.r5.gabc_x-3.1']);
   for (const [dir, e] of ours) assert.equal(oursDb.get(dir)?.desc, e.desc, `${dir}: .db and .files carry the same desc`);
 
   // Download what the server serves (as pacman would, under $arch), .sig next to each file.
@@ -131,6 +138,26 @@ test('the db desc and files entries equal what repo-add writes for the same pack
   assert.deepEqual(field('DESC'), ['Rich — ünïcode, <angle> & "quotes" = signs']);
   assert.match(ours.get('rich-3:2.5-2')!.files!, /^usr\/share\/rich\/sub dir\/file with spaces\.txt$/m);
   assert.match(ours.get('rich-3:2.5-2')!.files!, /^usr\/bin\/rich-link$/m);
+});
+
+test('real pacman reads the db, long entry names included', { skip, timeout: 120_000 }, async () => {
+  const key = await (await fetch(`${base}/pubkey`)).text();
+  const c = pacmanClient(T, 'x86_64', 'x86_64', [{ name: REPO, server: `${base}/$arch` }]);
+  try {
+    await c.trust(key, fingerprintOf(key, T));
+    await c.pacman('-Sy');
+    const names = (await c.pacman('-Sl', REPO)).trim().split('\n').map((l) => l.split(' ')[1]).sort();
+    assert.deepEqual(names, [LONG_PREFIXED, LONG_PAX, 'meta-only', 'plain-any', 'rich', 'signed-pkg', 'tar-tool', 'xz-tool']);
+    assert.match(await c.pacman('-Si', 'rich'), /^Depends On\s*: glibc  bash>=5  libfoo\.so=1-64$/m);
+    await c.pacman('-S', '--noscriptlet', '-dd', LONG_PAX, 'meta-only', 'tar-tool', 'xz-tool', 'rich');
+    assert.match(await c.pacman('-Q', LONG_PAX), new RegExp(`^${LONG_PAX} 1\\.0-1$`, 'm'));
+    assert.ok(fs.existsSync(path.join(c.dir, 'root/usr/share/rich/sub dir/file with spaces.txt')));
+    await c.pacman('-Fy');
+    assert.match(await c.pacman('-F', 'usr/share/rich/ünïcode-ファイル.txt'), /is owned by dbrepo\/rich 3:2\.5-2/);
+    assert.match(await c.pacman('-F', `usr/share/${LONG_PAX}/VERSION`), new RegExp(`is owned by dbrepo/${LONG_PAX} 1\\.0-1`));
+  } finally {
+    c.close();
+  }
 });
 
 /** Blob files on disk (the test server stores blobs under DATA_DIR/blobs). */

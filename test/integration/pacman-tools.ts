@@ -106,6 +106,8 @@ export function fingerprintOf(armored: string, scratch: string): string {
 
 /** A throwaway gpg key standing in for a packager: signs package files like makepkg --sign does. */
 export interface PackagerKey {
+  /** The GNUPGHOME holding the secret key (for repo-add -s -k). */
+  home: string;
   fingerprint: string;
   armoredPublic: string;
   /** Binary detached signature (gpg --detach-sign --no-armor). */
@@ -125,6 +127,7 @@ export function packagerKey(scratch: string, uid = 'Test Packager <packager@exam
   const colons = gpg(['--with-colons', '--list-secret-keys']).toString();
   const fingerprint = /^fpr:(?:[^:]*:){8}([0-9A-F]{40,64}):/m.exec(colons)![1]!;
   return {
+    home,
     fingerprint,
     armoredPublic: gpg(['--armor', '--export', fingerprint]).toString(),
     sign(file) {
