@@ -2,26 +2,36 @@
  * Client setup shown in the UI/README: trust the repository key (pacman-key --add and
  * --lsign-key, needed for SigLevel's default TrustedOnly, formats.md A.6), then the
  * pacman.conf section. `$arch` is expanded by pacman from its Architecture option (A.3).
+ * For a private repository the read token goes into the key download and the Server URL.
  */
 import type { SetupContext, SetupSnippet } from '../../src/core/provider';
+
+/** `scheme://token:<TOKEN>@host/...`: pacman (libcurl) sends basic auth from the Server URL. */
+function withToken(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)/i, '$1token:<TOKEN>@');
+}
 
 export async function pacmanSetup(ctx: SetupContext): Promise<SetupSnippet[]> {
   const pgp = await ctx.signer.openpgp();
   const fpr = pgp.fingerprint.toUpperCase();
   const name = ctx.repo.name;
+  // A private repository needs a read token for the key and for every pacman download.
+  const priv = ctx.repo.settings.private === true;
   return [
     {
       title: 'Trust the repository signing key',
       language: 'shell',
       code: [
-        `curl -fsSL ${ctx.repoUrl}/pubkey | sudo pacman-key --add -`,
+        `curl -fsSL ${priv ? '-u token:<TOKEN> ' : ''}${ctx.repoUrl}/pubkey | sudo pacman-key --add -`,
         `sudo pacman-key --lsign-key ${fpr}`,
       ].join('\n'),
     },
     {
-      title: 'Add the repository to /etc/pacman.conf',
+      title: priv
+        ? 'Add the repository to /etc/pacman.conf (the file is world-readable: use a token that can only read this repository)'
+        : 'Add the repository to /etc/pacman.conf',
       language: 'ini',
-      code: [`[${name}]`, 'SigLevel = Required', `Server = ${ctx.repoUrl}/$arch`].join('\n'),
+      code: [`[${name}]`, 'SigLevel = Required', `Server = ${priv ? withToken(ctx.repoUrl) : ctx.repoUrl}/$arch`].join('\n'),
     },
     {
       title: 'Sync and install',
