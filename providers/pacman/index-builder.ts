@@ -5,13 +5,16 @@
  * `.sig` over the exact bytes. `any` packages are merged into every architecture's db, and
  * only the newest version (pacman's vercmp) of each name is listed.
  */
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import type { EntryRow, IndexFile, PublishContext } from '../../src/core/provider';
-import { gzipDeterministic } from '../../src/util/compression';
 import { decodeEntry } from './entry';
 import { writeTar, type TarItem } from './tar-writer';
 import { vercmp } from './vercmp';
 
 export const ANY_ARCH = 'any';
+
+const gzip = promisify(zlib.gzip);
 
 /** Newest version per package name; equal versions: the latest upload wins. */
 export function newestPerName(rows: EntryRow[]): EntryRow[] {
@@ -50,10 +53,11 @@ export async function buildDatabases(rows: EntryRow[]): Promise<{ db: Buffer; fi
       { name: `${dir}/files`, data: Buffer.from(entry.files, 'utf8'), mtime },
     );
   }
-  const dbTar = writeTar(dbFiles);
-  const filesTar = writeTar(filesFiles);
   // Level 6 (bsdtar's default, what repo-add produces): level 9 costs ~6x the time for ~10% smaller files.
-  return { db: gzipDeterministic(dbTar, 6), files: gzipDeterministic(filesTar, 6) };
+  // zlib's asynchronous gzip gives the same bytes as gzipDeterministic (mtime 0, no name), runs
+  // on the thread pool, both archives at once: at 10,000 packages it is most of the build.
+  const [db, files] = await Promise.all([gzip(writeTar(dbFiles), { level: 6 }), gzip(writeTar(filesFiles), { level: 6 })]);
+  return { db, files };
 }
 
 /** All index files of one architecture scope. */
