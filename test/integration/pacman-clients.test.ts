@@ -11,12 +11,15 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { startServer, type TestServer } from '../helpers/server';
 import { auth, getJson, upload } from '../helpers/http';
 import { makepkg, tmpDir } from '../unit/pacman/helpers';
+import { getHtml, snippets } from './ui-html';
 import { fingerprintOf, pacmanClient, pacmanSkip as skip, packagerKey, readDb, requests, type PackagerKey, type PacmanClient } from './pacman-tools';
 
 const REPO = 'artrepo';
@@ -28,6 +31,7 @@ let repoKey: string;
 let repoFpr: string;
 let packager: PackagerKey;
 const clients: PacmanClient[] = [];
+let readToken: string;
 const pkgs: Record<string, string> = {};
 
 async function put(file: string, query: Record<string, string>, opts: Parameters<typeof upload>[3] = {}) {
@@ -243,6 +247,7 @@ test('a private repository is read by pacman with a read token in the Server URL
   });
   assert.equal(tok.status, 201);
   const token = ((await tok.json()) as { token: string }).token;
+  readToken = token;
   const privBase = `${srv.url}/repo/pacman/${PRIV}`;
 
   // The key itself needs the token too (curl -u reader:TOKEN .../pubkey).
@@ -272,6 +277,42 @@ test('a private repository is read by pacman with a read token in the Server URL
   assert.ok(mine.some((x) => x.path.endsWith('.pkg.tar.gz') && x.status === 200));
   r = await put(pkgs.hello123!, { provider: 'pacman', reponame: PRIV }, { token });
   assert.equal(r.status, 403, 'a read token cannot upload');
+});
+
+/**
+ * Runs the setup snippets of a repository page as a user pastes them, with only what the
+ * sandbox needs: `sudo pacman-key` / `sudo pacman` become the isolated client's commands,
+ * the pacman.conf section goes into the client's own config, <TOKEN> gets the real token.
+ */
+async function runPageSnippets(repo: string, pkg: string, token?: string): Promise<PacmanClient> {
+  const page = await getHtml(`${srv.url}/ui/pacman/${repo}`, auth());
+  assert.equal(page.status, 200);
+  const sn = snippets(page.html);
+  const find = (title: RegExp) => {
+    const hit = [...sn].find(([t]) => title.test(t));
+    assert.ok(hit, `no snippet ${title} among ${[...sn.keys()].join(' | ')}`);
+    return token ? hit[1].replaceAll('<TOKEN>', token) : hit[1];
+  };
+  const c = client(`snippets-${repo}`, 'x86_64');
+  fs.writeFileSync(c.conf, `[options]\nArchitecture = x86_64\n\n${find(/pacman\.conf/)}\n`);
+  await c.key('--init');
+  const keyCmd = find(/signing key/).replaceAll('sudo pacman-key', `pacman-key --gpgdir ${c.gpgdir} --config ${c.conf}`);
+  await promisify(execFile)('sh', ['-ec', keyCmd], { env: { ...process.env, LANG: 'C' }, timeout: 120_000 });
+  for (const line of find(/Sync and install/).split('\n')) {
+    const args = line.replace(/^sudo pacman /, '').replace('<package>', pkg).split(' ');
+    if (args[0] === '-S') args.push('--noscriptlet');
+    await c.pacman(...args);
+  }
+  return c;
+}
+
+test('the setup snippets of the repository pages work as pasted (public, and private with a read token)', { skip, timeout: 180_000 }, async () => {
+  const pub = await runPageSnippets(REPO, 'anytool');
+  assert.ok(fs.existsSync(path.join(pub.dir, 'root/usr/share/anytool/VERSION')));
+  assert.match(fs.readFileSync(pub.conf, 'utf8'), new RegExp(`^Server = ${base.replace(/[.]/g, '\\.')}/\\$arch$`, 'm'));
+  const priv = await runPageSnippets('privrepo', 'anytool', readToken);
+  assert.ok(fs.existsSync(path.join(priv.dir, 'root/usr/share/anytool/VERSION')));
+  assert.match(fs.readFileSync(priv.conf, 'utf8'), /^Server = http:\/\/token:ad_[\w-]+@127\.0\.0\.1:\d+\/repo\/pacman\/privrepo\/\$arch$/m);
 });
 
 test('a db republished in the same second as the one pacman holds reaches pacman -Sy', { skip, timeout: 120_000 }, async () => {

@@ -32,6 +32,7 @@ export interface RepoLine {
 export interface PacmanClient {
   dir: string;
   conf: string;
+  gpgdir: string;
   pacman(...args: string[]): Promise<string>;
   /** Like pacman() but resolves with the exit code and all output instead of throwing. */
   pacmanResult(...args: string[]): Promise<{ code: number; out: string }>;
@@ -41,8 +42,11 @@ export interface PacmanClient {
   close(): void;
 }
 
-/** A pacman with nothing taken from the host: own config, db, root, cache, keyring, hooks and log. */
-export function pacmanClient(root: string, name: string, arch: string, repos: RepoLine[]): PacmanClient {
+/**
+ * A pacman with nothing taken from the host: own config, db, root, cache, keyring, hooks and log.
+ * `repos` is a list of repositories, or pacman.conf text to put after `[options]` as it is.
+ */
+export function pacmanClient(root: string, name: string, arch: string, repos: RepoLine[] | string): PacmanClient {
   const dir = path.join(root, `client-${name}`);
   for (const d of ['db', 'root', 'cache', 'gnupg', 'hooks']) fs.mkdirSync(path.join(dir, d), { recursive: true });
   const conf = path.join(dir, 'pacman.conf');
@@ -50,7 +54,7 @@ export function pacmanClient(root: string, name: string, arch: string, repos: Re
     '[options]',
     `Architecture = ${arch}`,
     'SigLevel = Required DatabaseRequired',
-    ...repos.flatMap((r) => ['', `[${r.name}]`, ...(r.sigLevel ? [`SigLevel = ${r.sigLevel}`] : []), `Server = ${r.server}`]),
+    ...(typeof repos === 'string' ? ['', repos] : repos.flatMap((r) => ['', `[${r.name}]`, ...(r.sigLevel ? [`SigLevel = ${r.sigLevel}`] : []), `Server = ${r.server}`])),
     '',
   ].join('\n'));
   const gpgdir = path.join(dir, 'gnupg');
@@ -77,6 +81,7 @@ export function pacmanClient(root: string, name: string, arch: string, repos: Re
   return {
     dir,
     conf,
+    gpgdir,
     pacman,
     pacmanResult,
     key,
