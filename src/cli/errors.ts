@@ -1,5 +1,5 @@
 /**
- * rpcli exit codes (documented in docs/cli.md; scripts rely on them) and the one error
+ * rpcli exit codes (documented in the README, section rpcli; scripts rely on them) and the one error
  * type commands throw. main.ts turns any error into ONE line on stderr, never a stack.
  */
 export const EXIT = {
