@@ -13,7 +13,10 @@
 import type { EntryRow, IndexFile, PublishContext, RsaSigner } from '../../src/core/provider';
 import { gzipDeterministic } from '../../src/util/compression';
 import { NOARCH, scopeOf, splitScope } from './layout';
-import { END_OF_ARCHIVE, tarEntry } from './tar-writer';
+import { writeTar } from '../../src/util/tar-writer';
+
+/** apk's own writer uses mtime 0 for index entries. */
+const EPOCH = new Date(0);
 import { compareApkVersions } from './version';
 
 const MAX_DESCRIPTION = 160; // apk reads DESCRIPTION only up to this size
@@ -46,14 +49,17 @@ export function descriptionText(settings: Record<string, unknown>, repoName: str
 }
 
 export function unsignedIndex(description: string, apkindex: string): Buffer {
-  const tar = Buffer.concat([tarEntry('DESCRIPTION', Buffer.from(description)), tarEntry('APKINDEX', Buffer.from(apkindex)), END_OF_ARCHIVE]);
+  const tar = writeTar([
+    { name: 'DESCRIPTION', data: Buffer.from(description), mtime: EPOCH },
+    { name: 'APKINDEX', data: Buffer.from(apkindex), mtime: EPOCH },
+  ]);
   return gzipDeterministic(tar);
 }
 
 /** The prepended signature member: one `.SIGN.RSA256.<keyName>` entry per key, no end blocks. */
 export function signatureMember(unsigned: Buffer, keys: RsaSigner[]): Buffer {
-  const entries = keys.map((k) => tarEntry(`.SIGN.RSA256.${k.keyName}`, k.sign(unsigned, 'sha256')));
-  return gzipDeterministic(Buffer.concat(entries));
+  const entries = keys.map((k) => ({ name: `.SIGN.RSA256.${k.keyName}`, data: k.sign(unsigned, 'sha256'), mtime: EPOCH }));
+  return gzipDeterministic(writeTar(entries, { endOfArchive: false }));
 }
 
 export async function buildApkIndex(ctx: PublishContext): Promise<IndexFile[]> {

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { EntryRow, IndexFile, PublishContext } from '../../src/core/provider';
 import { decodeEntry } from './entry';
-import { writeTar, type TarItem } from './tar-writer';
+import { writeTar, type TarItem } from '../../src/util/tar-writer';
 import { vercmp } from './vercmp';
 
 export const ANY_ARCH = 'any';

@@ -1,6 +1,7 @@
 /**
- * A small POSIX ustar writer for the sync databases: directories and regular files owned by
- * root, written straight into one preallocated buffer. At 10,000 packages (30,000 entries) a
+ * A small POSIX ustar writer for index archives (pacman sync dbs, APKINDEX.tar.gz and its
+ * signature member): directories and regular files owned by root, written straight into one
+ * preallocated buffer, deterministic for the same input. At 10,000 packages (30,000 entries) a
  * general tar library spends most of the publish time on per-entry streams and small buffers;
  * this does the same in a fraction of it. Names longer than ustar's name/prefix fields get a
  * pax `path` record (POSIX.1-2001), which libarchive and GNU tar read.
@@ -97,14 +98,18 @@ function writeHeader(buf: Buffer, at: number, f: { prefix: string; name: string;
   octal(buf, at + 148, 7, sum);
 }
 
-/** The whole archive, entries in the given order, ending with two zero blocks. */
-export function writeTar(items: TarItem[]): Buffer {
+/**
+ * The whole archive, entries in the given order, ending with two zero blocks unless
+ * `endOfArchive` is false (apk's signature and control tars are "cut": formats.md D.5).
+ */
+export function writeTar(items: TarItem[], opts: { endOfArchive?: boolean } = {}): Buffer {
+  const endBlocks = opts.endOfArchive === false ? 0 : 2 * BLOCK;
   const plan = items.map((item) => {
     const split = splitName(item.name);
     const pax = split ? undefined : paxRecord('path', item.name);
     return { item, split, pax };
   });
-  let total = 2 * BLOCK;
+  let total = endBlocks;
   for (const p of plan) total += BLOCK + padded(p.item.data?.length ?? 0) + (p.pax ? BLOCK + padded(p.pax.length) : 0);
   const buf = Buffer.alloc(total);
   let at = 0;
