@@ -18,6 +18,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { postPackage, publishLines, waitPublished as waitPublishedFor } from './lib/bench-client';
 import { startChildServer, type ChildServer } from '../test/helpers/child-server';
 import { createMysqlDatabase } from '../test/helpers/mysql';
 import { buildApk, pkginfoFor } from '../test/unit/apk/apk-builder';
@@ -36,23 +37,10 @@ function makeApk(i: number, arch = i % 20 === 0 ? 'noarch' : 'x86_64', version =
 }
 
 async function post(server: ChildServer, repo: string, bytes: Buffer, wait: boolean): Promise<number> {
-  const form = new FormData();
-  form.append('f', new Blob([bytes]), 'p.apk');
-  const q = new URLSearchParams({ provider: 'apk', reponame: repo, branch: 'main', ...(wait ? {} : { wait: '0' }) });
-  const res = await fetch(`${server.url}/addpkg?${q}`, { method: 'POST', body: form, headers: { Authorization: `Bearer ${server.token}` } });
-  const text = await res.text();
-  if (res.status !== (wait ? 201 : 202)) throw new Error(`upload: ${res.status} ${text}`);
-  return res.status;
+  return postPackage(server, { name: 'p.apk', data: bytes }, { provider: 'apk', reponame: repo, branch: 'main' }, wait);
 }
 
-async function waitPublished(server: ChildServer, repo: string): Promise<void> {
-  for (;;) {
-    const res = await fetch(`${server.url}/api/repos/apk/${repo}/status`, { headers: { Authorization: `Bearer ${server.token}` } });
-    const st = (await res.json()) as { scopes: Array<{ publishedSeq: number; requestedSeq: number }> };
-    if (st.scopes.length && st.scopes.every((s) => s.publishedSeq >= s.requestedSeq)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const waitPublished = (server: ChildServer, repo: string) => waitPublishedFor(server, 'apk', repo);
 
 const ms = (t: bigint) => Number(process.hrtime.bigint() - t) / 1e6;
 function stats(xs: number[]): string {
@@ -63,14 +51,7 @@ function stats(xs: number[]): string {
 
 /** "publish" log lines of the child server since `from` (character offset in its output). */
 function publishLogs(server: ChildServer, from: number, scope: string): number[] {
-  return server
-    .output()
-    .slice(from)
-    .split('\n')
-    .filter((l) => l.includes('"msg":"publish"'))
-    .map((l) => JSON.parse(l) as { scope: string; durationMs: number })
-    .filter((l) => l.scope === scope)
-    .map((l) => l.durationMs);
+  return publishLines(server, from).filter((l) => l.scope === scope).map((l) => l.durationMs);
 }
 
 async function main() {

@@ -23,6 +23,7 @@ import zlib from 'node:zlib';
 import lzma from 'lzma-native';
 import { buildAptIndex, packagesFile, xzSettings } from '../providers/apt/index-builder';
 import type { EntryRow, PublishContext, RepoInfo, RepoSigner } from '../src/core/provider';
+import { postPackage, publishLines, uploadRetries, waitPublished, type PublishLine } from './lib/bench-client';
 import { startChildServer, type ChildServer } from '../test/helpers/child-server';
 import { createMysqlDatabase } from '../test/helpers/mysql';
 import { synthDeb } from '../test/integration/apt-tools';
@@ -70,42 +71,13 @@ function writeDebs(dir: string, prefix: string, count: number, offset = 0): stri
   return files;
 }
 
-let retries = 0;
+
 async function upload(srv: ChildServer, file: string, wait: boolean): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    const form = new FormData();
-    form.append('f', await fs.openAsBlob(file), path.basename(file));
-    let res: Response;
-    try {
-      res = await fetch(`${srv.url}/addpkg?provider=apt&reponame=${REPO}&dist=stable${wait ? '' : '&wait=0'}`, { method: 'POST', body: form, headers: { Authorization: `Bearer ${srv.token}` } });
-    } catch (e) {
-      if (attempt > 0) throw e; // a keep-alive connection closed as it was reused: once more
-      retries++;
-      continue;
-    }
-    const body = await res.text();
-    if (res.status === (wait ? 201 : 202) || (attempt > 0 && res.status === 409)) return;
-    throw new Error(`upload ${path.basename(file)}: ${res.status} ${body}`);
-  }
+  await postPackage(srv, file, { provider: 'apt', reponame: REPO, dist: 'stable' }, wait);
 }
 
-async function settled(srv: ChildServer): Promise<void> {
-  for (;;) {
-    const r = await fetch(`${srv.url}/api/repos/apt/${REPO}/status`, { headers: { Authorization: `Bearer ${srv.token}` } });
-    const s = (await r.json()) as { scopes: { publishedSeq: number; requestedSeq: number }[] };
-    if (s.scopes.every((x) => x.publishedSeq >= x.requestedSeq)) return;
-    await new Promise((res) => setTimeout(res, 200));
-  }
-}
+const settled = (srv: ChildServer) => waitPublished(srv, 'apt', REPO);
 
-interface PublishLine { msg: string; scope: string; durationMs: number; entries: number; files: number }
-function publishLines(srv: ChildServer): PublishLine[] {
-  return srv
-    .output()
-    .split('\n')
-    .filter((l) => l.startsWith('{') && l.includes('"msg":"publish"'))
-    .map((l) => JSON.parse(l) as PublishLine);
-}
 
 /** The served InRelease lists a Packages whose by-hash copy names the package. */
 async function servedHas(srv: ChildServer, pkg: string): Promise<boolean> {
@@ -251,7 +223,7 @@ async function main() {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }
-  if (retries) console.log(`uploads retried after a closed keep-alive connection: ${retries}`);
+  if (uploadRetries) console.log(`uploads retried after a closed keep-alive connection: ${uploadRetries}`);
 }
 
 main().catch((e) => {

@@ -18,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import tar from 'tar-stream';
+import { postPackage, publishLines } from './lib/bench-client';
 import { startChildServer, type ChildServer } from '../test/helpers/child-server';
 import { createMysqlDatabase } from '../test/helpers/mysql';
 import { makepkg } from '../test/unit/pacman/helpers';
@@ -68,31 +69,13 @@ async function synthPackage(dir: string, name: string, i: number): Promise<strin
   return file;
 }
 
-async function post(server: ChildServer, file: string, repo: string, wait: boolean, retried = false): Promise<number> {
-  const form = new FormData();
-  form.append('f', await fs.openAsBlob(file), path.basename(file));
-  const q = new URLSearchParams({ provider: 'pacman', reponame: repo, ...(wait ? {} : { wait: '0' }) });
-  let res: Response;
-  try {
-    res = await fetch(`${server.url}/addpkg?${q}`, { method: 'POST', body: form, headers: { Authorization: `Bearer ${server.token}` } });
-  } catch (e) {
-    // A kept-alive connection the server closed as the request went out (EPIPE/ECONNRESET): once more.
-    if (retried) throw e;
-    return post(server, file, repo, wait, true);
-  }
-  const text = await res.text();
-  // 409 on a retry: the first attempt was stored after all.
-  if (res.status !== (wait ? 201 : 202) && !(retried && res.status === 409)) throw new Error(`${path.basename(file)}: ${res.status} ${text}`);
-  return res.status;
+async function post(server: ChildServer, file: string, repo: string, wait: boolean): Promise<number> {
+  return postPackage(server, file, { provider: 'pacman', reponame: repo }, wait);
 }
 
 /** Server-side `publish` log lines (LOG_LEVEL=info) for one repository: build durations. */
 function publishLogs(server: ChildServer, repo: string): Array<{ entries: number; durationMs: number }> {
-  return server
-    .output()
-    .split('\n')
-    .filter((l) => l.includes('"msg":"publish"') && l.includes(`pacman/${repo}"`))
-    .map((l) => JSON.parse(l) as { entries: number; durationMs: number });
+  return publishLines(server).filter((l) => l.repo === `pacman/${repo}`);
 }
 
 /**

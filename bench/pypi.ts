@@ -12,6 +12,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { postPackage, publishLines, uploadRetries, waitPublished, type PublishLine } from './lib/bench-client';
 import { startChildServer, type ChildServer } from '../test/helpers/child-server';
 import { createMysqlDatabase } from '../test/helpers/mysql';
 import { py } from '../test/unit/pypi/helpers';
@@ -41,45 +42,14 @@ for v in A['versions']:
   return versions.map((v) => path.join(dir, `${project}-${v}-py3-none-any.whl`));
 }
 
-let retries = 0;
+
 
 async function upload(srv: ChildServer, file: string, wait: boolean): Promise<number> {
-  for (let attempt = 0; ; attempt++) {
-    const form = new FormData();
-    form.append('f', await fs.openAsBlob(file), path.basename(file));
-    let res: Response;
-    try {
-      res = await fetch(`${srv.url}/addpkg?reponame=${REPO}&provider=pypi${wait ? '' : '&wait=0'}`, { method: 'POST', body: form, headers: { Authorization: `Bearer ${srv.token}` } });
-    } catch (e) {
-      // A pooled keep-alive connection the server closed just as it was reused: try once more
-      // (counted and printed; a 409 then means the first attempt had arrived).
-      if (attempt > 0) throw e;
-      retries++;
-      continue;
-    }
-    const body = await res.text();
-    if (res.status === (wait ? 201 : 202) || (attempt > 0 && res.status === 409)) return res.status;
-    throw new Error(`upload ${path.basename(file)}: ${res.status} ${body}`);
-  }
+  return postPackage(srv, file, { provider: 'pypi', reponame: REPO }, wait);
 }
 
-async function settled(srv: ChildServer): Promise<void> {
-  for (;;) {
-    const r = await fetch(`${srv.url}/api/repos/pypi/${REPO}/status`, { headers: { Authorization: `Bearer ${srv.token}` } });
-    const s = (await r.json()) as { scopes: { publishedSeq: number; requestedSeq: number }[] };
-    if (s.scopes.every((x) => x.publishedSeq >= x.requestedSeq)) return;
-    await new Promise((res) => setTimeout(res, 200));
-  }
-}
+const settled = (srv: ChildServer) => waitPublished(srv, 'pypi', REPO);
 
-interface PublishLine { msg: string; scope: string; durationMs: number; entries: number }
-function publishLines(srv: ChildServer): PublishLine[] {
-  return srv
-    .output()
-    .split('\n')
-    .filter((l) => l.startsWith('{') && l.includes('"msg":"publish"'))
-    .map((l) => JSON.parse(l) as PublishLine);
-}
 
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -162,7 +132,7 @@ async function main() {
     console.log(`JSON page of the ${FILES + SAMPLES}-file project: ${(seq.bytes / 1024).toFixed(0)} KiB`);
     console.log(`  sequential (1 connection, keep-alive): ${seq.rps.toFixed(0)} req/s (${((seq.rps * seq.bytes) / 1e6).toFixed(0)} MB/s)`);
     console.log(`  concurrent (${CONCURRENCY} connections, keep-alive): ${conc.rps.toFixed(0)} req/s (${((conc.rps * conc.bytes) / 1e6).toFixed(0)} MB/s)`);
-    if (retries) console.log(`uploads retried after a closed keep-alive connection: ${retries}`);
+    if (uploadRetries) console.log(`uploads retried after a closed keep-alive connection: ${uploadRetries}`);
     console.log(`server RSS: ${(srv.rssKb() / 1024).toFixed(0)} MiB now, peak ${(srv.peakRssKb() / 1024).toFixed(0)} MiB`);
   } catch (e) {
     console.error(srv.output().split('\n').filter((l) => !l.includes('"msg":"request"') && !l.includes('"msg":"publish"')).slice(-30).join('\n'));
