@@ -18,7 +18,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { postPackage, publishLines, waitPublished as waitPublishedFor } from './lib/bench-client';
+import { inParallel, postPackage, publishLines, waitPublished as waitPublishedFor } from './lib/bench-client';
 import { startChildServer, type ChildServer } from '../test/helpers/child-server';
 import { createMysqlDatabase } from '../test/helpers/mysql';
 import { buildApk, pkginfoFor } from '../test/unit/apk/apk-builder';
@@ -72,12 +72,7 @@ async function main() {
       const pkgs = Array.from({ length: n }, (_, i) => makeApk(i));
       const buildMs = ms(t);
       t = process.hrtime.bigint();
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: CONCURRENCY }, async () => {
-          while (next < pkgs.length) await post(server, repo, pkgs[next++]!, false);
-        }),
-      );
+      await inParallel(pkgs, CONCURRENCY, (p) => post(server, repo, p, false));
       const insertMs = ms(t);
       await waitPublished(server, repo);
       const settleMs = ms(t) - insertMs;

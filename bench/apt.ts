@@ -23,7 +23,7 @@ import zlib from 'node:zlib';
 import lzma from 'lzma-native';
 import { buildAptIndex, packagesFile, xzSettings } from '../providers/apt/index-builder';
 import type { EntryRow, PublishContext, RepoInfo, RepoSigner } from '../src/core/provider';
-import { postPackage, publishLines, uploadRetries, waitPublished, type PublishLine } from './lib/bench-client';
+import { inParallel, postPackage, publishLines, uploadRetries, waitPublished, type PublishLine } from './lib/bench-client';
 import { startChildServer, type ChildServer } from '../test/helpers/child-server';
 import { createMysqlDatabase } from '../test/helpers/mysql';
 import { synthDeb } from '../test/integration/apt-tools';
@@ -96,12 +96,7 @@ async function serverRun(dir: string, bulk: string[], extra: string[]): Promise<
   const srv = await startChildServer(env);
   try {
     let t0 = process.hrtime.bigint();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (next < bulk.length) await upload(srv, bulk[next++]!, false);
-      }),
-    );
+    await inParallel(bulk, CONCURRENCY, (f) => upload(srv, f, false));
     const stored = ms(t0);
     await settled(srv);
     const fill = `stored ${bulk.length} in ${(stored / 1000).toFixed(1)} s (${(bulk.length / (stored / 1000)).toFixed(0)}/s, ${CONCURRENCY} parallel, wait=0), published after ${(ms(t0) / 1000).toFixed(1)} s`;

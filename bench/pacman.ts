@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import tar from 'tar-stream';
-import { postPackage, publishLines } from './lib/bench-client';
+import { inParallel, postPackage, publishLines } from './lib/bench-client';
 import { startChildServer, type ChildServer } from '../test/helpers/child-server';
 import { createMysqlDatabase } from '../test/helpers/mysql';
 import { makepkg } from '../test/unit/pacman/helpers';
@@ -138,10 +138,7 @@ async function main() {
 
     // Base set: wait=0 in parallel batches, then one upload with wait publishes everything.
     t = process.hrtime.bigint();
-    let next = 0;
-    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-      while (next < base.length - 1) await post(server, base[next++]!, repo, false);
-    }));
+    await inParallel(base.slice(0, -1), CONCURRENCY, (f) => post(server, f, repo, false));
     await post(server, base[base.length - 1]!, repo, true);
     const insertMs = ms(t);
     const publishedBase = publishLogs(server, repo).at(-1);

@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { postPackage, publishLines, uploadRetries, waitPublished, type PublishLine } from './lib/bench-client';
+import { inParallel, postPackage, publishLines, uploadRetries, waitPublished, type PublishLine } from './lib/bench-client';
 import { startChildServer, type ChildServer } from '../test/helpers/child-server';
 import { createMysqlDatabase } from '../test/helpers/mysql';
 import { py } from '../test/unit/pypi/helpers';
@@ -104,12 +104,7 @@ async function main() {
   const srv = await startChildServer(env);
   try {
     t0 = process.hrtime.bigint();
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (next < bulk.length) await upload(srv, bulk[next++]!, false);
-      }),
-    );
+    await inParallel(bulk, CONCURRENCY, (f) => upload(srv, f, false));
     const stored = ms(t0);
     await settled(srv);
     const total = ms(t0);

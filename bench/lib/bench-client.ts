@@ -59,3 +59,13 @@ export function publishLines(server: ChildServer, from = 0): PublishLine[] {
     .filter((l) => l.startsWith('{') && l.includes('"msg":"publish"'))
     .map((l) => JSON.parse(l) as PublishLine);
 }
+
+/** Run `fn` over `items` with at most `concurrency` in flight (the bulk fills of every benchmark). */
+export async function inParallel<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
+}
