@@ -28,6 +28,7 @@ import { startChildServer, type ChildServer } from '../test/helpers/child-server
 import { createMysqlDatabase } from '../test/helpers/mysql';
 import { synthDeb } from '../test/integration/apt-tools';
 import { makeSigner } from '../test/unit/apt/helpers';
+import { renderUpload } from '../src/core/entry-renderer';
 import { aptProvider } from '../providers/apt';
 
 const SIZES = (process.env.BENCH_SIZES ?? '1000,10000').split(',').map(Number);
@@ -154,9 +155,11 @@ async function rowOf(i: number, prefix: string, arch: string, repo: RepoInfo, si
   const hashes = { md5: h('md5'), sha1: h('sha1'), sha256: h('sha256'), sha512: h('sha512') };
   const tmp = path.join(os.tmpdir(), `bench-apt-${process.pid}.deb`);
   fs.writeFileSync(tmp, data);
-  const p = await aptProvider.parse({ file: { localPath: tmp, clientFilename: 'x.deb', size: data.length, hashes }, extraFiles: {}, params: { dist: 'stable', component: 'main' }, repo, signer });
+  const file = { localPath: tmp, clientFilename: 'x.deb', size: data.length, hashes };
+  const p = await aptProvider.parse({ file, extraFiles: {}, params: { dist: 'stable', component: 'main' }, repo });
+  const { entry } = await renderUpload(aptProvider, p, file, repo, signer);
   fs.rmSync(tmp);
-  return { id: i + 1, name: p.name, version: p.version, arch: p.arch, filename: p.filename, path: p.path, partition: p.partition, entry: p.entry, meta: p.meta, size: data.length, hashes, createdAt: new Date(), yanked: null };
+  return { id: i + 1, name: p.name, version: p.version, arch: p.arch, filename: p.filename, path: p.path, partition: p.partition, entry, meta: p.meta, size: data.length, hashes, createdAt: new Date(), yanked: null };
 }
 
 const xzWith = (data: Buffer, opts: Record<string, number>) =>

@@ -6,7 +6,7 @@ import type { Services } from './services';
 import { adminRouter } from './http/admin-router';
 import { apiRouter } from './http/api-router';
 import { apiReadRouter } from './http/api-read-router';
-import { asyncRoute, authenticate, errorHandler, requestLog } from './http/middleware';
+import { authenticate, errorHandler, requestLog } from './http/middleware';
 import { repoRouter } from './http/repo-router';
 import { uiRouter } from './http/ui-router';
 import { handleUpload } from './http/upload-handler';
@@ -21,7 +21,7 @@ export function buildApp(s: Services): Express {
   app.use(requestLog(s.log));
   app.use(authenticate(s.tokens));
 
-  app.get('/healthz', asyncRoute(async (_req, res) => {
+  app.get('/healthz', async (_req, res) => {
     const checks: Record<string, string> = {};
     let ok = true;
     try {
@@ -39,9 +39,9 @@ export function buildApp(s: Services): Express {
       checks.blobStore = `error: ${(e as Error).message}`;
     }
     res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', database: s.db.mysql ? 'mysql' : 'sqlite', blobStore: s.blobs.kind, checks });
-  }));
+  });
 
-  app.post('/addpkg', asyncRoute((req, res) => handleUpload(s, req, res, { fileField: 'f', extraFileFields: ['sig'] })));
+  app.post('/addpkg', (req, res) => handleUpload(s, req, res, { fileField: 'f' }));
   app.use('/api', apiRouter(s));
   app.use('/api', adminRouter(s));
   app.use('/api', apiReadRouter(s));

@@ -13,10 +13,12 @@ import { KeyService } from './core/keys/key-service';
 import { RepoService } from './core/repo-service';
 import { Publisher } from './core/publisher';
 import { PackageService } from './core/package-service';
+import { EntryRenderer } from './core/entry-renderer';
 import { TokenService } from './core/tokens';
 import { ServedPaths } from './core/served-paths';
 import type { RepoInfo } from './core/provider';
 import type { Logger } from './util/logger';
+import { withDefaults } from './core/settings';
 
 export interface Services {
   config: Config;
@@ -28,6 +30,7 @@ export interface Services {
   repos: RepoService;
   publisher: Publisher;
   packages: PackageService;
+  renderer: EntryRenderer;
   tokens: TokenService;
   paths: ServedPaths;
   tmpDir: string;
@@ -46,8 +49,6 @@ function resolveAdminToken(config: Config, log: Logger): string {
   return token;
 }
 
-const ARCH_SETTINGS: Record<string, keyof Config> = { apt: 'APT_ARCHES', pacman: 'PACMAN_ARCHES', apk: 'APK_ARCHES' };
-
 export async function createServices(config: Config, log: Logger): Promise<Services> {
   fs.mkdirSync(config.dataDir, { recursive: true });
   const ds = createDataSource(config.databaseUrl);
@@ -65,19 +66,18 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
   const locks = new LockManager(db);
   const keys = new KeyService(db, locks, config.MASTER_KEY, 'artifactd');
   const repos = new RepoService(db);
-  // Repositories see the configured default architectures unless their own settings name some.
-  const withDefaults = (repo: RepoInfo): RepoInfo => {
-    const key = ARCH_SETTINGS[repo.provider];
-    if (!key || Array.isArray(repo.settings.arches)) return repo;
-    return { ...repo, settings: { ...repo.settings, arches: config[key] } };
-  };
-  const publisher = new Publisher(db, blobs, locks, keys, log, config.KEEP_GENERATIONS, config.KEEP_GENERATIONS_SECONDS, withDefaults);
-  const packages = new PackageService(db, blobs, publisher, keys, repos);
+  // Repositories see the server-wide defaults (from the environment) under their own settings.
+  const effective = (repo: RepoInfo): RepoInfo => withDefaults(repo, config.providerDefaults);
+  const publisher = new Publisher(db, blobs, locks, keys, log, config.KEEP_GENERATIONS, config.KEEP_GENERATIONS_SECONDS, effective);
+  const tmpDir = path.join(config.dataDir, 'tmp');
+  const renderer = new EntryRenderer(db, blobs, publisher, (repo) => keys.signerFor(repo), tmpDir);
+  const packages = new PackageService(db, blobs, publisher, keys, repos, renderer);
   const tokens = new TokenService(db, resolveAdminToken(config, log));
   const paths = new ServedPaths(db);
   return {
     config, log, db, blobs, locks, keys, repos, publisher, packages, tokens, paths,
-    tmpDir: path.join(config.dataDir, 'tmp'),
+    renderer,
+    tmpDir,
     async close() {
       if (blobs instanceof S3BlobStore) blobs.destroy();
       await locks.close();

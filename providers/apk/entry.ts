@@ -8,7 +8,10 @@ import type { PackageMeta } from '../../src/core/provider';
 import type { ApkPackage } from './parse';
 import { single, tokens } from './pkginfo';
 
-export function renderEntry(pkg: ApkPackage): string {
+/** The fields of a package its record is made of. */
+export type ApkRecordInput = Pick<ApkPackage, 'pkginfo' | 'checksum' | 'name' | 'version' | 'arch' | 'size'>;
+
+export function renderEntry(pkg: ApkRecordInput): string {
   const info = pkg.pkginfo;
   const lines = [`C:${pkg.checksum}`, `P:${pkg.name}`, `V:${pkg.version}`, `A:${pkg.arch}`, `S:${pkg.size}`, `I:${single(info, 'size') ?? '0'}`];
   lines.push(`T:${single(info, 'pkgdesc') ?? ''}`, `U:${single(info, 'url') ?? ''}`, `L:${single(info, 'license') ?? ''}`);

@@ -5,19 +5,28 @@
  * each architecture directory through fallbackPaths.
  */
 import type { Provider, ScopeContext, SetupContext, SetupSnippet } from '../../src/core/provider';
+import { z } from 'zod';
+import { archesSchema, envList } from '../../src/core/settings';
 import { readHead } from '../../src/util/files';
 import { sniffCompression } from '../../src/util/compression';
 import { packageMeta, renderEntry } from './entry';
 import { buildApkIndex } from './index-builder';
-import { DEFAULT_ARCHES, NOARCH, scopeOf, settingsArches, splitScope, uploadParams } from './layout';
-import { looksLikeApk, parseApkFile } from './parse';
+import { configuredArches, DEFAULT_ARCHES, NOARCH, scopeOf, splitScope, uploadParams } from './layout';
+import { looksLikeApk, parseApkFile, type ApkPackage } from './parse';
+import { ARCH_RE } from './pkginfo';
 import { apkRoutes } from './routes';
 import { compareApkVersions } from './version';
+
+/** What an APKINDEX record is rendered from: .PKGINFO (as key/values pairs) and the C: checksum. */
+interface ApkIndexData {
+  pkginfo: [string, string[]][];
+  checksum: ApkPackage['checksum'];
+}
 
 /** Architecture indexes a noarch package of `branch` belongs to. */
 function branchArches(branch: string, partitions: string[], ctx: ScopeContext): string[] {
   const present = partitions.map(splitScope).filter((s) => s?.branch === branch && s.arch !== NOARCH).map((s) => s!.arch);
-  return [...new Set([...present, ...settingsArches(ctx.repo.settings), ...DEFAULT_ARCHES])].sort();
+  return [...new Set([...present, ...configuredArches(ctx.repo)])].sort();
 }
 
 function branchesOf(partitions: string[]): string[] {
@@ -30,6 +39,13 @@ export const apkProvider: Provider = {
   title: 'apk (Alpine Linux)',
   uploadParams,
   selfDescribing: true,
+  capabilities: { yank: 'hidden', entriesSignedByRepoKey: false },
+  settings: {
+    schema: { arches: archesSchema(ARCH_RE, 'x86_64 or aarch64') },
+    // APKINDEX carries the description (DESCRIPTION member) and one index per architecture.
+    inIndex: ['arches', 'description'],
+    env: [{ variable: 'APK_ARCHES', setting: 'arches', default: DEFAULT_ARCHES.join(','), schema: envList(z.string().regex(ARCH_RE, 'an apk architecture name such as x86_64')) }],
+  },
 
   async detect(file) {
     if (sniffCompression(await readHead(file.localPath, 6)) !== 'gzip') return false;
@@ -49,9 +65,14 @@ export const apkProvider: Provider = {
       path: `${partition}/${filename}`,
       partition,
       meta: packageMeta(pkg),
-      entry: renderEntry(pkg),
+      indexData: { pkginfo: [...pkg.pkginfo], checksum: pkg.checksum } satisfies ApkIndexData,
       attachments: [],
     };
+  },
+
+  async renderEntry(pkg) {
+    const data = pkg.indexData as ApkIndexData;
+    return { entry: renderEntry({ pkginfo: new Map(data.pkginfo), checksum: data.checksum, name: pkg.name, version: pkg.version, arch: pkg.arch, size: pkg.size }) };
   },
 
   async scopesFor(partition, ctx) {
@@ -83,9 +104,7 @@ export const apkProvider: Provider = {
     return [`${scopeOf(s.branch, NOARCH)}/${file}`];
   },
 
-  routes(router) {
-    apkRoutes(router);
-  },
+  routes: apkRoutes,
 
   async setup(ctx: SetupContext): Promise<SetupSnippet[]> {
     const keys = await ctx.signer.rsa();

@@ -5,10 +5,12 @@
  * `<branch>/noarch` and are listed in every architecture's index.
  */
 import { z } from 'zod';
+import type { RepoInfo } from '../../src/core/provider';
+import { listSetting } from '../../src/core/settings';
 import { ARCH_RE } from './pkginfo';
 
 export const NOARCH = 'noarch';
-/** Architectures every branch serves even before a package of that architecture exists. */
+/** Architectures a branch serves when the repository's settings name none (the core fills in APK_ARCHES). */
 export const DEFAULT_ARCHES: readonly string[] = ['x86_64', 'aarch64'];
 
 const SEGMENT = '[A-Za-z0-9._-]+';
@@ -44,8 +46,8 @@ export function splitScope(scope: string): Scope | undefined {
 
 export const scopeOf = (branch: string, arch: string) => `${branch}/${arch}`;
 
-/** Architectures configured in the repository settings (`arches: string[]`), valid names only. */
-export function settingsArches(settings: Record<string, unknown>): string[] {
-  const a = settings.arches;
-  return Array.isArray(a) ? a.filter((x): x is string => typeof x === 'string' && ARCH_RE.test(x) && x !== NOARCH) : [];
+/** Architectures every branch serves even before a package of that architecture exists. */
+export function configuredArches(repo: RepoInfo): string[] {
+  if (!Array.isArray(repo.settings.arches)) return [...DEFAULT_ARCHES];
+  return listSetting(repo, 'arches', ARCH_RE).filter((a) => a !== NOARCH);
 }

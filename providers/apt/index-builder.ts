@@ -11,10 +11,10 @@ import type { EntryRow, IndexFile, PublishContext, RepoInfo } from '../../src/co
 import { DEFAULT_COMPONENT, isValidSegment, splitPartition } from './params';
 import { compareDebianVersions } from './version';
 
-/** Architectures every distribution offers even before it holds a package built for them. */
-export const DEFAULT_ARCHES = ['amd64', 'arm64'];
+import { listSetting } from '../../src/core/settings';
+import { ARCH_NAME, DEFAULT_ARCHES } from './settings';
 
-const ARCH_NAME = /^[a-z0-9][a-z0-9-]*$/;
+export { DEFAULT_ARCHES };
 
 /** Hash lists in Release, with the names apt expects (formats.md B.4). */
 const RELEASE_HASHES = [
@@ -34,11 +34,10 @@ export function distOfScope(scope: string): string | null {
   return m && isValidSegment(m[1]) ? m[1] : null;
 }
 
-/** Configured architectures: `settings.arches` when it is a list, else DEFAULT_ARCHES. */
+/** Architectures every distribution offers even before it holds a package built for them: `settings.arches` (the core fills in APT_ARCHES). */
 export function configuredArches(repo: RepoInfo): string[] {
-  const a = repo.settings.arches;
-  if (!Array.isArray(a)) return DEFAULT_ARCHES;
-  return a.filter((x): x is string => typeof x === 'string' && ARCH_NAME.test(x) && x !== 'all');
+  if (!Array.isArray(repo.settings.arches)) return DEFAULT_ARCHES;
+  return listSetting(repo, 'arches', ARCH_NAME).filter((a) => a !== 'all');
 }
 
 /** A single-line string setting, or the fallback. */

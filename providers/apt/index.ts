@@ -1,18 +1,25 @@
 /**
  * The `apt` provider: binary .deb packages published as a signed Debian repository
  * (dists/<dist>/{InRelease,Release,Release.gpg}, <component>/binary-<arch>/Packages*,
- * pool/<component>/<prefix>/<source>/<file>.deb). Format facts: formats.md section B.
+ * pool/<component>/<prefix>/<source>/<file>.deb). Format facts: docs/formats/apt.md.
  */
 import type { Provider, ParsedPackage, UploadedFile } from '../../src/core/provider';
 import { readHead } from '../../src/util/files';
 import { AR_MAGIC, parseArHeader } from './ar';
+import { Control, type ControlField } from './control';
 import { debFilename, debMeta, poolPath, renderStanza } from './entry';
 import { buildAptIndex } from './index-builder';
 import { partitionOf, scopeOf, splitPartition, uploadParams } from './params';
 import { readDeb } from './parse';
 import { aptRoutes } from './routes';
+import { aptSettings } from './settings';
 import { aptSetup } from './setup';
 import { compareDebianVersions } from './version';
+
+/** What a stanza is rendered from: the control file's fields as the package had them. */
+interface AptIndexData {
+  control: ControlField[];
+}
 
 async function detect(file: UploadedFile): Promise<boolean> {
   const head = await readHead(file.localPath, AR_MAGIC.length + 60);
@@ -29,6 +36,9 @@ export const aptProvider: Provider = {
   title: 'APT (Debian, Ubuntu)',
   uploadParams,
   selfDescribing: true,
+  capabilities: { yank: 'hidden', entriesSignedByRepoKey: false },
+  settings: aptSettings,
+  contentTypes: { '.deb': 'application/vnd.debian.binary-package' },
   detect,
 
   async parse(input): Promise<ParsedPackage> {
@@ -44,9 +54,14 @@ export const aptProvider: Provider = {
       path,
       partition: partitionOf(dist, component),
       meta: debMeta(deb),
-      entry: renderStanza(deb.control, path, file.size, file.hashes),
+      indexData: { control: deb.control.fields.map((f) => ({ name: f.name, value: f.value })) },
       attachments: [],
     };
+  },
+
+  async renderEntry(pkg) {
+    const data = pkg.indexData as AptIndexData;
+    return { entry: renderStanza(new Control(data.control), pkg.path, pkg.size, pkg.hashes) };
   },
 
   async scopesFor(partition) {
@@ -56,7 +71,7 @@ export const aptProvider: Provider = {
 
   buildIndex: buildAptIndex,
   compareVersions: compareDebianVersions,
-  routes: (router) => aptRoutes(router),
+  routes: aptRoutes,
   setup: aptSetup,
 };
 

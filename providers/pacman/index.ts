@@ -8,7 +8,8 @@
  *   pubkey                                                  armored repository key
  */
 import { z } from 'zod';
-import type { Provider, ParsedPackage, ScopeContext, UploadInput } from '../../src/core/provider';
+import type { Provider, ParsedPackage, RenderContext, RenderedEntry, ScopeContext, StoredPackage, UploadInput } from '../../src/core/provider';
+import { listSetting } from '../../src/core/settings';
 import { EXTENSION } from './archive';
 import { detectPacman } from './detect';
 import { encodeEntry, renderDesc, renderFiles } from './entry';
@@ -17,10 +18,11 @@ import { DEFAULT_PARSE_LIMITS, readPackage, type ParseLimits } from './parse';
 import { bareName, type PkgInfo } from './pkginfo';
 import { pacmanRoutes } from './routes';
 import { pacmanSetup } from './setup';
-import { readPackagerSignature, signWithRepoKey } from './signature';
+import { pacmanSettings } from './settings';
+import { isSignedBy, readPackagerSignature, signWithRepoKey } from './signature';
 import { vercmp } from './vercmp';
 
-/** Architecture every repository serves even before it holds an arch-specific package. */
+/** Architecture a repository serves when its settings name none (the core fills in PACMAN_ARCHES). */
 export const DEFAULT_ARCH = 'x86_64';
 
 /** Extensions makepkg knows for PKGEXT; pacman itself ignores file names (formats.md A.1). */
@@ -37,11 +39,38 @@ export function packageFilename(info: PkgInfo, compression: keyof typeof EXTENSI
   return `${stem}${EXTENSION[compression]}`;
 }
 
-/** Arch names from the repository setting `arches` (invalid values are ignored). */
-function settingArches(settings: Record<string, unknown>): string[] {
-  const v = settings.arches;
-  if (!Array.isArray(v)) return [];
-  return v.filter((a): a is string => typeof a === 'string' && ARCH_SEGMENT.test(a) && a !== ANY_ARCH);
+/** What a db entry is rendered from: .PKGINFO, the payload's file list, and who signed the package. */
+interface PacmanIndexData {
+  info: PkgInfo;
+  files: string[];
+  /** `packager`: the uploaded `sig` is kept as is; `repository`: signed with the repository key (again after a rotation). */
+  signedBy: 'packager' | 'repository';
+}
+
+/**
+ * The package's detached signature: the packager's, or the repository key's. A stored repository
+ * signature is reused while the key that made it is still the active one, and made again with
+ * the new key after an import or rotation (so `SigLevel = Required` keeps installing old uploads).
+ */
+async function packageSignature(data: PacmanIndexData, ctx: RenderContext): Promise<{ signature: Buffer; made: boolean }> {
+  const stored = await ctx.attachment('.sig');
+  if (data.signedBy === 'packager') {
+    if (!stored) throw new Error('pacman: the packager signature of a stored package is missing');
+    return { signature: stored, made: false };
+  }
+  const key = await ctx.signer.openpgp();
+  if (stored && (await isSignedBy(stored, key.fingerprint))) return { signature: stored, made: false };
+  return { signature: await signWithRepoKey(ctx.signer, await ctx.localFile()), made: true };
+}
+
+async function renderEntry(pkg: StoredPackage, ctx: RenderContext): Promise<RenderedEntry> {
+  const data = pkg.indexData as PacmanIndexData;
+  const { signature, made } = await packageSignature(data, ctx);
+  const desc = renderDesc(data.info, { filename: pkg.filename, csize: pkg.size, md5: pkg.hashes.md5, sha256: pkg.hashes.sha256, signature });
+  return {
+    entry: encodeEntry({ desc, files: renderFiles(data.files) }),
+    attachments: made ? [{ suffix: '.sig', data: signature, contentType: 'application/pgp-signature' }] : [],
+  };
 }
 
 export interface PacmanProviderOptions {
@@ -55,7 +84,11 @@ export function createPacmanProvider(options: PacmanProviderOptions = {}): Provi
     title: 'pacman (Arch Linux)',
     // No parameters: name, version and arch come from .PKGINFO. Unknown keys are stripped.
     uploadParams: z.object({}) as unknown as z.ZodType<Record<string, string>>,
+    // The packager's detached signature (makepkg --sign writes <file>.sig).
+    uploadFileFields: ['sig'],
     selfDescribing: true,
+    capabilities: { yank: 'hidden', entriesSignedByRepoKey: true },
+    settings: pacmanSettings,
 
     detect: detectPacman,
 
@@ -65,8 +98,6 @@ export function createPacmanProvider(options: PacmanProviderOptions = {}): Provi
       const packagerSig = input.extraFiles.sig ? await readPackagerSignature(input.extraFiles.sig) : undefined;
       const { info, files, compression } = await readPackage(file.localPath, file.size, limits);
       const filename = packageFilename(info, compression, file.clientFilename);
-      const signature = packagerSig ?? (await signWithRepoKey(input.signer, file.localPath));
-      const desc = renderDesc(info, { filename, csize: file.size, md5: file.hashes.md5, sha256: file.hashes.sha256, signature });
       const s = info.single;
       return {
         name: info.pkgname,
@@ -92,15 +123,18 @@ export function createPacmanProvider(options: PacmanProviderOptions = {}): Provi
           files: files.length,
           signedBy: packagerSig ? 'packager' : 'repository',
         },
-        entry: encodeEntry({ desc, files: renderFiles(files) }),
-        attachments: [{ suffix: '.sig', data: signature, contentType: 'application/pgp-signature' }],
+        indexData: { info, files, signedBy: packagerSig ? 'packager' : 'repository' } satisfies PacmanIndexData,
+        attachments: packagerSig ? [{ suffix: '.sig', data: packagerSig, contentType: 'application/pgp-signature' }] : [],
       };
     },
 
+    renderEntry,
+
     async scopesFor(partition: string, ctx: ScopeContext): Promise<string[]> {
       if (partition !== ANY_ARCH) return [partition];
-      // `any` packages are in every architecture's db (formats.md A.7).
-      const arches = new Set<string>([DEFAULT_ARCH, ...settingArches(ctx.repo.settings)]);
+      // `any` packages are in every architecture's db (formats.md A.7): the configured ones and those with packages.
+      const configured = Array.isArray(ctx.repo.settings.arches) ? listSetting(ctx.repo, 'arches', ARCH_SEGMENT) : [DEFAULT_ARCH];
+      const arches = new Set<string>(configured.filter((a) => a !== ANY_ARCH));
       for (const p of await ctx.partitions()) if (p !== ANY_ARCH) arches.add(p);
       return [...arches].sort();
     },
@@ -119,7 +153,7 @@ export function createPacmanProvider(options: PacmanProviderOptions = {}): Provi
       return [`${ANY_ARCH}/${rest}`];
     },
 
-    routes: (router) => pacmanRoutes(router),
+    routes: pacmanRoutes,
 
     setup: pacmanSetup,
   };

@@ -34,3 +34,14 @@ export async function readPackagerSignature(sig: UploadedFile): Promise<Buffer> 
 export async function signWithRepoKey(signer: RepoSigner, localPath: string): Promise<Buffer> {
   return (await signer.openpgp()).detachSignFile(localPath);
 }
+
+/** Whether a binary signature was made by the key with this fingerprint (its issuer key ID is the fingerprint's tail). */
+export async function isSignedBy(signature: Buffer, fingerprint: string): Promise<boolean> {
+  try {
+    const sig = await openpgp.readSignature({ binarySignature: signature });
+    const fpr = fingerprint.toLowerCase();
+    return sig.getSigningKeyIDs().some((id) => fpr.endsWith(id.toHex().toLowerCase()));
+  } catch {
+    return false;
+  }
+}

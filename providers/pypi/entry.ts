@@ -13,6 +13,13 @@ export interface StoredFileEntry {
   size: number;
 }
 
+/** What a file's entry is rendered from, besides its name, size and sha256 (stored with the file). */
+export interface PypiIndexData {
+  requiresPython?: string;
+  /** sha256 of the served `.metadata` bytes, when there is one. */
+  metadataSha256?: string;
+}
+
 export interface EntryInput {
   filename: string;
   sha256: string;

@@ -5,12 +5,13 @@
 import { z } from 'zod';
 import type { Provider } from '../../src/core/provider';
 import { detect } from './detect';
+import { renderEntry, type PypiIndexData } from './entry';
 import { buildIndex, projectScope, ROOT_SCOPE } from './index-builder';
 import { normalizeName } from './names';
 import { parseUpload } from './parse';
 import { rewrite } from './rewrite';
 import { setup } from './setup';
-import { twineRoutes } from './twine-routes';
+import { twineUpload } from './twine-routes';
 import { compareVersionStrings } from './version';
 
 /** Optional `sha256_digest` (twine sends it): checked against the received bytes. Unknown keys are dropped. */
@@ -23,15 +24,22 @@ export const pypiProvider: Provider = {
   title: 'PyPI (pip, uv, twine)',
   uploadParams,
   selfDescribing: true,
+  // PEP 592: a yanked file stays on its project page, marked, so `==` pins still install it.
+  capabilities: { yank: 'listed', entriesSignedByRepoKey: false },
+  settings: { schema: {}, inIndex: [] },
   detect,
   parse: parseUpload,
+  async renderEntry(pkg) {
+    const data = pkg.indexData as PypiIndexData;
+    return { entry: renderEntry({ filename: pkg.filename, sha256: pkg.hashes.sha256, size: pkg.size, requiresPython: data.requiresPython, metadataSha256: data.metadataSha256 }) };
+  },
   // A file changes its project's page and, when a project appears or disappears, the project list.
   scopesFor: async (partition) => [projectScope(partition), ROOT_SCOPE],
   buildIndex,
   compareVersions: compareVersionStrings,
   namesMatch: (a, b) => normalizeName(a) === normalizeName(b),
   rewrite,
-  routes: twineRoutes,
+  uploadEndpoints: [twineUpload],
   setup,
 };
 

@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import type { Attachment, PackageMeta, ParsedPackage, UploadInput } from '../../src/core/provider';
 import { InvalidPackageError } from '../../src/core/errors';
 import { readHead } from '../../src/util/files';
-import { renderEntry } from './entry';
+import type { PypiIndexData } from './entry';
 import { type CoreMetadata, isExtraRequirement, metadataVersionTuple, parseCoreMetadata, requirementName } from './metadata';
 import { normalizeName, parseSdistFilename, parseWheelFilename, sdistExtension } from './names';
 import { readSdist } from './sdist';
@@ -115,13 +115,10 @@ export async function parseUpload(input: UploadInput): Promise<ParsedPackage> {
     path: `files/${partition}/${filename}`,
     partition,
     meta: packageMeta(metadata),
-    entry: renderEntry({
-      filename,
-      sha256: file.hashes.sha256,
-      size: file.size,
-      requiresPython: metadata.requiresPython,
-      metadataSha256: served ? sha256(metadataBytes) : undefined,
-    }),
+    indexData: {
+      ...(metadata.requiresPython !== undefined ? { requiresPython: metadata.requiresPython } : {}),
+      ...(served ? { metadataSha256: sha256(metadataBytes) } : {}),
+    } satisfies PypiIndexData,
     attachments,
   };
 }

@@ -4,9 +4,8 @@
  * (HTTP Basic, user `__token__`) and runs the normal upload with this provider.
  * Facts: formats.md C.7; twine `repository.py` / `package.py`; warehouse `forklift/legacy.py`.
  */
-import type { NextFunction, Request, Response, Router } from 'express';
 import { BadRequestError } from '../../src/core/errors';
-import type { UploadedFile } from '../../src/core/provider';
+import type { UploadEndpoint } from '../../src/core/provider';
 import { normalizeName } from './names';
 import { versionsEqual } from './version';
 
@@ -80,34 +79,22 @@ export function checkTwineAgainstPackage(form: TwineUpload, pkg: { name: string;
   }
 }
 
-/** What the core's repo router puts in res.locals.upload (see src/http/repo-router.ts). */
-type CoreUpload = (opts: {
-  fileField: string;
-  verify?: (fields: Record<string, string>, files: Record<string, UploadedFile>, multi: Record<string, string[]>) => void;
-  params?: (fields: Record<string, string>) => Record<string, string>;
-}) => Promise<void>;
-
 /**
  * twine's upload endpoint at `<repo>/`, `<repo>/legacy/` and `<repo>/legacy` (twine refuses
  * redirects, so all three answer directly). The core streams `content`, authenticates
  * (basic auth `__token__`:token) and stores; a duplicate is 409 so `--skip-existing` works.
  */
-export function twineRoutes(router: Router): void {
-  for (const p of TWINE_UPLOAD_PATHS) {
-    router.post(p, (req: Request, res: Response, next: NextFunction) => {
-      (res.locals.upload as CoreUpload)({
-        fileField: 'content',
-        verify: (_fields, files, multi) => {
-          checkTwineFields(multi, files.content?.clientFilename);
-        },
-        params: (fields) => {
-          const out: Record<string, string> = {};
-          if (fields.sha256_digest) out.sha256_digest = fields.sha256_digest.trim().toLowerCase();
-          if (fields.name) out.name = fields.name;
-          if (fields.version) out.version = fields.version;
-          return out;
-        },
-      }).catch(next);
-    });
-  }
-}
+export const twineUpload: UploadEndpoint = {
+  paths: TWINE_UPLOAD_PATHS,
+  fileField: 'content',
+  verify: (fields, files) => {
+    checkTwineFields(fields, files.content?.clientFilename);
+  },
+  params: (fields) => {
+    const out: Record<string, string> = {};
+    if (fields.sha256_digest) out.sha256_digest = fields.sha256_digest.trim().toLowerCase();
+    if (fields.name) out.name = fields.name;
+    if (fields.version) out.version = fields.version;
+    return out;
+  },
+};

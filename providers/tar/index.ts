@@ -3,11 +3,10 @@
  * the directory listings under /repo/tar/<repo>/ are the index.
  * Layout: <name>/<version>/<filename>; `<name>/latest/<filename>` redirects to the newest version.
  */
-import type { Router } from 'express';
 import { z } from 'zod';
 import { BadRequestError, NotFoundError } from '../../src/core/errors';
 import { checkFileName, checkPackageToken } from '../../src/core/names';
-import type { EntryRow, ParsedPackage, Provider, SetupContext, SetupSnippet, UploadInput } from '../../src/core/provider';
+import type { ParsedPackage, Provider, SetupContext, SetupSnippet, UploadInput } from '../../src/core/provider';
 import { compareLooseVersions } from './version';
 
 const params = z
@@ -23,10 +22,9 @@ export const tarProvider: Provider = {
   title: 'Tarballs and plain files',
   uploadParams: params,
   selfDescribing: false,
-
-  async detect() {
-    return false; // accepts anything, so it is only used when asked for
-  },
+  capabilities: { yank: 'hidden', entriesSignedByRepoKey: false },
+  settings: { schema: {}, inIndex: [] },
+  // No `detect`: tar accepts any file, so it is only used when asked for.
 
   async parse(input: UploadInput): Promise<ParsedPackage> {
     const name = checkPackageToken('name', input.params.name);
@@ -41,9 +39,13 @@ export const tarProvider: Provider = {
       path: `${name}/${version}/${filename}`,
       partition: name,
       meta: {},
-      entry: '',
+      indexData: {},
       attachments: [],
     };
+  },
+
+  async renderEntry() {
+    return { entry: '' };
   },
 
   async scopesFor() {
@@ -56,11 +58,12 @@ export const tarProvider: Provider = {
 
   compareVersions: compareLooseVersions,
 
-  routes(router: Router) {
-    router.get('/:name/latest/:filename', async (req, res, next) => {
-      try {
-        const files = (await (res.locals.files as (n?: string) => Promise<EntryRow[]>)(String(req.params.name))) ?? [];
-        if (!res.locals.repo || files.length === 0) throw new NotFoundError(`no package "${req.params.name}"`);
+  routes: [
+    {
+      path: '/:name/latest/:filename',
+      async handler(ctx, req, res) {
+        const files = await ctx.packageFiles(String(req.params.name));
+        if (files.length === 0) throw new NotFoundError(`no package "${req.params.name}"`);
         const newest = [...new Set(files.map((f) => f.version))].sort(compareLooseVersions).at(-1)!;
         // The file name may carry the version (`cpython-3.8.0b1.tar.gz`): match the requested
         // name first, then the newest version's only file.
@@ -68,12 +71,10 @@ export const tarProvider: Provider = {
         const wanted = String(req.params.filename);
         const match = inNewest.find((f) => f.filename === wanted) ?? (inNewest.length === 1 ? inNewest[0] : undefined);
         if (!match) throw new NotFoundError(`${wanted} is not in the newest version ${newest}`);
-        res.redirect(302, `${res.locals.repoUrl}/${match.path.split('/').map(encodeURIComponent).join('/')}`);
-      } catch (e) {
-        next(e);
-      }
-    });
-  },
+        res.redirect(302, `${ctx.repoUrl}/${match.path.split('/').map(encodeURIComponent).join('/')}`);
+      },
+    },
+  ],
 
   async setup(ctx: SetupContext): Promise<SetupSnippet[]> {
     return [

@@ -6,6 +6,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { providers } from '../core/provider-registry';
+import type { ProviderDefaults } from '../core/settings';
 
 const byteSize = z
   .string()
@@ -15,10 +17,6 @@ const byteSize = z
     const mult = { k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 }[(m[2] ?? '').toLowerCase() as 'k'] ?? 1;
     return Math.floor(Number(m[1]) * mult);
   });
-
-const list = z
-  .string()
-  .transform((s) => s.split(/[\s,]+/).filter(Boolean));
 
 export const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -48,17 +46,27 @@ export const configSchema = z.object({
   KEEP_GENERATIONS_SECONDS: z.coerce.number().int().min(0).max(86_400).default(600),
   /** Encrypts private signing keys at rest (AES-256-GCM, key derived with scrypt). */
   MASTER_KEY: z.string().min(16, 'at least 16 characters').optional(),
-  /** Architectures every apt dist / pacman repo / apk branch serves even before a package of that arch exists. */
-  APT_ARCHES: list.default(['amd64', 'arm64']),
-  PACMAN_ARCHES: list.default(['x86_64']),
-  APK_ARCHES: list.default(['x86_64', 'aarch64']),
   /** Anonymous reads of repositories (false: every read needs a read token). */
   PUBLIC_READ: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   /** Seconds between background sweeps that finish publishes interrupted by a crash. */
   PUBLISH_SWEEP_SECONDS: z.coerce.number().min(1).default(10),
 });
 
-export type Config = Readonly<z.output<typeof configSchema>> & { readonly dataDir: string; readonly databaseUrl: string };
+/**
+ * Server-wide defaults of repository settings that providers declare (`Provider.settings.env`,
+ * e.g. apt's `APT_ARCHES`): variable name -> where its value goes.
+ */
+const providerEnv = providers.flatMap((p) => (p.settings.env ?? []).map((e) => ({ provider: p.name, ...e })));
+
+export type Config = Readonly<z.output<typeof configSchema>> & {
+  readonly dataDir: string;
+  readonly databaseUrl: string;
+  /** Per provider, the settings every repository of it has unless its own settings say otherwise. */
+  readonly providerDefaults: ProviderDefaults;
+};
+
+/** Every variable the configuration reads (the core's and the providers'). */
+export const configVariables: readonly string[] = [...Object.keys(configSchema.shape), ...providerEnv.map((e) => e.variable)];
 
 export class ConfigError extends Error {}
 
@@ -74,16 +82,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
   const input: Record<string, string | undefined> = { ...fileValues };
-  for (const key of Object.keys(configSchema.shape)) {
+  for (const key of configVariables) {
     const v = env[key];
     if (v !== undefined && v !== '') input[key] = v;
   }
   const parsed = configSchema.safeParse(input);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(config)'}: ${i.message}`);
-    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  const issues = parsed.success ? [] : parsed.error.issues.map((i) => `  ${i.path.join('.') || '(config)'}: ${i.message}`);
+  const providerDefaults: Record<string, Record<string, unknown>> = {};
+  for (const e of providerEnv) {
+    const r = e.schema.safeParse(input[e.variable] ?? e.default);
+    if (r.success) (providerDefaults[e.provider] ??= {})[e.setting] = r.data;
+    else issues.push(...r.error.issues.map((i) => `  ${e.variable}${i.path.length ? `.${i.path.join('.')}` : ''}: ${i.message}`));
   }
+  if (!parsed.success || issues.length) throw new ConfigError(`invalid configuration:\n${issues.join('\n')}`);
   const dataDir = path.resolve(parsed.data.DATA_DIR);
   const databaseUrl = parsed.data.DATABASE_URL ?? `sqlite:${path.join(dataDir, 'artifactd.sqlite')}`;
-  return Object.freeze({ ...parsed.data, dataDir, databaseUrl });
+  return Object.freeze({ ...parsed.data, dataDir, databaseUrl, providerDefaults });
 }

@@ -11,7 +11,7 @@ import { isUniqueViolation } from '../db/database';
 import { FileEntity, type FileRow } from '../db/entities';
 import type { BlobStore } from '../storage/blob-store';
 import { blobKey } from '../storage/blob-store';
-import { sha256Hex } from '../util/hash';
+import type { EntryRenderer, StoredAttachment } from './entry-renderer';
 import { BadRequestError, ConflictError, InvalidPackageError, NotFoundError, VersionExistsError } from './errors';
 import type { KeyService } from './keys/key-service';
 import { checkPackageToken, checkRelativePath, printable } from './names';
@@ -20,12 +20,7 @@ import { providers as allProviders } from './provider-registry';
 import type { Publisher, SeqTargets } from './publisher';
 import type { RepoService } from './repo-service';
 
-export interface StoredAttachment {
-  suffix: string;
-  sha256: string;
-  size: number;
-  contentType: string;
-}
+export type { StoredAttachment } from './entry-renderer';
 
 export interface UploadRequest {
   provider: Provider;
@@ -70,14 +65,14 @@ export function fileView(repo: RepoInfo, f: FileRow): StoredFileView {
   };
 }
 
-/** Pick the provider from the bytes when the client did not say. */
+/** Pick the provider from the bytes when the client did not say (formats without `detect` are only used when named). */
 export async function detectProvider(file: UploadedFile): Promise<Provider> {
   for (const p of allProviders) {
-    if (p.name === 'tar') continue;
-    if (await p.detect(file).catch(() => false)) return p;
+    if (p.detect && (await p.detect(file).catch(() => false))) return p;
   }
+  const named = allProviders.filter((p) => !p.detect).map((p) => p.name);
   throw new BadRequestError(
-    `could not detect the package format from the file; pass provider=<${allProviders.map((p) => p.name).join('|')}> (tar takes any file with name and version)`,
+    `could not detect the package format from the file; pass provider=<${allProviders.map((p) => p.name).join('|')}>${named.length ? ` (${named.join(', ')} must be named)` : ''}`,
   );
 }
 
@@ -88,6 +83,7 @@ export class PackageService {
     private readonly publisher: Publisher,
     private readonly keys: KeyService,
     private readonly repos: RepoService,
+    private readonly renderer: EntryRenderer,
   ) {}
 
   async upload(req: UploadRequest): Promise<{ view: StoredFileView; targets: SeqTargets; published: boolean }> {
@@ -102,22 +98,20 @@ export class PackageService {
       openpgp: async () => this.keys.signerFor(await ensureRepo()).openpgp(),
       rsa: async () => this.keys.signerFor(await ensureRepo()).rsa(),
     };
-    const parsed = await provider.parse({ file: req.file, extraFiles: req.extraFiles, params: req.params, repo: this.publisher.scopeContext(provisional).repo, signer: lazySigner });
+    const effective = this.publisher.scopeContext(provisional).repo;
+    const parsed = await provider.parse({ file: req.file, extraFiles: req.extraFiles, params: req.params, repo: effective });
     this.checkClaims(provider, parsed, req.claimedName, req.claimedVersion);
     checkPackageToken('name', parsed.name);
     checkPackageToken('version', parsed.version);
     checkRelativePath(parsed.path);
+    // Rendered before the blob is stored: storing moves the local file the renderer may sign.
+    const rendered = await this.renderer.forUpload(provider, parsed, req.file, effective, lazySigner);
 
     // Blobs first: a row must never point at bytes that are not stored.
     const key = blobKey(req.file.hashes.sha256);
     if (!(await this.blobs.stat(key))) await this.blobs.putFile(key, req.file.localPath);
     const attachments: StoredAttachment[] = [];
-    for (const a of parsed.attachments) {
-      const sha = sha256Hex(a.data);
-      const k = blobKey(sha);
-      if (!(await this.blobs.stat(k))) await this.blobs.putBuffer(k, a.data, a.contentType);
-      attachments.push({ suffix: a.suffix, sha256: sha, size: a.data.length, contentType: a.contentType });
-    }
+    for (const a of rendered.attachments) attachments.push(await this.renderer.storeAttachment(a));
 
     const repo = await ensureRepo();
     const scopes = await provider.scopesFor(parsed.partition, this.publisher.scopeContext(repo));
@@ -149,7 +143,8 @@ export class PackageService {
           size: req.file.size,
           ...req.file.hashes,
           meta: JSON.stringify(parsed.meta),
-          entry: parsed.entry,
+          entry: rendered.entry,
+          indexData: JSON.stringify(parsed.indexData ?? null),
           attachments: JSON.stringify(attachments),
           yanked: null,
           hidden: false,
@@ -231,11 +226,11 @@ export class PackageService {
     const ctx = this.publisher.scopeContext(repo);
     const scopes = [...new Set((await Promise.all([...new Set(rows.map((r) => r.partition))].map((p) => provider.scopesFor(p, ctx)))).flat())];
     await this.publisher.ensureScopes(repo.id, scopes);
-    const pypiStyle = provider.name === 'pypi';
+    const listed = provider.capabilities.yank === 'listed';
     const targets = await this.db.write(async (m) => {
       await m.getRepository(FileEntity).update(
         rows.map((r) => r.id),
-        pypiStyle ? { yanked: reason } : { yanked: reason, hidden: reason !== null },
+        listed ? { yanked: reason } : { yanked: reason, hidden: reason !== null },
       );
       return this.publisher.requestInTx(m, repo.id, scopes);
     });

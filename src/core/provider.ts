@@ -2,9 +2,10 @@
  * The one interface every repository format implements. The core (upload, storage,
  * publishing, HTTP plumbing) knows nothing of any format; a provider knows nothing of
  * HTTP plumbing, storage, the database or locks. Adding a format = one folder under
- * providers/ plus one line in src/core/provider-registry.ts.
+ * providers/ plus one line in src/core/provider-registry.ts; the README's "Adding a format"
+ * lists the files.
  */
-import type { Router } from 'express';
+import type { Request, Response } from 'express';
 import type { z } from 'zod';
 
 export interface FileHashes {
@@ -39,8 +40,6 @@ export interface UploadInput {
   /** Provider parameters, already validated and defaulted by `uploadParams`. */
   params: Record<string, string>;
   repo: RepoInfo;
-  /** The repository's keys, for formats that sign packages at upload (pacman without a packager `sig`). */
-  signer: RepoSigner;
 }
 
 /** A small side file stored with a package, served at `<package path><suffix>` (e.g. '.sig', '.metadata'). */
@@ -75,9 +74,45 @@ export interface ParsedPackage {
   /** Provider-defined grouping used when publishing (apt `bionic/main`, pacman `x86_64`, pypi project name, ...). */
   partition: string;
   meta: PackageMeta;
-  /** The package's pre-rendered index entry (apt stanza, pacman desc, APKINDEX record, PEP 691 file JSON ...). */
-  entry: string;
+  /**
+   * Everything `renderEntry` needs beyond the file's name, path, size and hashes (apt's control
+   * fields, pacman's .PKGINFO and file list, ...), stored with the file as JSON so that entries
+   * can be rendered again later (`reindex`) without the package being uploaded again. Must
+   * survive JSON.stringify/parse unchanged (plain objects, arrays, strings, numbers).
+   */
+  indexData: unknown;
+  /** Side files read from the upload (pacman's packager `.sig`, PyPI's `.metadata`). */
   attachments: Attachment[];
+}
+
+/** A stored package file as `renderEntry` sees it: at upload right after `parse`, and at every reindex. */
+export interface StoredPackage {
+  name: string;
+  version: string;
+  arch: string;
+  filename: string;
+  path: string;
+  partition: string;
+  size: number;
+  hashes: FileHashes;
+  /** What `parse` returned as `indexData`, read back from its stored JSON. */
+  indexData: unknown;
+}
+
+export interface RenderContext {
+  repo: RepoInfo;
+  signer: RepoSigner;
+  /** The stored side file with this suffix (upload: what `parse` returned; reindex: the stored blob), or null. */
+  attachment(suffix: string): Promise<Buffer | null>;
+  /** A local path holding the package file's bytes (only formats that sign packages need it; may download). */
+  localFile(): Promise<string>;
+}
+
+export interface RenderedEntry {
+  /** The package's entry in its index (apt stanza, pacman desc+files, APKINDEX record, PEP 691 file JSON). */
+  entry: string;
+  /** Side files made while rendering (pacman's repository-key `.sig`); they replace stored ones of the same suffix. */
+  attachments?: Attachment[];
 }
 
 /** A stored package file as the publisher sees it. */
@@ -179,10 +214,89 @@ export type Rewrite =
   | { path: string; vary?: string }
   | { redirect: string };
 
-/** What a provider's own routes may use. */
-export interface ProviderHttpContext {
-  /** Resolves the repository named in the URL (404 if missing); created if `create`. */
-  repoUrl(repo: RepoInfo): string;
+/** A package file as a provider route sees it (tar's `latest` redirect). */
+export interface RouteFile {
+  name: string;
+  version: string;
+  arch: string;
+  filename: string;
+  path: string;
+}
+
+/**
+ * What a provider route gets, built once per request by the core (src/http/repo-router.ts):
+ * the repository named in the URL (the core answers 404 before the handler runs when it does
+ * not exist, and checks read access), the services a route may use, and URL helpers.
+ */
+export interface RouteContext {
+  repo: RepoInfo;
+  signer: RepoSigner;
+  /** Absolute URL of the repository root, `<base>/repo/<provider>/<repo>` (no trailing slash). */
+  repoUrl: string;
+  baseUrl: string;
+  /** Distinct partitions that hold files in this repository. */
+  partitions(): Promise<string[]>;
+  /** Indexed (not yanked-away) files of one package, oldest first. */
+  packageFiles(name: string): Promise<RouteFile[]>;
+  /** Whether the request's token may write to this repository. */
+  canWrite: boolean;
+}
+
+/** A GET route a provider adds under /repo/<provider>/<repo>/ (public keys, installer scripts). */
+export interface ProviderRoute {
+  /** An Express path relative to the repository root, e.g. `/pubkey`, `/dists/:dist/install`. */
+  path: string;
+  handler(ctx: RouteContext, req: Request, res: Response): Promise<void>;
+}
+
+/**
+ * An extra upload endpoint in a client's own protocol (twine's legacy API), handled by the
+ * core's upload path: the provider only says where, which form field holds the file, how the
+ * form is checked and how its fields map to upload parameters.
+ */
+export interface UploadEndpoint {
+  /** Paths relative to the repository root that accept POST, e.g. `/`, `/legacy/`. */
+  paths: readonly string[];
+  fileField: string;
+  /** Checks on the whole form before anything is stored; throw a DomainError. */
+  verify?(fields: Record<string, string[]>, files: Record<string, UploadedFile>): void;
+  /** Form fields -> upload parameters (and the claimed `name`/`version`). */
+  params(fields: Record<string, string>): Record<string, string>;
+}
+
+/** A server-wide default for a repository setting, from an environment variable. */
+export interface EnvDefault {
+  /** The documented variable, e.g. `<FORMAT>_ARCHES`. */
+  variable: string;
+  /** The repository setting it is the default of, e.g. `arches`. */
+  setting: string;
+  /** Default of the variable itself, as a string the way the environment gives it. */
+  default: string;
+  /** Turns the variable's string into the setting's value; zod issues become boot errors. */
+  schema: z.ZodType<unknown, string>;
+}
+
+/** The repository settings a format adds to the core ones (`keep`, `overwrite`, `private`, `description`). */
+export interface ProviderSettings {
+  /** One zod schema per setting key, validating a PATCH value (`null` is handled by the core: back to the default). */
+  schema: Record<string, z.ZodType>;
+  /** Settings (core or own) that show in published indexes: changing one republishes the repository. */
+  inIndex: readonly string[];
+  /** Settings whose server-wide default comes from the environment. */
+  env?: readonly EnvDefault[];
+}
+
+export interface ProviderCapabilities {
+  /**
+   * What a yank does: `listed` keeps the file in the index, marked (PEP 592); `hidden` takes it
+   * out of the index while its URL keeps working.
+   */
+  yank: 'listed' | 'hidden';
+  /**
+   * Entries carry a signature made with the repository's OpenPGP key (pacman's %PGPSIG%): a key
+   * import or rotation re-renders every entry, not only the index signatures.
+   */
+  entriesSignedByRepoKey: boolean;
 }
 
 export interface Provider {
@@ -191,12 +305,23 @@ export interface Provider {
   readonly title: string;
   /** Extra upload parameters (query or form fields) with their defaults, e.g. apt `dist`, `component`. */
   readonly uploadParams: z.ZodType<Record<string, string>>;
+  /** Further multipart file fields an upload may carry, e.g. pacman's detached `sig`. */
+  readonly uploadFileFields?: readonly string[];
   /** Whether name and version come from the package itself (the request's must then agree). */
   readonly selfDescribing: boolean;
-  /** Is this file of this format? Used when `provider` is omitted. Read only what is needed. */
-  detect(file: UploadedFile): Promise<boolean>;
+  readonly capabilities: ProviderCapabilities;
+  readonly settings: ProviderSettings;
+  /** Content-Type of package files by file-name suffix (`.deb`); the core knows generic ones (`.gz`, `.zip`, ...). */
+  readonly contentTypes?: Readonly<Record<string, string>>;
+  /**
+   * Is this file of this format? Used when `provider` is omitted; read only what is needed.
+   * A format without `detect` (tar accepts anything) is only used when named.
+   */
+  detect?(file: UploadedFile): Promise<boolean>;
   /** Validate and read the package; throw InvalidPackageError saying what is wrong. Bounded in memory. */
   parse(input: UploadInput): Promise<ParsedPackage>;
+  /** The package's index entry, from what `parse` stored (called at upload and at every reindex). */
+  renderEntry(pkg: StoredPackage, ctx: RenderContext): Promise<RenderedEntry>;
   /** Index scopes a change to a file of this partition must republish. */
   scopesFor(partition: string, ctx: ScopeContext): Promise<string[]>;
   /** All index files of one scope. Called under the scope's publish lock. */
@@ -209,8 +334,10 @@ export interface Provider {
   rewrite?(req: RequestView): Rewrite | null;
   /** Other stored paths that may serve a requested path (pacman any/ under $arch, apk noarch/). */
   fallbackPaths?(path: string): string[];
-  /** Provider-specific routes, mounted at /repo/<provider>/:repo/ before the generic ones. */
-  routes?(router: Router, ctx: ProviderHttpContext): void;
+  /** Provider-specific GET routes under /repo/<provider>/<repo>/, tried before the generic lookup. */
+  readonly routes?: readonly ProviderRoute[];
+  /** Upload endpoints in a client's own protocol (twine), next to the core's POST /addpkg. */
+  readonly uploadEndpoints?: readonly UploadEndpoint[];
   /** Copy-paste client setup for the UI and README. */
   setup(ctx: SetupContext): Promise<SetupSnippet[]>;
 }

@@ -251,6 +251,11 @@ export class Publisher {
    * bumps every scope, so the rebuilds coalesce with any upload running at the same time.
    */
   async republishAll(repo: RepoInfo): Promise<string[]> {
+    // Every scope the repository's partitions map to now (settings may have added arches).
+    const provider = getProvider(repo.provider);
+    const ctx = this.scopeContext(repo);
+    const wanted = (await Promise.all((await ctx.partitions()).map((p) => provider.scopesFor(p, ctx)))).flat();
+    await this.ensureScopes(repo.id, [...new Set(wanted)]);
     const scopes = (await this.db.manager.getRepository(ScopeEntity).find({ where: { repoId: repo.id }, select: { scope: true } })).map((s) => s.scope);
     if (scopes.length === 0) return [];
     const targets = await this.db.write((m) => this.requestInTx(m, repo.id, scopes));

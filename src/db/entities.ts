@@ -48,6 +48,8 @@ export interface FileRow {
   md5: string;
   meta: string;
   entry: string;
+  /** JSON: what the provider renders `entry` from (null for rows stored before reindex existed). */
+  indexData: string | null;
   /** JSON array of {suffix, sha256, size, contentType}. */
   attachments: string;
   /** PEP 592 reason ('' = yanked without reason), null = not yanked. */
@@ -76,6 +78,7 @@ export const FileEntity = new EntitySchema<FileRow>({
     md5: { type: String, length: 32 },
     meta: { type: 'text' },
     entry: { type: 'text' },
+    indexData: { name: 'index_data', type: 'text', nullable: true },
     attachments: { type: 'text' },
     yanked: { type: String, length: 1024, nullable: true },
     hidden: { type: 'integer', transformer: boolean },

@@ -1,6 +1,7 @@
-/** Content-Type of a package file by its name (index files carry their own). */
-const BY_SUFFIX: [string, string][] = [
-  ['.deb', 'application/vnd.debian.binary-package'],
+import type { Provider } from '../core/provider';
+
+/** Content-Type of a package file by its name (index files carry their own); the provider's own suffixes first. */
+const GENERIC: [string, string][] = [
   ['.whl', 'application/zip'],
   ['.zip', 'application/zip'],
   ['.tar.gz', 'application/gzip'],
@@ -9,15 +10,15 @@ const BY_SUFFIX: [string, string][] = [
   ['.tar.xz', 'application/x-xz'],
   ['.xz', 'application/x-xz'],
   ['.zst', 'application/zstd'],
-  ['.apk', 'application/vnd.android.package-archive'],
   ['.sig', 'application/pgp-signature'],
   ['.asc', 'application/pgp-signature'],
   ['.json', 'application/json'],
   ['.txt', 'text/plain; charset=utf-8'],
 ];
 
-export function contentTypeFor(filename: string): string {
+export function contentTypeFor(provider: Provider | undefined, filename: string): string {
   const lower = filename.toLowerCase();
-  for (const [suffix, type] of BY_SUFFIX) if (lower.endsWith(suffix)) return type;
+  for (const [suffix, type] of Object.entries(provider?.contentTypes ?? {})) if (lower.endsWith(suffix)) return type;
+  for (const [suffix, type] of GENERIC) if (lower.endsWith(suffix)) return type;
   return 'application/octet-stream';
 }

@@ -4,19 +4,17 @@
  * (apt by-hash) -> package file (and provider fallbacks) -> attachment (`.sig`,
  * `.metadata`) -> `<file>.sha256` checksum line -> directory listing.
  */
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import express, { type Request, type Response, type Router } from 'express';
 import { NotFoundError } from '../core/errors';
-import { toEntryRow } from '../core/publisher';
-import type { Provider, RequestView } from '../core/provider';
+import type { Provider, ProviderRoute, RepoInfo, RequestView, RouteContext } from '../core/provider';
 import { providers } from '../core/provider-registry';
 import { TokenService } from '../core/tokens';
 import type { Services } from '../services';
 import { contentTypeFor } from './content-types';
 import { sendListing } from './listing';
-import { asyncRoute } from './middleware';
 import { sendBlob } from './send-blob';
-import { handleUpload, type UploadOptions } from './upload-handler';
-import { repoUrl } from './urls';
+import { handleUpload } from './upload-handler';
+import { baseUrl, repoUrl } from './urls';
 
 /** Repository-relative path of the request, percent-decoded ('' = repository root). */
 function relativePath(req: Request): string {
@@ -34,29 +32,44 @@ function wantsJson(req: Request): boolean {
   return /application\/json/.test(accept) && !/text\/html/.test(accept.split(',')[0] ?? '');
 }
 
-/** Sets res.locals for provider routes: repo (undefined if absent), signer, repoUrl, partitions, files, upload. */
-function repoLocals(s: Services, provider: Provider) {
-  return asyncRoute(async (req: Request, res: Response, next: NextFunction) => {
-    const name = decodeURIComponent(String(req.params.repo));
-    const repo = await s.repos.find(provider.name, name);
-    if (repo && (!s.config.PUBLIC_READ || repo.settings.private === true) && req.method !== 'POST') {
-      TokenService.require(req.principal, 'read', repo.name);
-    }
-    const full = repo ? s.publisher.scopeContext(repo).repo : undefined;
-    res.locals.repoName = name;
-    res.locals.repo = full;
-    res.locals.signer = repo ? s.keys.signerFor(repo) : undefined;
-    res.locals.repoUrl = repoUrl(s, req, provider.name, name);
-    res.locals.partitions = () => (repo ? s.publisher.scopeContext(repo).partitions() : Promise.resolve([]));
-    res.locals.files = async (pkg?: string) => (repo ? (await s.packages.listFiles(repo, pkg)).filter((f) => !f.hidden).map(toEntryRow) : []);
-    res.locals.upload = (opts: Omit<UploadOptions, 'provider' | 'repoName'>) => handleUpload(s, req, res, { ...opts, provider, repoName: name });
-    next();
-  });
+function repoNameOf(req: Request): string {
+  return String(req.params.repo);
 }
 
-async function resolveAndSend(s: Services, provider: Provider, req: Request, res: Response): Promise<void> {
-  const repo = res.locals.repo as import('../core/provider').RepoInfo | undefined;
-  if (!repo) throw new NotFoundError(`no ${provider.name} repository named "${res.locals.repoName}"`);
+/**
+ * The repository named in the URL, with its effective settings, once read access is checked;
+ * 404 when it does not exist. Looked up once per request however many handlers ask.
+ */
+function repoResolver(s: Services, provider: Provider) {
+  const cache = new WeakMap<Request, Promise<RepoInfo>>();
+  const resolve = async (req: Request): Promise<RepoInfo> => {
+    const name = repoNameOf(req);
+    const repo = await s.repos.find(provider.name, name);
+    if (!repo) throw new NotFoundError(`no ${provider.name} repository named "${name}"`);
+    if (!s.config.PUBLIC_READ || repo.settings.private === true) TokenService.require(req.principal, 'read', repo.name);
+    return s.publisher.scopeContext(repo).repo;
+  };
+  return (req: Request): Promise<RepoInfo> => {
+    let p = cache.get(req);
+    if (!p) cache.set(req, (p = resolve(req)));
+    return p;
+  };
+}
+
+/** The one object a provider route gets (see RouteContext in src/core/provider.ts). */
+async function routeContext(s: Services, provider: Provider, req: Request, repo: RepoInfo): Promise<RouteContext> {
+  return {
+    repo,
+    signer: s.keys.signerFor(repo),
+    repoUrl: repoUrl(s, req, provider.name, repo.name),
+    baseUrl: baseUrl(s, req),
+    partitions: () => s.publisher.scopeContext(repo).partitions(),
+    packageFiles: async (name) => (await s.packages.filesOf(repo, provider, name)).filter((f) => !f.hidden).map((f) => ({ name: f.name, version: f.version, arch: f.arch, filename: f.filename, path: f.path })),
+    canWrite: TokenService.allows(req.principal, 'write', repo.name),
+  };
+}
+
+async function resolveAndSend(s: Services, provider: Provider, repo: RepoInfo, req: Request, res: Response): Promise<void> {
   let path = relativePath(req);
   const view: RequestView = { path, method: req.method, accept: req.headers.accept ?? '', query: Object.fromEntries(Object.entries(req.query).map(([k, v]) => [k, String(v)])) };
   const rw = provider.rewrite?.(view);
@@ -79,7 +92,7 @@ async function resolveAndSend(s: Services, provider: Provider, req: Request, res
   for (const candidate of [path, ...fallbacks(path)]) {
     const file = await s.paths.packageFile(repo.id, candidate);
     if (file) {
-      await sendBlob(req, res, s.blobs, { sha256: file.sha256, size: file.size, contentType: contentTypeFor(file.filename), lastModified: new Date(file.createdAt), redirectable: true, filename: file.filename, cacheControl: 'public, max-age=31536000, immutable' }, s.config.S3_REDIRECT === 'presigned');
+      await sendBlob(req, res, s.blobs, { sha256: file.sha256, size: file.size, contentType: contentTypeFor(provider, file.filename), lastModified: new Date(file.createdAt), redirectable: true, filename: file.filename, cacheControl: 'public, max-age=31536000, immutable' }, s.config.S3_REDIRECT === 'presigned');
       return;
     }
   }
@@ -116,18 +129,35 @@ async function resolveAndSend(s: Services, provider: Provider, req: Request, res
   throw new NotFoundError(`${path} is not in ${provider.name}/${repo.name}`);
 }
 
+/**
+ * Mounts one provider's routes, upload endpoints and the generic lookup on `router` (mounted
+ * at /repo/<provider>/:repo). Express 5 forwards a rejected handler promise to the error
+ * middleware, so handlers just throw.
+ */
+export function providerRouter(s: Services, provider: Provider): Router {
+  const sub = express.Router({ mergeParams: true });
+  const repoOf = repoResolver(s, provider);
+  for (const endpoint of provider.uploadEndpoints ?? []) {
+    for (const p of endpoint.paths) {
+      sub.post(p, (req, res) => handleUpload(s, req, res, { fileField: endpoint.fileField, provider, repoName: repoNameOf(req), verify: endpoint.verify, params: endpoint.params }));
+    }
+  }
+  const mount = (route: ProviderRoute) =>
+    sub.get(route.path, async (req, res) => {
+      const repo = await repoOf(req);
+      await route.handler(await routeContext(s, provider, req, repo), req, res);
+    });
+  for (const route of provider.routes ?? []) mount(route);
+  sub.use(async (req, res, next) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+    await resolveAndSend(s, provider, await repoOf(req), req, res);
+  });
+  return sub;
+}
+
 export function repoRouter(s: Services): Router {
   const router = express.Router();
-  for (const provider of providers) {
-    const sub = express.Router({ mergeParams: true });
-    sub.use(repoLocals(s, provider));
-    provider.routes?.(sub, { repoUrl: (r) => `${s.config.BASE_URL ?? ''}/repo/${provider.name}/${r.name}` });
-    sub.use(asyncRoute(async (req, res, next) => {
-      if (req.method !== 'GET' && req.method !== 'HEAD') return next();
-      await resolveAndSend(s, provider, req, res);
-    }));
-    router.use(`/repo/${provider.name}/:repo`, sub);
-  }
+  for (const provider of providers) router.use(`/repo/${provider.name}/:repo`, providerRouter(s, provider));
   router.use('/repo/:provider', (req, _res, next) => next(new NotFoundError(`unknown provider "${req.params.provider}"; known: ${providers.map((p) => p.name).join(', ')}`)));
   return router;
 }

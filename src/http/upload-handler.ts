@@ -4,7 +4,7 @@ import { BadRequestError } from '../core/errors';
 import { checkRepoName } from '../core/names';
 import { detectProvider } from '../core/package-service';
 import type { Provider, UploadedFile } from '../core/provider';
-import { getProvider } from '../core/provider-registry';
+import { getProvider, providers } from '../core/provider-registry';
 import { TokenService } from '../core/tokens';
 import type { Services } from '../services';
 import { receiveMultipart } from './multipart';
@@ -16,11 +16,15 @@ export interface UploadOptions {
   /** Fixed by the route, else from `reponame`. */
   repoName?: string;
   fileField: string;
-  extraFileFields?: string[];
   /** Extra checks on the form before storing (twine's :action, digests). */
-  verify?: (fields: Record<string, string>, files: Record<string, UploadedFile>, multi: Record<string, string[]>) => void;
+  verify?: (fields: Record<string, string[]>, files: Record<string, UploadedFile>) => void;
   /** Map form fields to provider params (twine field names). */
   params?: (fields: Record<string, string>) => Record<string, string>;
+}
+
+/** Further file fields an upload may carry: the named provider's, or any provider's when it is detected later. */
+function extraFileFields(provider: Provider | undefined): string[] {
+  return [...new Set((provider ? [provider] : providers).flatMap((p) => p.uploadFileFields ?? []))];
 }
 
 export async function handleUpload(s: Services, req: Request, res: Response, opts: UploadOptions): Promise<void> {
@@ -33,11 +37,11 @@ export async function handleUpload(s: Services, req: Request, res: Response, opt
   const upload = await receiveMultipart(req, {
     tmpDir: s.tmpDir,
     maxFileSize: s.config.MAX_UPLOAD_SIZE,
-    fileFields: [opts.fileField, ...(opts.extraFileFields ?? [])],
+    fileFields: [opts.fileField, ...extraFileFields(opts.provider)],
   });
   try {
     const fields = { ...upload.fields, ...query };
-    opts.verify?.(fields, upload.files, upload.multiFields);
+    opts.verify?.(upload.multiFields, upload.files);
     const file = upload.files[opts.fileField];
     if (!file) throw new BadRequestError(`no file in field "${opts.fileField}" (curl -F '${opts.fileField}=@package-file')`);
     const repoName = checkRepoName(opts.repoName ?? fields.reponame ?? fields.repo);

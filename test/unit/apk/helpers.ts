@@ -3,6 +3,7 @@
  * RepoSigner backed by real node:crypto RSA keys, and a PublishContext over rows made from
  * the provider's own parse results (the rows are data, not a mock of the format).
  */
+import type { TestUpload, RenderedPackage } from '../../helpers/provider';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -32,7 +33,7 @@ export function signerOf(keys: RsaSigner[]): RepoSigner {
 
 export const repo = (settings: Record<string, unknown> = {}): RepoInfo => ({ id: 1, provider: 'apk', name: 'alpine-test', settings });
 
-export function uploadOf(dir: string, name: string, bytes: Buffer, params: Record<string, string> = { branch: 'main' }, signer = signerOf([])): UploadInput {
+export function uploadOf(dir: string, name: string, bytes: Buffer, params: Record<string, string> = { branch: 'main' }, signer = signerOf([])): TestUpload {
   const localPath = path.join(dir, name);
   fs.writeFileSync(localPath, bytes);
   const h = (alg: string) => crypto.createHash(alg).update(bytes).digest('hex');
@@ -46,7 +47,7 @@ export function uploadOf(dir: string, name: string, bytes: Buffer, params: Recor
 }
 
 let nextId = 1;
-export function rowOf(p: ParsedPackage, input: UploadInput): EntryRow {
+export function rowOf(p: RenderedPackage, input: UploadInput): EntryRow {
   return {
     id: nextId++,
     name: p.name,

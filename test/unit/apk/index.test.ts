@@ -3,6 +3,7 @@
  * (apk-index-reader.ts), signatures verified by the real `openssl dgst -sha256 -verify`,
  * C:/S: recomputed from the package bytes, and the archive listed by GNU tar.
  */
+import { parseRendered } from '../../helpers/provider';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -37,7 +38,7 @@ async function setup(): Promise<EntryRow[]> {
   for (const [name, version, arch] of uploads) {
     const bytes = buildApk({ pkginfo: pkginfoFor(name, version, arch, [['depend', 'musl']]) }).bytes;
     const input = uploadOf(dir, `${name}-${version}-${arch}.apk`, bytes);
-    const p = await apkProvider.parse(input);
+    const p = await parseRendered(apkProvider, input);
     bytesByPath.set(p.path, bytes);
     rows.push(rowOf(p, input));
   }
@@ -148,8 +149,11 @@ test('scopesFor: a noarch partition goes to every architecture of its branch', a
   const ctx = publishContext('main/x86_64', await setup(), signerOf([]), { arches: ['armv7', '../bad'] });
   assert.deepEqual(await apkProvider.scopesFor('main/x86_64', ctx), ['main/x86_64']);
   assert.deepEqual(await apkProvider.scopesFor('main/noarch', ctx), ['main/aarch64', 'main/armv7', 'main/x86_64']);
-  // a branch with no packages yet still gets the default architectures
-  assert.deepEqual(await apkProvider.scopesFor('v3.20/main/noarch', ctx), ['v3.20/main/aarch64', 'v3.20/main/armv7', 'v3.20/main/x86_64']);
+  // a branch with no packages yet gets the configured architectures only (APK_ARCHES=armv7 must not publish x86_64)
+  assert.deepEqual(await apkProvider.scopesFor('v3.20/main/noarch', ctx), ['v3.20/main/armv7']);
+  // with no arches setting at all (the server always fills in APK_ARCHES), the built-in defaults
+  const bare = publishContext('main/x86_64', await setup(), signerOf([]), {});
+  assert.deepEqual(await apkProvider.scopesFor('v3.20/main/noarch', bare), ['v3.20/main/aarch64', 'v3.20/main/x86_64']);
 });
 
 test('the reader is strict: end-of-archive blocks or missing padding in the signature tar are caught', async () => {

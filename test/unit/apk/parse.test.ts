@@ -3,6 +3,7 @@
  * independent readers), C: checked against a Python computation per formats.md D.3/D.9,
  * and every kind of bad input the issue lists.
  */
+import { parseRendered } from '../../helpers/provider';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -53,7 +54,7 @@ function python(script: string, file: string): string {
 
 async function rejects(bytes: Buffer, re: RegExp, name = 'bad.apk'): Promise<void> {
   const input = uploadOf(dir, name, bytes);
-  await assert.rejects(apkProvider.parse(input), (e: unknown) => {
+  await assert.rejects(parseRendered(apkProvider, input), (e: unknown) => {
     assert.ok(e instanceof InvalidPackageError, `expected InvalidPackageError, got ${String(e)}`);
     assert.match(e.message, re);
     return true;
@@ -73,7 +74,7 @@ test('the builder makes what Python tarfile reads as an apk (PAX checksums match
 test('parse: signed package gives the APKINDEX record in apk writer order with C: as Python computes it', async () => {
   const b = buildApk({ pkginfo: hello(), sign: { keyName: packager.keyName, privateKey: packager.privateKey } });
   const input = uploadOf(dir, 'hello-1.0-r0.apk', b.bytes);
-  const p = await apkProvider.parse(input);
+  const p = await parseRendered(apkProvider, input);
   const c = python(PY_CHECKSUM, input.file.localPath).trim();
   assert.equal(c.length, 30);
   assert.equal(p.name, 'hello');
@@ -132,7 +133,7 @@ test('parse: member boundaries falling anywhere in the read chunks give the same
 
 test('parse: noarch and a two-segment branch', async () => {
   const b = buildApk({ pkginfo: pkginfoFor('docs', '2.0_rc1-r3', 'noarch') });
-  const p = await apkProvider.parse(uploadOf(dir, 'docs.apk', b.bytes, { branch: 'v3.20/main' }));
+  const p = await parseRendered(apkProvider, uploadOf(dir, 'docs.apk', b.bytes, { branch: 'v3.20/main' }));
   assert.equal(p.path, 'v3.20/main/noarch/docs-2.0_rc1-r3.apk');
   assert.equal(p.partition, 'v3.20/main/noarch');
   assert.match(p.entry, /^A:noarch$/m);
@@ -163,7 +164,7 @@ test('bad input: datahash mismatch, missing or wrong per-file checksum', async (
   await rejects(buildApk({ pkginfo: hello(), files: [{ name: 'usr/bin/tool', content: 'x', noChecksum: true }] }).bytes, /file usr\/bin\/tool has no APK-TOOLS\.checksum\.SHA1 header/);
   await rejects(buildApk({ pkginfo: hello(), files: [{ name: 'usr/bin/tool', content: 'x', checksum: '0'.repeat(40) }] }).bytes, /does not match its APK-TOOLS\.checksum\.SHA1/);
   // without datahash the package is still accepted (the contract: verify it when present)
-  const p = await apkProvider.parse(uploadOf(dir, 'nohash.apk', buildApk({ pkginfo: hello(), noDatahash: true }).bytes));
+  const p = await parseRendered(apkProvider, uploadOf(dir, 'nohash.apk', buildApk({ pkginfo: hello(), noDatahash: true }).bytes));
   assert.equal(p.name, 'hello');
 });
 

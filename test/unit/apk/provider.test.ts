@@ -2,6 +2,7 @@
  * The Provider object's small contracts: detect() (against an Arch package made by the real
  * bsdtar), uploadParams, fallbackPaths, setup, and the key routes on a real Express app.
  */
+import { providerRoutes, testRouteContext } from '../../helpers/provider';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -19,7 +20,7 @@ const dir = tempDir();
 const key1 = rsaKey('alpine-test-00000001.rsa.pub');
 const key2 = rsaKey('alpine-test-00000002.rsa.pub');
 
-const detect = (name: string, bytes: Buffer) => apkProvider.detect(uploadOf(dir, name, bytes).file);
+const detect = (name: string, bytes: Buffer) => apkProvider.detect!(uploadOf(dir, name, bytes).file);
 
 test('detect: apk v2 yes; Arch .pkg.tar.gz (bsdtar), single-stream apk, plain gzip, xz no', async () => {
   assert.equal(await detect('a.apk', buildApk({ pkginfo: pkginfoFor('a', '1-r0', 'x86_64') }).bytes), true);
@@ -87,18 +88,10 @@ test('setup: one wget per active key and one repositories line per branch', asyn
 
 test('routes: key listing (HTML and JSON) and PEM keys that openssl reads', async () => {
   const app = express();
-  const router = express.Router();
   app.use(
     '/repo/apk/:repo',
-    (req, res, next) => {
-      res.locals.repo = req.params.repo === 'alpine-test' ? repo() : undefined;
-      res.locals.signer = signerOf([key1, key2]);
-      res.locals.repoUrl = `http://example.test/repo/apk/${req.params.repo}`;
-      next();
-    },
-    router,
+    providerRoutes(apkProvider, (name) => (name === 'alpine-test' ? testRouteContext({ repo: repo(), signer: signerOf([key1, key2]), base: 'http://example.test' }) : null)),
   );
-  apkProvider.routes!(router, { repoUrl: (r) => `http://example.test/repo/apk/${r.name}` });
   app.use((err: DomainError, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
     res.status(err.status ?? 500).json({ error: err.message, code: err.code });
   });
@@ -108,10 +101,11 @@ test('routes: key listing (HTML and JSON) and PEM keys that openssl reads', asyn
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/repo/apk`;
     const json = await fetch(`${base}/alpine-test/keys/`, { headers: { accept: 'application/json' } });
     assert.equal(json.status, 200);
-    assert.deepEqual(await json.json(), [
-      { name: key1.keyName, url: `http://example.test/repo/apk/alpine-test/keys/${key1.keyName}` },
-      { name: key2.keyName, url: `http://example.test/repo/apk/alpine-test/keys/${key2.keyName}` },
-    ]);
+    // The `{path, entries}` shape of every other listing, each entry with its URL.
+    assert.deepEqual(await json.json(), {
+      path: '/repo/apk/alpine-test/keys/',
+      entries: [key1, key2].map((k) => ({ name: k.keyName, type: 'file', size: Buffer.byteLength(k.publicKeyPem), modified: null, url: `http://example.test/repo/apk/alpine-test/keys/${k.keyName}` })),
+    });
     const html = await fetch(`${base}/alpine-test/keys`, { headers: { accept: 'text/html' } });
     assert.match(html.headers.get('content-type') ?? '', /text\/html/);
     const body = await html.text();

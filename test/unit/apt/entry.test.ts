@@ -1,3 +1,4 @@
+import { parseRendered } from '../../helpers/provider';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -42,7 +43,7 @@ test('Packages stanza equals dpkg-scanpackages output (plus SHA512)', async () =
   const hashes = new Map<string, string>();
   for (const [control, comp] of CONTROLS) {
     const deb = buildDeb(dir, control, comp);
-    const p = await aptProvider.parse(uploadInput(deb, { component: 'main' }));
+    const p = await parseRendered(aptProvider, uploadInput(deb, { component: 'main' }));
     fs.mkdirSync(path.join(repo, path.dirname(p.path)), { recursive: true });
     fs.copyFileSync(deb, path.join(repo, p.path));
     ours.set(p.path, p.entry);
@@ -63,7 +64,7 @@ test('Packages stanza equals dpkg-scanpackages output (plus SHA512)', async () =
 test('fields the repository computes replace copies in the control file', async () => {
   const dir = tmpDir();
   const deb = buildDeb(dir, controlText({ Package: 'sneaky', Version: '1', Architecture: 'amd64', Maintainer: 'M <m@example.org>', Description: 'd', Size: '1', SHA256: 'bad' }));
-  const p = await aptProvider.parse(uploadInput(deb));
+  const p = await parseRendered(aptProvider, uploadInput(deb));
   const h = fileHashes(deb);
   assert.equal(p.entry.match(/^Size: .*$/gm)!.join('|'), `Size: ${fs.statSync(deb).size}`);
   assert.equal(p.entry.match(/^SHA256: .*$/gm)!.join('|'), `SHA256: ${h.sha256}`);
@@ -86,7 +87,7 @@ test('field names are capitalized like dpkg-scanpackages does', async () => {
   const repo = path.join(dir, 'repo');
   const control = 'Package: xx\nVersion: 1\nArchitecture: all\nMaintainer: a <a@example.org>\nDescription: d\nXB-Custom-Field: v\nX-Foo-BAR: y\nXs-q: w\nDEPENDS: foo\nmulti-arch: foreign\n';
   const deb = buildDeb(dir, control, 'gzip');
-  const p = await aptProvider.parse(uploadInput(deb));
+  const p = await parseRendered(aptProvider, uploadInput(deb));
   fs.mkdirSync(path.join(repo, path.dirname(p.path)), { recursive: true });
   fs.copyFileSync(deb, path.join(repo, p.path));
   const out = execFileSync('dpkg-scanpackages', ['pool', '/dev/null'], { cwd: repo, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });

@@ -2,6 +2,7 @@
  * A small apt repository for index tests: real .debs built with dpkg-deb, parsed by the
  * provider, turned into the EntryRows the core would store, and a PublishContext over them.
  */
+import { parseRendered } from '../../helpers/provider';
 import fs from 'node:fs';
 import path from 'node:path';
 import { aptProvider } from '../../../providers/apt';
@@ -30,7 +31,7 @@ export async function fixtureRepo(pkgs: FixturePackage[]): Promise<FixtureRepo> 
   for (const pkg of pkgs) {
     const deb = buildDeb(dir, controlText({ Maintainer: 'Test <test@example.org>', Description: 'test package', ...pkg.control }), 'xz');
     const input = uploadInput(deb, { dist: pkg.dist ?? 'stable', component: pkg.component ?? 'main' });
-    const p = await aptProvider.parse(input);
+    const p = await parseRendered(aptProvider, input);
     id++;
     rows.push({
       id,

@@ -3,6 +3,7 @@
  * hand-made ar archives for broken inputs, upload inputs with hashes computed here, and
  * a RepoSigner backed by a real OpenPGP key (v4 Ed25519, SHA-256 signatures).
  */
+import type { TestUpload, RenderedPackage } from '../../helpers/provider';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -56,7 +57,7 @@ export function fileHashes(file: string): FileHashes {
 
 export const testRepo: RepoInfo = { id: 1, provider: 'apt', name: 'testrepo', settings: {} };
 
-export function uploadInput(file: string, params: Record<string, string> = {}, signer?: RepoSigner, repo = testRepo): UploadInput {
+export function uploadInput(file: string, params: Record<string, string> = {}, signer?: RepoSigner, repo = testRepo): TestUpload {
   return {
     file: { localPath: file, clientFilename: path.basename(file), size: fs.statSync(file).size, hashes: fileHashes(file) },
     extraFiles: {},

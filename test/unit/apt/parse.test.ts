@@ -1,3 +1,4 @@
+import { parseRendered } from '../../helpers/provider';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -60,7 +61,7 @@ function writeFile(data: Buffer): string {
 }
 
 async function rejects(file: string, re: RegExp): Promise<void> {
-  await assert.rejects(aptProvider.parse(uploadInput(file)), (e: unknown) => {
+  await assert.rejects(parseRendered(aptProvider, uploadInput(file)), (e: unknown) => {
     assert.ok(e instanceof InvalidPackageError, `expected InvalidPackageError, got ${String(e)}`);
     assert.match(e.message, re);
     return true;
@@ -71,7 +72,7 @@ for (const comp of ['gzip', 'xz', 'zstd', 'none'] as DebCompression[]) {
   test(`parses a dpkg-deb -Z${comp} package like dpkg-deb -f reads it`, async () => {
     const deb = buildDeb(dir, BASIC, comp);
     const members = execFileSync('ar', ['t', deb], { encoding: 'utf8' }).trim().split('\n');
-    const p = await aptProvider.parse(uploadInput(deb, { dist: 'bookworm', component: 'contrib' }));
+    const p = await parseRendered(aptProvider, uploadInput(deb, { dist: 'bookworm', component: 'contrib' }));
     assert.equal(p.name, execFileSync('dpkg-deb', ['-f', deb, 'Package'], { encoding: 'utf8' }).trim());
     assert.equal(p.version, execFileSync('dpkg-deb', ['-f', deb, 'Version'], { encoding: 'utf8' }).trim());
     assert.equal(p.arch, 'amd64');
@@ -97,7 +98,7 @@ for (const comp of ['gzip', 'xz', 'zstd', 'none'] as DebCompression[]) {
 
 test('defaults: dist stable, component main; Source decides the pool directory', async () => {
   const deb = buildDeb(dir, controlText({ Package: 'libfoo1', Source: 'libfoo (1.2-1)', Version: '1.2-1+b1', Architecture: 'arm64', Maintainer: 'x <x@example.org>', Description: 'lib' }));
-  const p = await aptProvider.parse(uploadInput(deb));
+  const p = await parseRendered(aptProvider, uploadInput(deb));
   assert.equal(p.partition, 'stable/main');
   assert.equal(p.path, 'pool/main/libf/libfoo/libfoo1_1.2-1+b1_arm64.deb');
 });
@@ -114,9 +115,9 @@ test('upload parameters are validated and unknown keys ignored', () => {
 
 test('detect: .deb yes, other files no', async () => {
   const info = (f: string) => ({ localPath: f, clientFilename: '', size: fs.statSync(f).size, hashes: { md5: '', sha1: '', sha256: '', sha512: '' } });
-  assert.equal(await aptProvider.detect(info(realDeb)), true);
-  assert.equal(await aptProvider.detect(info(writeFile(Buffer.from('hello world, not a package at all, long enough to read a header from it'.repeat(2))))), false);
-  assert.equal(await aptProvider.detect(info(writeFile(arArchive([{ name: 'foo.o', data: Buffer.alloc(10) }])))), false);
+  assert.equal(await aptProvider.detect!(info(realDeb)), true);
+  assert.equal(await aptProvider.detect!(info(writeFile(Buffer.from('hello world, not a package at all, long enough to read a header from it'.repeat(2))))), false);
+  assert.equal(await aptProvider.detect!(info(writeFile(arArchive([{ name: 'foo.o', data: Buffer.alloc(10) }])))), false);
 });
 
 test('rejects a file that is not an ar archive', async () => {
@@ -139,7 +140,7 @@ test('rejects wrong member order and missing members', async () => {
 test('members named _* between the standard ones are ignored', async () => {
   const [bin, ctl, data] = arMembers(fs.readFileSync(realDeb));
   const sig: ArPart = { name: '_gpgbuilder', data: Buffer.from('signature') };
-  const p = await aptProvider.parse(uploadInput(writeFile(arArchive([bin, sig, ctl, sig, data, sig]))));
+  const p = await parseRendered(aptProvider, uploadInput(writeFile(arArchive([bin, sig, ctl, sig, data, sig]))));
   assert.equal(p.name, 'hello');
 });
 

@@ -1,3 +1,4 @@
+import { providerRoutes, testRouteContext } from '../../helpers/provider';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -21,18 +22,8 @@ let base: string;
 before(async () => {
   key = await makeSigner();
   const app = express();
-  const sub = express.Router({ mergeParams: true });
-  // What the core's repo router sets before provider routes run.
-  sub.use((req: Request, res: Response, next: NextFunction) => {
-    const found = req.params.repo === 'acme';
-    res.locals.repo = found ? repo : undefined;
-    res.locals.signer = found ? key.signer : undefined;
-    res.locals.repoUrl = `${base}/repo/apt/${req.params.repo}`;
-    res.locals.partitions = async () => (found ? partitions : []);
-    next();
-  });
-  aptProvider.routes!(sub, { repoUrl: (r) => `${base}/repo/apt/${r.name}` });
-  app.use('/repo/apt/:repo', sub);
+  // What the core's repo router gives provider routes (src/http/repo-router.ts).
+  app.use('/repo/apt/:repo', providerRoutes(aptProvider, (name) => (name === 'acme' ? testRouteContext({ repo, signer: key.signer, base, partitions }) : null)));
   app.use((err: Error, _req: Request, res: Response, _next: NextFunction) => {
     const status = err instanceof DomainError ? err.status : 500;
     res.status(status).json({ error: err.message, code: err instanceof DomainError ? err.code : 'internal' });

@@ -11,7 +11,7 @@ test('defaults need no configuration at all', () => {
   assert.equal(c.databaseUrl, `sqlite:${path.resolve('data', 'artifactd.sqlite')}`);
   assert.equal(c.S3_URL, undefined);
   assert.equal(c.MAX_UPLOAD_SIZE, 4 * 2 ** 30);
-  assert.deepEqual(c.APT_ARCHES, ['amd64', 'arm64']);
+  assert.deepEqual(c.providerDefaults.apt?.arches, ['amd64', 'arm64']);
   assert.ok(Object.isFrozen(c));
 });
 
@@ -29,7 +29,7 @@ test('every bad variable is listed in one error', () => {
 test('sizes, lists and URLs are parsed', () => {
   const c = loadConfig({ MAX_UPLOAD_SIZE: '512MiB', APT_ARCHES: 'amd64, riscv64', BASE_URL: 'https://pkg.example.com/', DATABASE_URL: 'mysql://u:p@db:3306/art' });
   assert.equal(c.MAX_UPLOAD_SIZE, 512 * 2 ** 20);
-  assert.deepEqual(c.APT_ARCHES, ['amd64', 'riscv64']);
+  assert.deepEqual(c.providerDefaults.apt?.arches, ['amd64', 'riscv64']);
   assert.equal(c.BASE_URL, 'https://pkg.example.com');
   assert.equal(c.databaseUrl, 'mysql://u:p@db:3306/art');
 });
@@ -40,5 +40,5 @@ test('CONFIG_FILE supplies values; the environment wins', () => {
   const c = loadConfig({ CONFIG_FILE: f, LOG_LEVEL: 'debug' });
   assert.equal(c.PORT, 9000);
   assert.equal(c.LOG_LEVEL, 'debug');
-  assert.deepEqual(c.PACMAN_ARCHES, ['x86_64', 'aarch64']);
+  assert.deepEqual(c.providerDefaults.pacman?.arches, ['x86_64', 'aarch64']);
 });

@@ -3,6 +3,7 @@
  * saying what is wrong. bsdtar (libarchive, what libalpm uses) is the reference for "is this
  * a tar at all" where it matters.
  */
+import { parseRendered } from '../../helpers/provider';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -22,7 +23,7 @@ after(() => fs.rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 async function parseBytes(data: Buffer, provider = pacmanProvider) {
   const p = writeTemp(dir, `in-${n++}.pkg.tar`, data);
-  return provider.parse(uploadInput(uploaded(p), signer));
+  return parseRendered(provider, uploadInput(uploaded(p), signer));
 }
 
 async function rejects(data: Buffer, message: RegExp, provider = pacmanProvider): Promise<void> {

@@ -17,15 +17,15 @@ before(() => {
 after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 let n = 0;
-const detectBytes = (data: Buffer) => pacmanProvider.detect(uploaded(writeTemp(dir, `d-${n++}`, data)));
+const detectBytes = (data: Buffer) => pacmanProvider.detect!(uploaded(writeTemp(dir, `d-${n++}`, data)));
 
 test('real makepkg packages are detected (zst, xz, gz, plain tar, and a package without files)', async () => {
   for (const pkgext of ['.pkg.tar.zst', '.pkg.tar.xz', '.pkg.tar.gz', '.pkg.tar']) {
     const p = makepkg({ name: `det${pkgext.replace(/\./g, '')}`, pkgver: '1.0', pkgext }, dir);
-    assert.equal(await pacmanProvider.detect(uploaded(p)), true, pkgext);
+    assert.equal(await pacmanProvider.detect!(uploaded(p)), true, pkgext);
   }
   const meta = makepkg({ name: 'detmeta', pkgver: '1.0', pkgext: '.pkg.tar.gz', package: '  :' }, dir);
-  assert.equal(await pacmanProvider.detect(uploaded(meta)), true, 'meta package');
+  assert.equal(await pacmanProvider.detect!(uploaded(meta)), true, 'meta package');
 });
 
 test('Alpine-style multi-member gzip is not detected as pacman', async () => {

@@ -3,6 +3,7 @@
  * unprivileged user, hand-made archives for the bad cases, a RepoSigner backed by a real
  * OpenPGP key (Ed25519, v4) and UploadInput/PublishContext values built by hand.
  */
+import type { TestUpload, RenderedPackage } from '../../helpers/provider';
 import { execFileSync, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -126,12 +127,12 @@ export async function makeSigner(): Promise<TestSigner> {
   return { pgp, calls, openpgp: async () => pgp, rsa: async () => [] };
 }
 
-export function uploadInput(file: UploadedFile, signer: RepoSigner, extraFiles: Record<string, UploadedFile> = {}): UploadInput {
+export function uploadInput(file: UploadedFile, signer: RepoSigner, extraFiles: Record<string, UploadedFile> = {}): TestUpload {
   return { file, extraFiles, params: {}, repo: REPO, signer };
 }
 
 /** A stored row as the core would keep it for a parsed package. */
-export function rowOf(p: ParsedPackage, file: UploadedFile, id: number, createdAt = new Date(1_700_000_000_000 + id * 1000)): EntryRow {
+export function rowOf(p: RenderedPackage, file: UploadedFile, id: number, createdAt = new Date(1_700_000_000_000 + id * 1000)): EntryRow {
   return {
     id, name: p.name, version: p.version, arch: p.arch, filename: p.filename, path: p.path, partition: p.partition,
     entry: p.entry, meta: p.meta, size: file.size, hashes: file.hashes, createdAt, yanked: null,

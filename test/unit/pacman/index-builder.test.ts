@@ -3,6 +3,7 @@
  * bsdtar (libarchive, what libalpm uses), signatures checked with gpgv, version choice checked
  * against the real `vercmp`.
  */
+import { parseRendered } from '../../helpers/provider';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -20,7 +21,7 @@ let nextId = 1;
 
 async function upload(spec: Parameters<typeof makepkg>[0]): Promise<EntryRow> {
   const file = uploaded(makepkg(spec, dir));
-  const row = rowOf(await pacmanProvider.parse(uploadInput(file, signer)), file, nextId++);
+  const row = rowOf(await parseRendered(pacmanProvider, uploadInput(file, signer)), file, nextId++);
   rows.push(row);
   return row;
 }
@@ -125,7 +126,9 @@ test('scopesFor: an arch maps to itself, any to every served arch', async () => 
   assert.deepEqual(await pacmanProvider.scopesFor('aarch64', ctx(['any'])), ['aarch64']);
   assert.deepEqual(await pacmanProvider.scopesFor('any', ctx([])), ['x86_64']);
   assert.deepEqual(await pacmanProvider.scopesFor('any', ctx(['any', 'aarch64', 'x86_64'])), ['aarch64', 'x86_64']);
-  assert.deepEqual(await pacmanProvider.scopesFor('any', ctx(['any'], { arches: ['riscv64', 'i686', '../bad', 7] })), ['i686', 'riscv64', 'x86_64']);
+  // The configured arches replace the default (PACMAN_ARCHES=aarch64 publishes no x86_64 db).
+  assert.deepEqual(await pacmanProvider.scopesFor('any', ctx(['any'], { arches: ['riscv64', 'i686', '../bad', 7] })), ['i686', 'riscv64']);
+  assert.deepEqual(await pacmanProvider.scopesFor('any', ctx(['any'], { arches: ['aarch64'] })), ['aarch64']);
 });
 
 test('compareVersions is vercmp', () => {

@@ -6,6 +6,7 @@
  * pacman-key. Covers -Sy, -Ss, -Si (newest by vercmp), -S, -Fy/-F, `any` from an aarch64
  * client, and -Syu after a newer upload. Needs root (pacman -S); skipped otherwise.
  */
+import { parseRendered } from '../../helpers/provider';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
@@ -32,7 +33,7 @@ const rows: EntryRow[] = [];
 
 async function upload(spec: PkgSpec): Promise<void> {
   const file = uploaded(makepkg(spec, T));
-  const parsed = await pacmanProvider.parse(uploadInput(file, signer));
+  const parsed = await parseRendered(pacmanProvider, uploadInput(file, signer));
   rows.push(rowOf(parsed, file, rows.length + 1));
   served.set(parsed.path, fs.readFileSync(file.localPath));
   for (const a of parsed.attachments) served.set(parsed.path + a.suffix, a.data);

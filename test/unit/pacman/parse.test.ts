@@ -4,6 +4,7 @@
  * same package files and signatures. Debian's repo-add writes %MD5SUM% and, when `<pkg>.sig`
  * exists, %PGPSIG%, so with the .sig in place the entries must be byte-identical.
  */
+import { parseRendered } from '../../helpers/provider';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -69,7 +70,7 @@ function repoAddEntry(pkgFile: string, sig: Buffer, dirName: string): { desc: st
 for (const kind of ['zst', 'xz', 'gz', 'tar', 'meta']) {
   test(`makepkg ${kind} package: desc and files equal repo-add's`, async () => {
     const file = uploaded(built[kind]!);
-    const parsed = await pacmanProvider.parse(uploadInput(file, signer));
+    const parsed = await parseRendered(pacmanProvider, uploadInput(file, signer));
     const pkginfo = execFileSync('bsdtar', ['-xOf', file.localPath, '.PKGINFO']).toString();
     const field = (k: string) => new RegExp(`^${k} = (.*)$`, 'm').exec(pkginfo)?.[1];
     assert.equal(parsed.name, field('pkgname'));
@@ -100,7 +101,7 @@ for (const kind of ['zst', 'xz', 'gz', 'tar', 'meta']) {
 }
 
 test('rich package: meta holds the display fields, depends are bare names', async () => {
-  const parsed = await pacmanProvider.parse(uploadInput(uploaded(built.zst!), signer));
+  const parsed = await parseRendered(pacmanProvider, uploadInput(uploaded(built.zst!), signer));
   assert.equal(parsed.meta.description, 'Test package hello-art');
   assert.deepEqual(parsed.meta.license, ['MIT', 'GPL-2.0-or-later']);
   assert.deepEqual(parsed.meta.depends, ['bash', 'glibc', 'libfoo.so']);
@@ -112,15 +113,15 @@ test('rich package: meta holds the display fields, depends are bare names', asyn
 test('file name: generated from .PKGINFO and the detected compression, not the upload name', async () => {
   const xz = built.xz!;
   // A misleading upload name is replaced by the canonical one with the real compression.
-  const renamed = await pacmanProvider.parse(uploadInput(uploaded(xz, 'whatever.pkg.tar.zst'), signer));
+  const renamed = await parseRendered(pacmanProvider, uploadInput(uploaded(xz, 'whatever.pkg.tar.zst'), signer));
   assert.equal(renamed.filename, 'xzpkg-2.0-1-x86_64.pkg.tar.xz');
   assert.equal(renamed.path, 'x86_64/xzpkg-2.0-1-x86_64.pkg.tar.xz');
-  const noName = await pacmanProvider.parse(uploadInput(uploaded(xz, ''), signer));
+  const noName = await parseRendered(pacmanProvider, uploadInput(uploaded(xz, ''), signer));
   assert.equal(noName.filename, 'xzpkg-2.0-1-x86_64.pkg.tar.xz');
   // Exactly the pattern with another known extension: the client's name is kept (pacman ignores it).
-  const kept = await pacmanProvider.parse(uploadInput(uploaded(xz, 'xzpkg-2.0-1-x86_64.pkg.tar.zst'), signer));
+  const kept = await parseRendered(pacmanProvider, uploadInput(uploaded(xz, 'xzpkg-2.0-1-x86_64.pkg.tar.zst'), signer));
   assert.equal(kept.filename, 'xzpkg-2.0-1-x86_64.pkg.tar.zst');
-  const gz = await pacmanProvider.parse(uploadInput(uploaded(built.gz!, 'x'), signer));
+  const gz = await parseRendered(pacmanProvider, uploadInput(uploaded(built.gz!, 'x'), signer));
   assert.equal(gz.filename, 'gzpkg-2:3.1-1-aarch64.pkg.tar.gz');
   assert.equal(gz.version, '2:3.1-1');
 });
@@ -131,11 +132,11 @@ test('packager signature: kept byte for byte, no repository signing', async () =
   const sigData = await packager.pgp.detachSign(fs.readFileSync(built.xz!), false);
   const sigPath = path.join(dir, 'p.sig');
   fs.writeFileSync(sigPath, sigData);
-  const parsed = await pacmanProvider.parse(uploadInput(uploaded(built.xz!), signer, { sig: uploaded(sigPath) }));
+  const parsed = await parseRendered(pacmanProvider, uploadInput(uploaded(built.xz!), signer, { sig: uploaded(sigPath) }));
   assert.deepEqual(parsed.attachments.map((a) => a.suffix), ['.sig']);
   assert.ok(parsed.attachments[0]!.data.equals(sigData));
   const before = signer.calls.detachSignFile;
-  await pacmanProvider.parse(uploadInput(uploaded(built.xz!), signer, { sig: uploaded(sigPath) }));
+  await parseRendered(pacmanProvider, uploadInput(uploaded(built.xz!), signer, { sig: uploaded(sigPath) }));
   assert.equal(signer.calls.detachSignFile, before);
   assert.match(decodeEntry(parsed.entry).desc, new RegExp(`%PGPSIG%\\n${sigData.toString('base64').replace(/[+/]/g, '\\$&')}\\n\\n`));
   assert.equal(parsed.meta.signedBy, 'packager');
@@ -146,11 +147,11 @@ test('packager signature: armored, oversized or not a signature is rejected', as
   const pkg = uploaded(built.xz!);
   const armored = path.join(dir, 'a.sig');
   fs.writeFileSync(armored, await signer.pgp.detachSign(fs.readFileSync(built.xz!), true));
-  await assert.rejects(pacmanProvider.parse(uploadInput(pkg, signer, { sig: uploaded(armored) })), /ASCII-armored/);
+  await assert.rejects(parseRendered(pacmanProvider, uploadInput(pkg, signer, { sig: uploaded(armored) })), /ASCII-armored/);
   const big = path.join(dir, 'big.sig');
   fs.writeFileSync(big, Buffer.alloc(16385, 0x88));
-  await assert.rejects(pacmanProvider.parse(uploadInput(pkg, signer, { sig: uploaded(big) })), /at most 16384 bytes/);
+  await assert.rejects(parseRendered(pacmanProvider, uploadInput(pkg, signer, { sig: uploaded(big) })), /at most 16384 bytes/);
   const junk = path.join(dir, 'junk.sig');
   fs.writeFileSync(junk, Buffer.from('hello, not a signature'));
-  await assert.rejects(pacmanProvider.parse(uploadInput(pkg, signer, { sig: uploaded(junk) })), /not a binary OpenPGP signature/);
+  await assert.rejects(parseRendered(pacmanProvider, uploadInput(pkg, signer, { sig: uploaded(junk) })), /not a binary OpenPGP signature/);
 });

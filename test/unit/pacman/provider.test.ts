@@ -2,6 +2,8 @@
  * The Provider object's small parts: identity, upload params, fallback paths, the pubkey route
  * (served by a real express app on port 0) and the setup snippets (fingerprint checked with gpg).
  */
+import type { RepoInfo, RepoSigner } from '../../../src/core/provider';
+import { providerRoutes, testRouteContext } from '../../helpers/provider';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -33,14 +35,9 @@ test('fallbackPaths: <arch>/<file> may be served from any/<file>', () => {
   assert.deepEqual(fb(''), []);
 });
 
-async function withRoutes(locals: Record<string, unknown>, fn: (base: string) => Promise<void>): Promise<void> {
+async function withRoutes(found: { repo: RepoInfo; signer: RepoSigner } | null, fn: (base: string) => Promise<void>): Promise<void> {
   const app = express();
-  const router = express.Router({ mergeParams: true });
-  app.use('/repo/pacman/:repo', (_req: Request, res: Response, next: NextFunction) => {
-    Object.assign(res.locals, locals);
-    next();
-  }, router);
-  pacmanProvider.routes!(router, { repoUrl: (r) => `http://x/repo/pacman/${r.name}` });
+  app.use('/repo/pacman/:repo', providerRoutes(pacmanProvider, () => (found ? testRouteContext({ ...found, base: 'http://x' }) : null)));
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     const status = err instanceof DomainError ? err.status : 500;
     res.status(status).json({ error: (err as Error).message });
@@ -71,7 +68,7 @@ test('GET pubkey serves the armored repository key; 404 without a repository', a
     const fpr = /^fpr:+([0-9A-F]+):/m.exec(show.stdout.toString())?.[1];
     assert.equal(fpr, signer.pgp.fingerprint.toUpperCase());
   });
-  await withRoutes({ repo: undefined, signer: undefined }, async (base) => {
+  await withRoutes(null, async (base) => {
     const res = await fetch(`${base}/repo/pacman/nope/pubkey`);
     assert.equal(res.status, 404);
   });

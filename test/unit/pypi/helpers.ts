@@ -2,6 +2,7 @@
  * Test fixtures built with Python's own zipfile/tarfile (an implementation independent of the
  * code under test), plus hand-built UploadInput values.
  */
+import type { TestUpload, RenderedPackage } from '../../helpers/provider';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -135,7 +136,7 @@ const noSigner: RepoSigner = {
   rsa: () => Promise.reject(new Error('pypi never signs')),
 };
 
-export function uploadInput(file: string, clientFilename = path.basename(file), params: Record<string, string> = {}): UploadInput {
+export function uploadInput(file: string, clientFilename = path.basename(file), params: Record<string, string> = {}): TestUpload {
   return {
     file: { localPath: file, clientFilename, size: fs.statSync(file).size, hashes: hashFile(file) },
     extraFiles: {},

@@ -1,3 +1,5 @@
+import type { RenderedPackage } from '../../helpers/provider';
+import { parseRendered } from '../../helpers/provider';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EntryRow, ParsedPackage, PublishContext } from '../../../src/core/provider';
@@ -6,7 +8,7 @@ import { makeSdist, makeWheel, metadataText, py, tmpDir, uploadInput } from './h
 
 const dir = tmpDir();
 
-async function row(id: number, p: ParsedPackage, file: string, yanked: string | null = null): Promise<EntryRow> {
+async function row(id: number, p: RenderedPackage, file: string, yanked: string | null = null): Promise<EntryRow> {
   const input = uploadInput(file);
   return {
     id, name: p.name, version: p.version, arch: p.arch, filename: p.filename, path: p.path, partition: p.partition,
@@ -16,7 +18,7 @@ async function row(id: number, p: ParsedPackage, file: string, yanked: string | 
 }
 
 async function build(file: string, yanked: string | null, id: number): Promise<EntryRow> {
-  return row(id, await pypiProvider.parse(uploadInput(file)), file, yanked);
+  return row(id, await parseRendered(pypiProvider, uploadInput(file)), file, yanked);
 }
 
 function ctx(scope: string, rows: EntryRow[]): PublishContext {

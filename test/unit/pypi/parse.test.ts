@@ -1,3 +1,4 @@
+import { parseRendered } from '../../helpers/provider';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -7,7 +8,7 @@ import { pypiProvider } from '../../../providers/pypi/index';
 import { makeSdist, makeTarGz, makeWheel, makeZip, metadataText, py, tmpDir, uploadInput } from './helpers';
 
 const dir = tmpDir();
-const parse = pypiProvider.parse;
+const parse = (input: Parameters<typeof parseRendered>[1]) => parseRendered(pypiProvider, input);
 
 async function rejects(file: string, re: RegExp, clientName?: string, params?: Record<string, string>): Promise<void> {
   await assert.rejects(parse(uploadInput(file, clientName, params)), (e: unknown) => {
@@ -48,7 +49,7 @@ test('a wheel: names, path, entry and the byte-exact .metadata attachment', asyn
     'core-metadata': { sha256: ref.sha256 },
     size: fs.statSync(file).size,
   });
-  assert.equal(await pypiProvider.detect(input.file), true);
+  assert.equal(await pypiProvider.detect!(input.file), true);
 });
 
 test('versions agree by PEP 440 equality; build tags and old-style names are accepted', async () => {
@@ -65,7 +66,7 @@ test('sdists: tar.gz and zip, legacy hyphenated names, metadata only for 2.2+ wi
   const pkgInfo = py(`import tarfile,sys
 sys.stdout.write(tarfile.open(A['f']).extractfile('demo_pkg-2.0/PKG-INFO').read().decode())`, { f: tgz });
   assert.equal(a.attachments[0]!.data.toString(), pkgInfo);
-  assert.equal(await pypiProvider.detect(uploadInput(tgz).file), true);
+  assert.equal(await pypiProvider.detect!(uploadInput(tgz).file), true);
 
   const dyn = await parse(uploadInput(makeSdist(dir, 'demo_pkg-2.1.tar.gz', metadataText('demo-pkg', '2.1', 'Dynamic: Requires-Dist\n').replace('2.1\nName', '2.2\nName'))));
   assert.equal(dyn.attachments.length, 0, 'Dynamic fields: not served');
@@ -74,7 +75,7 @@ sys.stdout.write(tarfile.open(A['f']).extractfile('demo_pkg-2.0/PKG-INFO').read(
   assert.equal(old.attachments.length, 0, 'Metadata-Version 2.1: not served');
   assert.equal(old.version, '2.2');
   assert.equal(old.filename, 'demo-pkg-2.2.zip');
-  assert.equal(await pypiProvider.detect(uploadInput(path.join(dir, 'demo-pkg-2.2.zip')).file), true);
+  assert.equal(await pypiProvider.detect!(uploadInput(path.join(dir, 'demo-pkg-2.2.zip')).file), true);
 });
 
 test('the upload needs the real file name and a matching sha256_digest', async () => {
@@ -100,10 +101,10 @@ test('file name and metadata must agree', async () => {
 test('zips that are not wheels, and broken wheels', async () => {
   const notWheel = makeZip(path.join(dir, 'plain-1.0-py3-none-any.whl'), [{ name: 'hello.txt', text: 'hi' }]);
   await rejects(notWheel, /no top-level \*\.dist-info directory/);
-  assert.equal(await pypiProvider.detect(uploadInput(notWheel).file), false);
+  assert.equal(await pypiProvider.detect!(uploadInput(notWheel).file), false);
   const noMeta = makeZip(path.join(dir, 'nometa-1.0-py3-none-any.whl'), [{ name: 'nometa-1.0.dist-info/WHEEL', text: 'x' }, { name: 'nometa-1.0.dist-info/RECORD', text: '' }]);
   await rejects(noMeta, /has no nometa-1.0.dist-info\/METADATA/);
-  assert.equal(await pypiProvider.detect(uploadInput(noMeta).file), false);
+  assert.equal(await pypiProvider.detect!(uploadInput(noMeta).file), false);
   await rejects(makeZip(path.join(dir, 'norecord-1.0-py3-none-any.whl'), [{ name: 'norecord-1.0.dist-info/METADATA', text: metadataText('norecord', '1.0') }, { name: 'norecord-1.0.dist-info/WHEEL', text: '' }]),
     /has no norecord-1.0.dist-info\/RECORD/);
   await rejects(makeWheel(dir, 'two-1.0-py3-none-any.whl', metadataText('two', '1.0'), { extra: [{ name: 'two-0.9.dist-info/METADATA', text: 'x' }] }), /2 \.dist-info directories/);
@@ -146,7 +147,7 @@ test('zip bombs: compression ratio, lying sizes, oversized METADATA', async () =
   // 80 MiB of zeros deflate to ~80 KiB: ratio ~1000, beyond PyPI's 50 once past 64 MiB
   const bomb = makeWheel(dir, 'bomb-1.0-py3-none-any.whl', metadataText('bomb', '1.0'), { extra: [{ name: 'bomb/zeros.bin', zeros: 80 << 20 }] });
   await rejects(bomb, /compression ratio above 50; zip bomb/);
-  assert.equal(await pypiProvider.detect(uploadInput(bomb).file), false);
+  assert.equal(await pypiProvider.detect!(uploadInput(bomb).file), false);
   // a member whose central directory claims 4 GB from a few bytes
   const liar = makeZip(path.join(dir, 'liar-1.0-py3-none-any.whl'), [
     { name: 'liar-1.0.dist-info/METADATA', text: metadataText('liar', '1.0') }, { name: 'liar-1.0.dist-info/WHEEL', text: '' },

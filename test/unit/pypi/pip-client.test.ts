@@ -3,6 +3,7 @@
  * port 0 serves what buildIndex published, the uploaded files and their attachments, and
  * routes requests through the provider's rewrite, as the core does.
  */
+import { parseRendered } from '../../helpers/provider';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -27,7 +28,7 @@ async function publish(uploads: { file: string; yanked?: string }[]): Promise<vo
   const rows: EntryRow[] = [];
   for (const [i, u] of uploads.entries()) {
     const input = uploadInput(u.file);
-    const p = await pypiProvider.parse(input);
+    const p = await parseRendered(pypiProvider, input);
     store.set(p.path, { data: fs.readFileSync(u.file), type: 'application/octet-stream' });
     for (const a of p.attachments) store.set(p.path + a.suffix, { data: a.data, type: a.contentType });
     rows.push({ id: i + 1, name: p.name, version: p.version, arch: '', filename: p.filename, path: p.path, partition: p.partition, entry: p.entry,

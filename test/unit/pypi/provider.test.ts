@@ -6,7 +6,7 @@ import { pypiProvider } from '../../../providers/pypi/index';
 import { makeTarGz, makeWheel, makeZip, metadataText, tmpDir, uploadInput } from './helpers';
 
 const dir = tmpDir();
-const detect = (file: string, name = path.basename(file)) => pypiProvider.detect(uploadInput(file, name).file);
+const detect = (file: string, name = path.basename(file)) => pypiProvider.detect!(uploadInput(file, name).file);
 
 test('contract constants', () => {
   assert.equal(pypiProvider.name, 'pypi');

@@ -1,3 +1,4 @@
+import { parseRendered } from '../../helpers/provider';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -58,7 +59,7 @@ function twineServer(seen: { fields: TwineFields; filename?: string; status: num
         assert.equal(auth, '__token__:secret-token');
         await written;
         const form = checkTwineFields(fields, filename);
-        const pkg = await pypiProvider.parse(uploadInput(tmp, filename, form.sha256Digest ? { sha256_digest: form.sha256Digest } : {}));
+        const pkg = await parseRendered(pypiProvider, uploadInput(tmp, filename, form.sha256Digest ? { sha256_digest: form.sha256Digest } : {}));
         checkTwineAgainstPackage(form, pkg);
       } catch (e) {
         status = 400;

@@ -1,0 +1,162 @@
+/**
+ * Index entries are rendered from stored metadata, not frozen at upload: `parse` returns
+ * `indexData`, which is stored with the file, and `Provider.renderEntry` turns it into the
+ * entry the publisher concatenates. This module runs the renderer at upload and again for
+ * a whole repository (`reindex`: after a rendering fix, or a key import or rotation for
+ * formats whose entries carry a repository-key signature), then republishes once.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Database } from '../db/database';
+import { FileEntity, type FileRow } from '../db/entities';
+import type { BlobStore } from '../storage/blob-store';
+import { blobKey } from '../storage/blob-store';
+import { sha256Hex } from '../util/hash';
+import type { Attachment, ParsedPackage, Provider, RenderContext, RenderedEntry, RepoInfo, RepoSigner, StoredPackage, UploadedFile } from './provider';
+import type { Publisher } from './publisher';
+
+export interface StoredAttachment {
+  suffix: string;
+  sha256: string;
+  size: number;
+  contentType: string;
+}
+
+export interface ReindexResult {
+  /** Files whose entry was rendered again. */
+  rendered: number;
+  /** Of those, files whose entry or side files changed. */
+  changed: number;
+  /** Files stored before entries were re-renderable (no index data): left as they are. */
+  skipped: number;
+  /** Index scopes republished. */
+  republished: string[];
+}
+
+/** Attachments of `rendered` replace those of `parsed` with the same suffix. */
+function mergeAttachments<T extends { suffix: string }>(base: T[], replacements: T[]): T[] {
+  const replaced = new Set(replacements.map((a) => a.suffix));
+  return [...base.filter((a) => !replaced.has(a.suffix)), ...replacements];
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/**
+ * The entry of a package being uploaded, and every side file to store with it (also what
+ * unit tests and benchmarks use to get a provider's entry without a server).
+ */
+export async function renderUpload(provider: Provider, parsed: ParsedPackage, file: UploadedFile, repo: RepoInfo, signer: RepoSigner): Promise<{ entry: string; attachments: Attachment[] }> {
+  // Rendered from the JSON round trip of indexData, exactly as a later reindex will see it.
+  const pkg: StoredPackage = { ...parsed, size: file.size, hashes: file.hashes, indexData: JSON.parse(JSON.stringify(parsed.indexData ?? null)) };
+  const ctx: RenderContext = {
+    repo,
+    signer,
+    attachment: async (suffix) => parsed.attachments.find((a) => a.suffix === suffix)?.data ?? null,
+    localFile: async () => file.localPath,
+  };
+  const rendered = await provider.renderEntry(pkg, ctx);
+  return { entry: rendered.entry, attachments: mergeAttachments(parsed.attachments, rendered.attachments ?? []) };
+}
+
+export class EntryRenderer {
+  constructor(
+    private readonly db: Database,
+    private readonly blobs: BlobStore,
+    private readonly publisher: Publisher,
+    private readonly signerFor: (repo: RepoInfo) => RepoSigner,
+    private readonly tmpDir: string,
+  ) {}
+
+  forUpload = renderUpload;
+
+  /** Render every entry of the repository again from its stored index data, then republish once. */
+  async reindex(provider: Provider, stored: RepoInfo): Promise<ReindexResult> {
+    const repo = this.publisher.scopeContext(stored).repo;
+    const signer = this.signerFor(repo);
+    const files = this.db.manager.getRepository(FileEntity);
+    const result: ReindexResult = { rendered: 0, changed: 0, skipped: 0, republished: [] };
+    // In id order, a batch at a time: a repository of 100,000 files is never held at once.
+    for (let after = 0; ; ) {
+      const rows = await files
+        .createQueryBuilder('f')
+        .where('f.repo_id = :repoId AND f.id > :after', { repoId: repo.id, after })
+        .orderBy('f.id', 'ASC')
+        .limit(200)
+        .getMany();
+      if (rows.length === 0) break;
+      after = rows[rows.length - 1]!.id;
+      for (const row of rows) {
+        if (row.indexData === null) {
+          result.skipped++;
+          continue;
+        }
+        const rendered = await this.renderStored(provider, repo, signer, row);
+        result.rendered++;
+        if (await this.save(row, rendered)) result.changed++;
+      }
+    }
+    result.republished = await this.publisher.republishAll(repo);
+    return result;
+  }
+
+  private async renderStored(provider: Provider, repo: RepoInfo, signer: RepoSigner, row: FileRow): Promise<RenderedEntry> {
+    const stored = JSON.parse(row.attachments || '[]') as StoredAttachment[];
+    let local: string | undefined;
+    const ctx: RenderContext = {
+      repo,
+      signer,
+      attachment: async (suffix) => {
+        const a = stored.find((x) => x.suffix === suffix);
+        return a ? readAll(await this.blobs.get(blobKey(a.sha256))) : null;
+      },
+      localFile: async () => {
+        if (local) return local;
+        fs.mkdirSync(this.tmpDir, { recursive: true });
+        const target = path.join(this.tmpDir, `reindex-${crypto.randomBytes(8).toString('hex')}`);
+        await pipeline(await this.blobs.get(blobKey(row.sha256)), fs.createWriteStream(target, { mode: 0o600 }));
+        return (local = target);
+      },
+    };
+    const pkg: StoredPackage = {
+      name: row.name,
+      version: row.version,
+      arch: row.arch,
+      filename: row.filename,
+      path: row.path,
+      partition: row.partition,
+      size: row.size,
+      hashes: { sha256: row.sha256, sha512: row.sha512, sha1: row.sha1, md5: row.md5 },
+      indexData: JSON.parse(row.indexData!),
+    };
+    try {
+      return await provider.renderEntry(pkg, ctx);
+    } finally {
+      if (local) fs.rmSync(local, { force: true });
+    }
+  }
+
+  /** Store a re-rendered entry and its new side files; whether anything changed. */
+  private async save(row: FileRow, rendered: RenderedEntry): Promise<boolean> {
+    const made: StoredAttachment[] = [];
+    for (const a of rendered.attachments ?? []) made.push(await this.storeAttachment(a));
+    const before = JSON.parse(row.attachments || '[]') as StoredAttachment[];
+    const attachments = JSON.stringify(mergeAttachments(before, made));
+    if (rendered.entry === row.entry && attachments === row.attachments) return false;
+    await this.db.write((m) => m.getRepository(FileEntity).update({ id: row.id }, { entry: rendered.entry, attachments }));
+    return true;
+  }
+
+  /** Side files are content-addressed blobs like everything else. */
+  async storeAttachment(a: Attachment): Promise<StoredAttachment> {
+    const sha256 = sha256Hex(a.data);
+    const key = blobKey(sha256);
+    if (!(await this.blobs.stat(key))) await this.blobs.putBuffer(key, a.data, a.contentType);
+    return { suffix: a.suffix, sha256, size: a.data.length, contentType: a.contentType };
+  }
+}
