@@ -1,7 +1,7 @@
 /**
  * The `apt` provider: binary .deb packages published as a signed Debian repository
  * (dists/<dist>/{InRelease,Release,Release.gpg}, <component>/binary-<arch>/Packages*,
- * pool/<component>/<prefix>/<source>/<file>.deb). Format facts: formats.md section B.
+ * pool/<component>/<prefix>/<source>/<file>.deb). Format facts: docs/formats/apt.md.
  */
 import type { Provider, ParsedPackage, UploadedFile } from '../../src/core/provider';
 import { readHead } from '../../src/util/files';

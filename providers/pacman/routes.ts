@@ -1,6 +1,6 @@
 /**
  * pacman-specific HTTP paths under /repo/pacman/<repo>/: `GET pubkey`, the repository's
- * armored OpenPGP key for `pacman-key --add` (formats.md A.6).
+ * armored OpenPGP key for `pacman-key --add` (docs/formats/pacman.md#signatures).
  *
  * The core sets `res.locals.repo` (RepoInfo, or undefined when the repository does not exist)
  * and `res.locals.signer` (RepoSigner) before provider routes run.
