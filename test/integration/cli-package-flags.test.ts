@@ -162,7 +162,10 @@ describe('yank, unyank, info', () => {
     assert.match(oneErrorLine(v), /info does not take -i\/--version/);
   });
 
-  test('--help of each command shows both forms', async () => {
+  test("rpcli --help and each command's --help show both forms", async () => {
+    const general = await rpcli(['--help']);
+    assert.equal(general.code, 0);
+    assert.match(general.stdout, /^info, download, delete, yank and unyank take <package> \[<version>\], or -p <package> -i <version>$/m);
     for (const c of ['download', 'delete', 'yank', 'unyank']) {
       const h = await rpcli([c, '--help']);
       assert.equal(h.code, 0);
