@@ -1,5 +1,5 @@
 /**
- * The APKINDEX record of one package (formats.md D.2/D.4; apk-tools src/package.c
+ * The APKINDEX record of one package (docs/formats/apk.md#pkginfo, #apkindex; apk-tools src/package.c
  * apk_pkg_write_index_header): fields in apk's writer order, T:/U:/L: always present,
  * optional ones only when set, D:/p:/i: space-separated. The stored record ends with a
  * newline but no blank line; the index builder separates records.

@@ -1,6 +1,6 @@
 /**
  * Streaming splitter for concatenated gzip members (RFC 1952), as used by apk v2 packages
- * (formats.md D.1: signature, control and data are separate gzip streams).
+ * (docs/formats/apk.md#package-file: signature, control and data are separate gzip streams).
  *
  * zlib's gunzip reads several members as one stream and hides the boundaries, but apk's
  * package identity (`C:`) and `datahash` are hashes of the *compressed* bytes of single

@@ -1,5 +1,5 @@
 /**
- * `<branch>/<arch>/APKINDEX.tar.gz` (formats.md D.4-D.6):
+ * `<branch>/<arch>/APKINDEX.tar.gz` (docs/formats/apk.md#apkindex, #index-signature, #repository-layout):
  *
  *   U = gzip(tar[DESCRIPTION, APKINDEX] + end-of-archive)        one gzip member
  *   S = gzip(tar[.SIGN.RSA256.<keyName> per active key], padded, NO end-of-archive)

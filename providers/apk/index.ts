@@ -1,6 +1,6 @@
 /**
  * The `apk` provider: Alpine Linux v2 packages and signed APKINDEX.tar.gz indexes
- * (formats.md section D). Files live at `<branch>/<arch>/<name>-<version>.apk`; noarch
+ * (docs/formats/apk.md). Files live at `<branch>/<arch>/<name>-<version>.apk`; noarch
  * packages at `<branch>/noarch/...`, listed in every architecture's index and served from
  * each architecture directory through fallbackPaths.
  */

@@ -1,5 +1,5 @@
 /**
- * Repository layout (formats.md D.6): a line `<repoUrl>/<branch>` in /etc/apk/repositories
+ * Repository layout (docs/formats/apk.md#repository-layout): a line `<repoUrl>/<branch>` in /etc/apk/repositories
  * makes apk fetch `<branch>/<arch>/APKINDEX.tar.gz` and `<branch>/<A:>/<P>-<V>.apk`.
  * Partitions and index scopes are both `<branch>/<arch>`; noarch packages live in
  * `<branch>/noarch` and are listed in every architecture's index.

@@ -1,5 +1,5 @@
 /**
- * Reads an apk v2 package in one streaming pass (formats.md D.1-D.3, following apk-tools'
+ * Reads an apk v2 package in one streaming pass (docs/formats/apk.md#package-file to #package-checksum, following apk-tools'
  * src/extract_v2.c for where each part begins and ends):
  *
  *   [signature gzip member(s): .SIGN.* entries] control member: .PKGINFO + scripts | data member

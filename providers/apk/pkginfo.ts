@@ -1,5 +1,5 @@
 /**
- * `.PKGINFO` of an apk v2 package (formats.md D.2; apk-tools src/package.c read_info_line):
+ * `.PKGINFO` of an apk v2 package (docs/formats/apk.md#pkginfo; apk-tools src/package.c read_info_line):
  * one `key = value` per line, `#` starts a comment, lines without " = " are ignored, a key
  * may repeat (depend, provides, install_if, replaces ... are lists).
  */

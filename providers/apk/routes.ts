@@ -1,5 +1,5 @@
 /**
- * Public keys (docs/formats/apk.md#key-naming): apk looks a v2 signature's key up by file name
+ * Public keys (docs/formats/apk.md#key-names): apk looks a v2 signature's key up by file name
  * in /etc/apk/keys/, so each key is served under exactly the name it signs with.
  *
  *   GET keys, keys/    listing: HTML, or with Accept: application/json the `{path, entries}`

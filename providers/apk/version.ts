@@ -1,6 +1,6 @@
 /**
  * Alpine version ordering, as apk-tools implements it (src/version.c, both 2.14 and 3.x;
- * formats.md D.8). A version is
+ * docs/formats/apk.md#version-order). A version is
  *
  *   digits{.digits}...{letter}{_suffix{digits}}...{~hexhash}{-r digits}
  *

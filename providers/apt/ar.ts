@@ -1,6 +1,6 @@
 /**
  * A small streaming reader for the common `ar` format, as used by .deb files (deb(5),
- * formats.md B.1): magic `!<arch>\n`, then per member a 60-byte header (name 16, mtime 12,
+ * docs/formats/apt.md#deb-file): magic `!<arch>\n`, then per member a 60-byte header (name 16, mtime 12,
  * uid 6, gid 6, mode 8, size 10, magic "`\n") and the data padded to an even length.
  * No extensions: no symbol table, no GNU/BSD long-name tables (dpkg does not allow them).
  *

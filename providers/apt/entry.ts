@@ -1,5 +1,5 @@
 /**
- * The Packages stanza of one .deb (formats.md B.3) and the names derived from its control
+ * The Packages stanza of one .deb (docs/formats/apt.md#packages-stanzas) and the names derived from its control
  * file. The stanza is what `dpkg-scanpackages` writes for the same file: every control
  * field, plus Filename, Size and hashes, in dpkg's field order for Packages indices
  * (Dpkg::Control::FieldsCore, CTRL_INDEX_PKG) with unknown fields sorted after them,
@@ -35,7 +35,7 @@ export function capitalizeField(name: string): string {
   return SPECIAL_NAMES.get(lc) ?? lc.split('-').map((p) => p.charAt(0).toUpperCase() + p.slice(1)).join('-');
 }
 
-/** `<name>_<version without epoch>_<arch>.deb` (formats.md B.2). */
+/** `<name>_<version without epoch>_<arch>.deb` (docs/formats/apt.md#repository-layout). */
 export function debFilename(pkg: Pick<DebPackage, 'name' | 'version' | 'arch'>): string {
   return `${pkg.name}_${versionWithoutEpoch(pkg.version)}_${pkg.arch}.deb`;
 }

@@ -1,5 +1,5 @@
 /**
- * Publishing one distribution (formats.md B.2-B.7): for each component and architecture
+ * Publishing one distribution (docs/formats/apt.md, #repository-layout to #architecture-all): for each component and architecture
  * Packages, Packages.gz and Packages.xz, their by-hash copies, and one Release covering
  * all of them, signed as InRelease (clearsigned) and Release.gpg (detached, armored).
  */
@@ -16,7 +16,7 @@ import { ARCH_NAME, DEFAULT_ARCHES } from './settings';
 
 export { DEFAULT_ARCHES };
 
-/** Hash lists in Release, with the names apt expects (formats.md B.4). */
+/** Hash lists in Release, with the names apt expects (docs/formats/apt.md#release-and-inrelease). */
 const RELEASE_HASHES = [
   { field: 'MD5Sum', algo: 'md5' },
   { field: 'SHA1', algo: 'sha1' },
@@ -144,7 +144,7 @@ export function releaseText(r: ReleaseFields): string {
     `Label: ${r.label}`,
     `Suite: ${r.dist}`,
     `Codename: ${r.dist}`,
-    // toUTCString() gives "Sat, 21 Nov 2026 22:29:10 GMT"; apt accepts GMT (formats.md B.4).
+    // toUTCString() gives "Sat, 21 Nov 2026 22:29:10 GMT"; apt accepts GMT (docs/formats/apt.md#release-and-inrelease).
     `Date: ${r.date.toUTCString()}`,
   ];
   if (r.validUntil) lines.push(`Valid-Until: ${r.validUntil.toUTCString()}`);
@@ -185,7 +185,7 @@ export async function buildAptIndex(ctx: PublishContext): Promise<IndexFile[]> {
   for (const comp of components) {
     const compRows = (byComponent.get(comp) ?? []).slice().sort(compareRows);
     for (const arch of arches) {
-      // Release does not list `all`, so arch-all packages go into every binary-<arch> (B.7).
+      // Release does not list `all`, so arch-all packages go into every binary-<arch> (docs/formats/apt.md#architecture-all).
       plainFiles.push({ dir: `${comp}/binary-${arch}`, plain: packagesFile(compRows.filter((r) => r.arch === arch || r.arch === 'all')) });
     }
   }

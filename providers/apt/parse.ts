@@ -1,5 +1,5 @@
 /**
- * Reading a binary .deb (deb(5), formats.md B.1) in one bounded streaming pass:
+ * Reading a binary .deb (deb(5), docs/formats/apt.md#deb-file) in one bounded streaming pass:
  *   debian-binary ("2.x\n"), then control.tar[.gz|.xz|.zst], then data.tar.*,
  * with members named `_*` ignored between them. Only the head of data.tar is read: its
  * presence, declared size and compression are checked, its contents are not needed.

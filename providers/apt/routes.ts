@@ -1,6 +1,6 @@
 /**
  * apt-specific paths under /repo/apt/<repo>/: the installer script and the public key in
- * both forms apt can use with `signed-by` (docs/formats/apt.md#keys): armored (`.asc`) and
+ * both forms apt can use with `signed-by` (docs/formats/apt.md#signatures-and-keyrings): armored (`.asc`) and
  * binary OpenPGP packets (`.gpg`, what `gpg --export` writes).
  *
  * Revalidation needs nothing special here: apt asks with If-Modified-Since only, and the

@@ -1,7 +1,7 @@
 /**
  * Debian version syntax and ordering, following Debian Policy §5.6.12 and dpkg's
  * lib/dpkg/parsehelp.c (parseversion) and lib/dpkg/version.c (verrevcmp), as summarised
- * in formats.md B.8. Checked against `dpkg --compare-versions` in the unit tests.
+ * in docs/formats/apt.md#version-order. Checked against `dpkg --compare-versions` in the unit tests.
  */
 
 export interface DebianVersion {
@@ -116,7 +116,7 @@ export function compareDebianVersions(a: string, b: string): number {
   return Math.sign(verrevcmp(va.revision, vb.revision));
 }
 
-/** The version as it appears in pool file names: without the epoch (formats.md B.8). */
+/** The version as it appears in pool file names: without the epoch (docs/formats/apt.md#version-order). */
 export function versionWithoutEpoch(version: string): string {
   const colon = version.indexOf(':');
   return colon >= 0 ? version.slice(colon + 1) : version;

@@ -2,7 +2,7 @@
  * Opening a package file as a decompressed, bounded tar stream.
  *
  * libalpm opens packages with libarchive and every filter enabled, so the compression is
- * taken from the bytes, never the file name (formats.md A.1). We support what makepkg
+ * taken from the bytes, never the file name (docs/formats/pacman.md#package-file). We support what makepkg
  * emits in practice (zstd, xz, gzip, plain tar).
  */
 import fs from 'node:fs';

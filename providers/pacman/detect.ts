@@ -2,8 +2,8 @@
  * "Is this a pacman package?" for uploads without `provider`. Reads only the start of the file.
  *
  * A pacman package is a tar whose first entries include `.PKGINFO` (makepkg writes the
- * top-level dot files first, formats.md A.1). An Alpine .apk v2 also is gzip with a `.PKGINFO`,
- * but split over several gzip members, each a cut tar (formats.md D.1): the control member holds
+ * top-level dot files first, docs/formats/pacman.md#package-file). An Alpine .apk v2 also is gzip with a `.PKGINFO`,
+ * but split over several gzip members, each a cut tar (docs/formats/apk.md#package-file): the control member holds
  * only dot files (`.PKGINFO`, install scripts) and ends without end-of-archive blocks. So for
  * gzip we read the FIRST member only and require `.PKGINFO` plus either a payload entry (not a
  * top-level dot file) or, for a package without files, the tar's zero end-of-archive blocks.

@@ -1,6 +1,6 @@
 /**
  * The pre-rendered database entry of one package: its `desc` and `files` texts, exactly as
- * repo-add of pacman 6.0.2 writes them (scripts/repo-add.sh.in `db_write_entry`, formats.md A.4).
+ * repo-add of pacman 6.0.2 writes them (scripts/repo-add.sh.in `db_write_entry`, docs/formats/pacman.md#database-entries).
  * Values are taken from `.PKGINFO` unchanged: pacman >= 6.1 compares them with the package.
  */
 import type { PkgInfo } from './pkginfo';

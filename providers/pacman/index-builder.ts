@@ -1,5 +1,5 @@
 /**
- * The sync databases of one architecture (formats.md A.3, A.4, A.6, A.7):
+ * The sync databases of one architecture (docs/formats/pacman.md#repository-layout, #database-entries, #signatures, #architecture-any):
  * `<repo>.db` / `<repo>.db.tar.gz` (a `<name>-<version>/desc` per package) and
  * `<repo>.files` / `<repo>.files.tar.gz` (`desc` and `files`), each with a binary detached
  * `.sig` over the exact bytes. `any` packages are merged into every architecture's db, and

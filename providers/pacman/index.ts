@@ -1,6 +1,6 @@
 /**
  * The `pacman` provider: Arch Linux package repositories that pacman syncs with signatures
- * required. Facts: ../../shared/formats.md section A (and section 0 for HTTP).
+ * required. Facts: docs/formats/pacman.md (and docs/formats/http.md).
  *
  * Layout served under /repo/pacman/<repo>/ (client: `Server = <repoUrl>/$arch`):
  *   <arch>/<pkgname>-<pkgver>-<arch>.pkg.tar.<ext>[.sig]   package files (`any` ones under any/)
@@ -25,7 +25,7 @@ import { vercmp } from './vercmp';
 /** Architecture a repository serves when its settings name none (the core fills in PACMAN_ARCHES). */
 export const DEFAULT_ARCH = 'x86_64';
 
-/** Extensions makepkg knows for PKGEXT; pacman itself ignores file names (formats.md A.1). */
+/** Extensions makepkg knows for PKGEXT; pacman itself ignores file names (docs/formats/pacman.md#package-file). */
 const KNOWN_EXTENSIONS = ['', '.zst', '.xz', '.gz', '.bz2', '.lz4', '.lzo', '.lrz', '.Z'];
 const ARCH_SEGMENT = /^[A-Za-z0-9_]+$/;
 
@@ -132,7 +132,7 @@ export function createPacmanProvider(options: PacmanProviderOptions = {}): Provi
 
     async scopesFor(partition: string, ctx: ScopeContext): Promise<string[]> {
       if (partition !== ANY_ARCH) return [partition];
-      // `any` packages are in every architecture's db (formats.md A.7): the configured ones and those with packages.
+      // `any` packages are in every architecture's db (docs/formats/pacman.md#architecture-any): the configured ones and those with packages.
       const configured = Array.isArray(ctx.repo.settings.arches) ? listSetting(ctx.repo, 'arches', ARCH_SEGMENT) : [DEFAULT_ARCH];
       const arches = new Set<string>(configured.filter((a) => a !== ANY_ARCH));
       for (const p of await ctx.partitions()) if (p !== ANY_ARCH) arches.add(p);

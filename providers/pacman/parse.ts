@@ -1,7 +1,7 @@
 /**
- * Reading a pacman package (formats.md A.1, A.2): one pass over the decompressed tar that
+ * Reading a pacman package (docs/formats/pacman.md#package-file, #pkginfo): one pass over the decompressed tar that
  * buffers `.PKGINFO` (bounded) and collects the payload's file list for the `.files` db
- * (formats.md A.4: no top-level dot files, directories end in `/`, `LC_ALL=C sort -u`).
+ * (docs/formats/pacman.md#database-entries: no top-level dot files, directories end in `/`, `LC_ALL=C sort -u`).
  */
 import { InvalidPackageError } from '../../src/core/errors';
 import type { Compression } from '../../src/util/compression';

@@ -1,6 +1,6 @@
 /**
  * `.PKGINFO` reader and validator, following libalpm's `parse_descfile` (lib/libalpm/be_package.c)
- * and makepkg's `write_pkginfo`, as summarised in ../../shared/formats.md A.2:
+ * and makepkg's `write_pkginfo`, as summarised in docs/formats/pacman.md#pkginfo:
  * one `key = value` per line (the key ends at the first space, which must start " = "),
  * `#` comments, empty lines ignored, a repeated key is a list.
  */
@@ -28,7 +28,7 @@ export interface PkgInfo {
 /**
  * Package names: makepkg's lint (scripts/libmakepkg/lint_pkgbuild/pkgname.sh) allows ASCII
  * alphanumerics and `@._+-`, not starting with `-` or `.`. That also keeps `%FILENAME%` valid
- * (no `/`, no leading `.`, formats.md A.4) and the db directory name `<name>-<version>` parseable.
+ * (no `/`, no leading `.`, docs/formats/pacman.md#database-entries) and the db directory name `<name>-<version>` parseable.
  */
 const NAME_RE = /^[A-Za-z0-9@_+][A-Za-z0-9@._+-]*$/;
 /**

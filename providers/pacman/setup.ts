@@ -1,7 +1,7 @@
 /**
  * Client setup shown in the UI/README: trust the repository key (pacman-key --add and
- * --lsign-key, needed for SigLevel's default TrustedOnly, formats.md A.6), then the
- * pacman.conf section. `$arch` is expanded by pacman from its Architecture option (A.3).
+ * --lsign-key, needed for SigLevel's default TrustedOnly, docs/formats/pacman.md#signatures), then the
+ * pacman.conf section. `$arch` is expanded by pacman from its Architecture option (docs/formats/pacman.md#repository-layout).
  * For a private repository the read token goes into the key download and the Server URL.
  */
 import type { SetupContext, SetupSnippet } from '../../src/core/provider';

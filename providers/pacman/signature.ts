@@ -1,5 +1,5 @@
 /**
- * The package's detached signature (`<package>.sig`, formats.md A.1/A.4/A.6): either the
+ * The package's detached signature (`<package>.sig`, docs/formats/pacman.md#package-file, #database-entries, #signatures): either the
  * packager's, uploaded as the multipart field `sig`, or made here with the repository key.
  * repo-add refuses armored signatures and ones above 16384 bytes; so do we.
  */

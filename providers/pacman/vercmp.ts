@@ -1,6 +1,6 @@
 /**
  * pacman's version order (`vercmp`, libalpm `alpm_pkg_vercmp`), as described in
- * ../../shared/formats.md A.8: split `[epoch:]version[-release]`, compare epoch, then
+ * docs/formats/pacman.md#version-order: split `[epoch:]version[-release]`, compare epoch, then
  * version, then release (only when both sides have one) with the rpmvercmp segment rules.
  *
  * Works on bytes, not UTF-16 units: the reference compares C strings with the C locale's

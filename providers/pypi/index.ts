@@ -1,6 +1,6 @@
 /**
  * The `pypi` provider: a PEP 503/691 simple repository for pip and uv, fed by /addpkg and by
- * twine's legacy upload API. Facts: formats.md section C; where silent, PyPI (warehouse).
+ * twine's legacy upload API. Facts: docs/formats/pypi.md; where silent, PyPI (warehouse).
  */
 import { z } from 'zod';
 import type { Provider } from '../../src/core/provider';

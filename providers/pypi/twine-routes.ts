@@ -2,7 +2,7 @@
  * twine's legacy upload API (the form PyPI accepts at https://upload.pypi.org/legacy/).
  * Only the form's shape is checked here; the core streams the `content` part, authenticates
  * (HTTP Basic, user `__token__`) and runs the normal upload with this provider.
- * Facts: formats.md C.7; twine `repository.py` / `package.py`; warehouse `forklift/legacy.py`.
+ * Facts: docs/formats/pypi.md#upload-api; twine `repository.py` / `package.py`; warehouse `forklift/legacy.py`.
  */
 import { BadRequestError } from '../../src/core/errors';
 import type { UploadEndpoint } from '../../src/core/provider';

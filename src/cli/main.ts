@@ -42,6 +42,9 @@ Usage: rpcli [global options] <command> [options] [arguments]
 Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
 
+info, download, delete, yank and unyank take <package> [<version>], or -p <package> -i <version>
+as upload does.
+
 ${GLOBAL_HELP}
 
 rpcli <command> --help shows a command's options and examples.

@@ -1,6 +1,6 @@
 /**
  * Domain errors. Each carries the HTTP status and a stable machine-readable code;
- * one middleware (src/http/error-handler.ts) turns them into `{error, code}` JSON.
+ * one middleware (`errorHandler` in src/http/middleware.ts) turns them into `{error, code}` JSON.
  * Anything that is not a DomainError is a 500 whose details are logged, never sent.
  */
 export class DomainError extends Error {

@@ -100,7 +100,7 @@ function writeHeader(buf: Buffer, at: number, f: { prefix: string; name: string;
 
 /**
  * The whole archive, entries in the given order, ending with two zero blocks unless
- * `endOfArchive` is false (apk's signature and control tars are "cut": formats.md D.5).
+ * `endOfArchive` is false (apk's signature and control tars are "cut": docs/formats/apk.md#index-signature).
  */
 export function writeTar(items: TarItem[], opts: { endOfArchive?: boolean } = {}): Buffer {
   const endBlocks = opts.endOfArchive === false ? 0 : 2 * BLOCK;

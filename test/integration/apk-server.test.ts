@@ -5,7 +5,7 @@
  * tar reader, not the provider's) plus the real `openssl dgst -sha256 -verify` against the
  * public key the server serves, and every C:/S: recomputed from the package bytes fetched
  * from the URL apk builds from a record: `<base>/<A:>/<P>-<V>.apk`.
- * Packages are made by test/unit/apk/apk-builder.ts (formats.md D.1-D.2, abuild's layout).
+ * Packages are made by test/unit/apk/apk-builder.ts (docs/formats/apk.md#package-file, #pkginfo, abuild's layout).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -63,7 +63,7 @@ async function servedKeys(repo = REPO, headers: Record<string, string> = {}): Pr
   return keys;
 }
 
-/** Field order of apk's index writer (formats.md D.4). */
+/** Field order of apk's index writer (docs/formats/apk.md#apkindex). */
 const FIELD_ORDER = 'CPVASITULomtckDpi';
 
 /**
@@ -196,7 +196,7 @@ test('x86_64 and aarch64 APKINDEX.tar.gz: signed (openssl), well-formed, every C
   assert.equal(x.description, 'alpine v3.20/main');
   assert.deepEqual(x.records.map((r) => r.get('P')).sort(), ['auto', 'docs', 'hello', 'tool']);
   assert.deepEqual(a.records.map((r) => r.get('P')).sort(), ['docs', 'hello']);
-  // the record carries the package's .PKGINFO as apk maps it (formats.md D.2)
+  // the record carries the package's .PKGINFO as apk maps it (docs/formats/apk.md#pkginfo)
   const hello = recordsOf(x, 'hello')[0]!;
   assert.equal(hello.get('V'), '1.0-r0');
   assert.equal(hello.get('I'), '4096');

@@ -4,7 +4,7 @@
  * - Packages built by the real makepkg (every desc field, epoch, unicode, file names with
  *   spaces, a package without files, zst/xz/gz/uncompressed, a packager-signed one) go through
  *   POST /addpkg; the served package files and their .sig are downloaded and given to the real
- *   `repo-add`; its desc and files entries must equal ours (formats.md A.4: repo-add >= 6.1
+ *   `repo-add`; its desc and files entries must equal ours (docs/formats/pacman.md#database-entries: repo-add >= 6.1
  *   leaves out %MD5SUM% and %PGPSIG%, so those two are compared only when it writes them).
  * - The real pacman syncs that db (long entry names: ustar prefix and pax path) and installs.
  * - Hand-made bad archives are answered 400 with the reason, and nothing changes: same db
@@ -123,7 +123,7 @@ test('the db desc and files entries equal what repo-add writes for the same pack
   for (const [dir, r] of ref) {
     const o = ours.get(dir)!;
     const refFields = descFields(r.desc);
-    // repo-add >= 6.1 writes neither by default (formats.md A.4); Debian 12's 6.0.2 writes both.
+    // repo-add >= 6.1 writes neither by default (docs/formats/pacman.md#database-entries); Debian 12's 6.0.2 writes both.
     const refKeys = new Set(refFields.map(([k]) => k));
     const oursFields = descFields(o.desc).filter(([k]) => refKeys.has(k) || (k !== 'MD5SUM' && k !== 'PGPSIG'));
     assert.deepEqual(oursFields, refFields, `${dir}: desc fields`);

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { arg, noMoreArgs, resolveRepo, type Command } from '../context';
+import { packageRef, resolveRepo, type Command } from '../context';
 import { CliError, EXIT, connectionError, usageError } from '../errors';
 import { repoPath } from '../http';
 import { Progress, humanSize } from '../progress';
@@ -40,18 +40,19 @@ export const downloadCommand: Command = {
   name: 'download',
   summary: 'download a package file (newest version unless given), verified by sha256',
   usage: `rpcli download <package> [<version>] -r <repo> [-y <provider>] [--arch <arch>] [-o <file|dir>]
+rpcli download -p <package> [-i <version>] -r <repo> ...     the same, with upload's flags
 
 Examples:
   rpcli download hello -r myrepo -y apt -o /tmp/
-  rpcli download cpython 3.8.0b1 -r cpython -o cpython.tar.gz`,
-  options: ['repo', 'provider', 'output', 'arch'],
+  rpcli download cpython 3.8.0b1 -r cpython -o cpython.tar.gz
+  rpcli download -p hello -i 1.0 -r myrepo --arch arm64 -o .`,
+  options: ['repo', 'provider', 'name', 'version', 'output', 'arch'],
   async run(ctx) {
-    noMoreArgs(ctx, 2);
-    const name = arg(ctx, 0, 'package name');
+    const { name, version } = packageRef(ctx, 'download', 'optional');
     const { provider, repo } = await resolveRepo(ctx);
     const api = ctx.api();
     const info = await api.json<PackageInfo>('GET', `${repoPath(provider, repo)}/packages/${encodeURIComponent(name)}`);
-    const files = pickFiles(info, ctx.args[1], ctx.values.arch);
+    const files = pickFiles(info, version, ctx.values.arch);
     const dests = destinations(files, ctx.values.output);
     const done: { path: string; url: string; size: number; sha256: string }[] = [];
     for (const [i, f] of files.entries()) {

@@ -1,5 +1,5 @@
 /** Browsing and changing packages: list, info, delete, yank, unyank. */
-import { arg, noMoreArgs, resolveRepo, type Command, type Ctx } from '../context';
+import { noMoreArgs, packageRef, resolveRepo, type Command, type Ctx } from '../context';
 import { repoPath } from '../http';
 import { when } from '../output';
 import { humanSize } from '../progress';
@@ -65,11 +65,10 @@ rpcli list <repo> [-y <provider>] packages of a repository (also: -r <repo>)`,
 export const infoCommand: Command = {
   name: 'info',
   summary: 'show one package: versions, files, checksums, URLs',
-  usage: 'rpcli info <package> -r <repo> [-y <provider>]',
-  options: ['repo', 'provider'],
+  usage: 'rpcli info <package> -r <repo> [-y <provider>]     (or -p <package>)',
+  options: ['repo', 'provider', 'name'],
   async run(ctx) {
-    noMoreArgs(ctx, 1);
-    const name = arg(ctx, 0, 'package name');
+    const { name } = packageRef(ctx, 'info', 'none');
     const { provider, repo } = await resolveRepo(ctx);
     const info = await ctx.api().json<PackageInfo>('GET', pkgPath(provider, repo, name));
     if (ctx.out.json) return ctx.out.data(info);
@@ -90,12 +89,11 @@ export const deleteCommand: Command = {
   name: 'delete',
   summary: 'delete one version of a package, or every version (admin)',
   usage: `rpcli delete <package> <version> -r <repo> [-y <provider>]   one version (all its files)
-rpcli delete <package> -r <repo> [-y <provider>]             every version`,
-  options: ['repo', 'provider'],
+rpcli delete <package> -r <repo> [-y <provider>]             every version
+rpcli delete -p <package> [-i <version>] -r <repo> ...        the same, with upload's flags`,
+  options: ['repo', 'provider', 'name', 'version'],
   async run(ctx) {
-    noMoreArgs(ctx, 2);
-    const name = arg(ctx, 0, 'package name');
-    const version = ctx.args[1];
+    const { name, version } = packageRef(ctx, 'delete', 'optional');
     const { provider, repo } = await resolveRepo(ctx);
     const res = await ctx.api().json<{ deleted: number }>('DELETE', version === undefined ? pkgPath(provider, repo, name) : pkgPath(provider, repo, name, version));
     if (ctx.out.json) return ctx.out.data({ provider, repo, name, version: version ?? null, ...res });
@@ -108,12 +106,13 @@ function yankCommand(undo: boolean): Command {
   return {
     name,
     summary: undo ? 'undo a yank' : 'yank a version (PyPI: PEP 592 mark; other formats: leaves the index, file stays downloadable)',
-    usage: undo ? 'rpcli unyank <package> <version> -r <repo> [-y <provider>]' : 'rpcli yank <package> <version> -r <repo> [-y <provider>] [--reason <text>]',
-    options: undo ? ['repo', 'provider'] : ['repo', 'provider', 'reason'],
+    usage: `rpcli ${name} <package> <version> -r <repo> [-y <provider>]${undo ? '' : ' [--reason <text>]'}
+rpcli ${name} -p <package> -i <version> -r <repo> ...   the same, with upload's flags`,
+    options: undo ? ['repo', 'provider', 'name', 'version'] : ['repo', 'provider', 'name', 'version', 'reason'],
     async run(ctx) {
-      noMoreArgs(ctx, 2);
-      const pkg = arg(ctx, 0, 'package name');
-      const version = arg(ctx, 1, 'version');
+      const ref = packageRef(ctx, name, 'required');
+      const pkg = ref.name;
+      const version = ref.version!;
       const { provider, repo } = await resolveRepo(ctx);
       const path = `${pkgPath(provider, repo, pkg, version)}/yank`;
       const res = undo ? await ctx.api().json('DELETE', path) : await ctx.api().json('POST', path, { reason: ctx.values.reason ?? '' });

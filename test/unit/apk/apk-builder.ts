@@ -1,5 +1,5 @@
 /**
- * Test-only apk v2 package builder, written from formats.md D.1-D.2 (what abuild does) and
+ * Test-only apk v2 package builder, written from docs/formats/apk.md#package-file and #pkginfo (what abuild does) and
  * independent of providers/apk: its own ustar writer, node's zlib, node's crypto.
  *
  *   [signature member: .SIGN.RSA.<key> over the compressed control member, cut]

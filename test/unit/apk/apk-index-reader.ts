@@ -1,6 +1,6 @@
 /**
- * Test-only INDEPENDENT reader of APKINDEX.tar.gz and .apk files, written from formats.md
- * D.3-D.5 and D.9 without importing providers/apk. It splits gzip members with zlib's raw
+ * Test-only INDEPENDENT reader of APKINDEX.tar.gz and .apk files, written from docs/formats/apk.md
+ * #package-checksum to #index-signature and #testing-without-apk, without importing providers/apk. It splits gzip members with zlib's raw
  * inflate (which stops exactly at the end of the deflate data), checks the signature tar
  * layout, verifies signatures with the real `openssl dgst -verify`, and recomputes C:/S:.
  */

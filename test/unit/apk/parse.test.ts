@@ -1,6 +1,6 @@
 /**
  * parse(): packages made by the test builder (checked with Python's tarfile and zlib, real
- * independent readers), C: checked against a Python computation per formats.md D.3/D.9,
+ * independent readers), C: checked against a Python computation per docs/formats/apk.md#package-checksum, #testing-without-apk,
  * and every kind of bad input the issue lists.
  */
 import { parseRendered } from '../../helpers/provider';

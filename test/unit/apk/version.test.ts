@@ -1,6 +1,6 @@
 /**
  * apk version ordering. There is no apk binary on this machine, so expectations come from:
- *  - F: formats.md D.8 (measured with `apk version -t`, apk-tools 3.0.6);
+ *  - F: docs/formats/apk.md#version-order (measured with `apk version -t`, apk-tools 3.0.6);
  *  - T: apk-tools' own test corpus, test/unit/version.data (alpinelinux/apk-tools master,
  *       commit 90b974f), pairs copied as facts;
  *  - R: the suffix ranking stated in the brief and in apk-tools src/version.c's suffix table.
@@ -66,7 +66,7 @@ const corpus: Array<[string, '<' | '>' | '=', string, 'F' | 'T']> = [
 
 const sign = (n: number) => (n < 0 ? '<' : n > 0 ? '>' : '=');
 
-test('apk version corpus (formats.md D.8 and apk-tools version.data)', () => {
+test('apk version corpus (docs/formats/apk.md#version-order and apk-tools version.data)', () => {
   assert.ok(corpus.length >= 40);
   for (const [a, op, b, src] of corpus) {
     assert.equal(sign(compareApkVersions(a, b)), op, `${a} ${op} ${b} [${src}]`);

@@ -45,7 +45,7 @@ test('Debian version order agrees with dpkg --compare-versions on the corpus', (
   assert.deepEqual(mismatches, []);
 });
 
-test('formats.md B.8 examples', () => {
+test('docs/formats/apt.md#version-order examples', () => {
   assert.ok(compareDebianVersions('1.0~rc1', '1.0') < 0);
   assert.ok(compareDebianVersions('1.0a', '1.0') > 0);
   assert.ok(compareDebianVersions('1.0+b1', '1.0') > 0);

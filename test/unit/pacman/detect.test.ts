@@ -1,7 +1,7 @@
 /**
  * Format detection: real makepkg packages are recognised in every compression, including a
  * package without files; Alpine-style multi-member gzip archives (signature + cut control
- * tar + data, formats.md D.1) and other non-packages are not.
+ * tar + data, docs/formats/apk.md#package-file) and other non-packages are not.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
