@@ -55,7 +55,7 @@ async function servedKeys(repo = REPO, headers: Record<string, string> = {}): Pr
   const list = await getJson(`${repoBase(repo)}/keys/`, headers);
   assert.equal(list.status, 200, JSON.stringify(list.body));
   const keys = new Map<string, string>();
-  for (const k of list.body as Array<{ name: string; url: string }>) {
+  for (const k of (list.body as { entries: Array<{ name: string; url: string }> }).entries) {
     const pem = await download(k.url, headers);
     assert.equal(pem.status, 200, k.url);
     keys.set(k.name, pem.bytes.toString('utf8'));
@@ -168,8 +168,11 @@ test('upload with provider omitted: detected as apk, branch given or defaulting 
 test('keys/: HTML and JSON listing, and the PEM key file openssl reads', async () => {
   const json = await getJson(`${repoBase()}/keys/`);
   assert.equal(json.status, 200);
-  assert.equal(json.body.length, 1);
-  const { name, url } = json.body[0] as { name: string; url: string };
+  // The `{path, entries}` shape of every other listing.
+  assert.equal(json.body.path, new URL(`${repoBase()}/keys/`).pathname);
+  assert.equal(json.body.entries.length, 1);
+  const { name, url, type } = json.body.entries[0] as { name: string; url: string; type: string };
+  assert.equal(type, 'file');
   assert.match(name, /^alpine-[0-9a-f]{8}\.rsa\.pub$/);
   assert.equal(url, `${repoBase()}/keys/${name}`);
   const html = await fetch(`${repoBase()}/keys/`, { headers: { Accept: 'text/html' } });
@@ -177,7 +180,7 @@ test('keys/: HTML and JSON listing, and the PEM key file openssl reads', async (
   assert.match(html.headers.get('content-type')!, /text\/html/);
   assert.ok((await html.text()).includes(`<a href="${url}">${name}</a>`));
   // without the slash, as a browser would type it
-  assert.equal((await getJson(`${repoBase()}/keys`)).body[0].name, name);
+  assert.equal((await getJson(`${repoBase()}/keys`)).body.entries[0].name, name);
   const pem = await download(url);
   assert.equal(pem.status, 200);
   assert.match(pem.bytes.toString(), /^-----BEGIN PUBLIC KEY-----\n[\s\S]+-----END PUBLIC KEY-----\n$/);

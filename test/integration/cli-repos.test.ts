@@ -126,6 +126,20 @@ describe('browse and change packages', () => {
     assert.match(oneErrorLine(noKeep), /clean needs \{"keep": N\}/);
   });
 
+  test('reindex renders every entry again and reports it; a write token is refused', async () => {
+    const files = (await getJson(`${srv.url}/api/repos/tar/shop/status`)).body.files as number;
+    const r = await rpcli(['reindex', '-r', 'shop', '-y', 'tar', '--json'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { provider: 'tar', repo: 'shop', rendered: files, changed: 0, skipped: 0, republished: [] });
+    const human = await rpcli(['reindex', '-r', 'shop'], { env });
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(human.stdout, new RegExp(`^rendered ${files} entries \\(0 changed, 0 skipped\\); republished 0 index scope\\(s\\)$`, 'm'));
+    const writer = await makeToken(srv.url, ADMIN_TOKEN, 'write');
+    const denied = await rpcli(['reindex', '-r', 'shop'], { env: { ...env, RPCLI_TOKEN: writer } });
+    assert.notEqual(denied.code, 0);
+    assert.match(oneErrorLine(denied), /admin/);
+  });
+
   test('status counts packages, files and bytes', async () => {
     const r = await rpcli(['status', 'shop', '--json'], { env });
     assert.equal(r.code, 0, r.stderr);

@@ -1,4 +1,4 @@
-/** Repository-wide operations: clean (retention), status, settings; and server-wide gc. */
+/** Repository-wide operations: clean (retention), reindex, status, settings; and server-wide gc. */
 import { intOption } from '../args';
 import { noMoreArgs, resolveRepo, type Command } from '../context';
 import { usageError } from '../errors';
@@ -37,6 +37,27 @@ Example: rpcli clean -r archrepo -y pacman --keep 3 --dry-run`,
     const verb = res.dryRun ? 'would delete' : 'deleted';
     for (const f of res.removed) ctx.out.line(`${verb} ${f.name} ${f.version}${f.arch ? ` (${f.arch})` : ''} ${f.filename}`);
     ctx.out.line(`${verb} ${res.removed.length} file(s), ${humanSize(res.removed.reduce((n, f) => n + f.size, 0))}; keeping ${res.keep} version(s) per package`);
+  },
+};
+
+export const reindexCommand: Command = {
+  name: 'reindex',
+  summary: 're-render every index entry from stored metadata, re-sign, republish once (admin)',
+  usage: `rpcli reindex -r <repo> [-y <provider>]
+
+Renders each package's index entry again from what was stored at upload (after a server
+upgrade that changes how entries are written), re-signs what the repository key signed,
+and publishes every index of the repository once. Files stored before entries were
+re-renderable are counted as skipped and keep their entry.
+
+Example: rpcli reindex -r archrepo -y pacman`,
+  options: ['repo', 'provider'],
+  async run(ctx) {
+    noMoreArgs(ctx, 0);
+    const { provider, repo } = await resolveRepo(ctx);
+    const res = await ctx.api().json<{ rendered: number; changed: number; skipped: number; republished: string[] }>('POST', `${repoPath(provider, repo)}/reindex`, {});
+    if (ctx.out.json) return ctx.out.data(res);
+    ctx.out.line(`rendered ${res.rendered} entr${res.rendered === 1 ? 'y' : 'ies'} (${res.changed} changed, ${res.skipped} skipped); republished ${res.republished.length} index scope(s)`);
   },
 };
 
