@@ -1,4 +1,5 @@
 /** Every migration, in order. Listed explicitly (no glob) so tsx, tsc output and bundles all find them. */
 import { Initial1763600000000 } from './1763600000000-Initial';
+import { FileNameKey1764000000000 } from './1764000000000-FileNameKey';
 
-export const migrations = [Initial1763600000000];
+export const migrations = [Initial1763600000000, FileNameKey1764000000000];

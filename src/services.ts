@@ -13,6 +13,7 @@ import { KeyService } from './core/keys/key-service';
 import { RepoService } from './core/repo-service';
 import { Publisher } from './core/publisher';
 import { PackageService } from './core/package-service';
+import { Catalog } from './core/catalog';
 import { TokenService } from './core/tokens';
 import { ServedPaths } from './core/served-paths';
 import type { RepoInfo } from './core/provider';
@@ -28,6 +29,8 @@ export interface Services {
   repos: RepoService;
   publisher: Publisher;
   packages: PackageService;
+  /** Every read of files and repository totals outside publishing (src/core/catalog.ts). */
+  catalog: Catalog;
   tokens: TokenService;
   paths: ServedPaths;
   tmpDir: string;
@@ -72,11 +75,12 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
     return { ...repo, settings: { ...repo.settings, arches: config[key] } };
   };
   const publisher = new Publisher(db, blobs, locks, keys, log, config.KEEP_GENERATIONS, config.KEEP_GENERATIONS_SECONDS, withDefaults);
-  const packages = new PackageService(db, blobs, publisher, keys, repos);
+  const catalog = new Catalog(db, config.PUBLIC_READ);
+  const packages = new PackageService(db, blobs, publisher, keys, repos, catalog);
   const tokens = new TokenService(db, resolveAdminToken(config, log));
   const paths = new ServedPaths(db);
   return {
-    config, log, db, blobs, locks, keys, repos, publisher, packages, tokens, paths,
+    config, log, db, blobs, locks, keys, repos, publisher, packages, catalog, tokens, paths,
     tmpDir: path.join(config.dataDir, 'tmp'),
     async close() {
       if (blobs instanceof S3BlobStore) blobs.destroy();

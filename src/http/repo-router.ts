@@ -6,10 +6,8 @@
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { NotFoundError } from '../core/errors';
-import { toEntryRow } from '../core/publisher';
 import type { Provider, RequestView } from '../core/provider';
 import { providers } from '../core/provider-registry';
-import { TokenService } from '../core/tokens';
 import type { Services } from '../services';
 import { contentTypeFor } from './content-types';
 import { sendListing } from './listing';
@@ -39,16 +37,14 @@ function repoLocals(s: Services, provider: Provider) {
   return asyncRoute(async (req: Request, res: Response, next: NextFunction) => {
     const name = decodeURIComponent(String(req.params.repo));
     const repo = await s.repos.find(provider.name, name);
-    if (repo && (!s.config.PUBLIC_READ || repo.settings.private === true) && req.method !== 'POST') {
-      TokenService.require(req.principal, 'read', repo.name);
-    }
+    if (repo && req.method !== 'POST') s.catalog.requireRead(req.principal, repo);
     const full = repo ? s.publisher.scopeContext(repo).repo : undefined;
     res.locals.repoName = name;
     res.locals.repo = full;
     res.locals.signer = repo ? s.keys.signerFor(repo) : undefined;
     res.locals.repoUrl = repoUrl(s, req, provider.name, name);
     res.locals.partitions = () => (repo ? s.publisher.scopeContext(repo).partitions() : Promise.resolve([]));
-    res.locals.files = async (pkg?: string) => (repo ? (await s.packages.listFiles(repo, pkg)).filter((f) => !f.hidden).map(toEntryRow) : []);
+    res.locals.files = async (pkg?: string) => (repo ? s.catalog.entryRows(repo, pkg) : []);
     res.locals.upload = (opts: Omit<UploadOptions, 'provider' | 'repoName'>) => handleUpload(s, req, res, { ...opts, provider, repoName: name });
     next();
   });
