@@ -17,6 +17,7 @@ import { startServer, type TestServer } from '../helpers/server';
 import { auth, getJson, upload } from '../helpers/http';
 import { fileSelects, queriesDuring, readsEntry } from '../helpers/query-log';
 import { makeWheel, metadataText, tmpDir } from '../unit/pypi/helpers';
+import { getHtml, links, tableRows, textOf } from './ui-html';
 
 const dir = tmpDir();
 let srv: TestServer;
@@ -184,6 +185,28 @@ describe('retention, lists and totals in SQL', () => {
     assert.deepEqual(rowReads[0].params.filter((p) => typeof p === 'string').sort(), ['p3', 'p4', 'p5']);
     const past = await getJson(api('/repos/tar/paged/packages?limit=3&offset=30'));
     assert.deepEqual([past.body.total, past.body.packages.length], [7, 0]);
+  });
+});
+
+describe('UI lists page in SQL', () => {
+  test('the home page shows 50 repositories a page, with their totals, and links the next page', async () => {
+    for (let i = 0; i < 52; i++) await srv.services.repos.getOrCreate('tar', `bulk-${String(i).padStart(2, '0')}`);
+    const total = (await getJson(api('/repos?limit=1'))).body.total as number;
+    assert.ok(total > 50);
+    const queries = await queriesDuring(srv.services.db.ds, () => getHtml(`${srv.url}/`));
+    assert.ok(queries.some((q) => /FROM\s+["`]?repos/i.test(q.sql) && /LIMIT/i.test(q.sql)), 'the home page cuts its page in SQL');
+    const first = await getHtml(`${srv.url}/`);
+    assert.equal(tableRows(first.html).length, 50);
+    assert.ok(links(first.html).includes('/?page=2'));
+    const last = await getHtml(`${srv.url}/?page=2`);
+    const rows = tableRows(last.html);
+    assert.equal(rows.length, total - 50);
+    const stats = rows.find((r) => r[0] === 'zz-stats');
+    assert.ok(stats, 'zz-stats sorts onto the last page');
+    assert.deepEqual(stats.slice(2, 4), ['2', '4'], 'its packages and files, by aggregate');
+    const past = await getHtml(`${srv.url}/?page=99`);
+    assert.match(textOf(past.html), /Page 2 of 2/, 'a page past the end shows the last page');
+    assert.deepEqual(tableRows(past.html), rows);
   });
 });
 
