@@ -130,6 +130,15 @@ export interface SearchHit extends PackageSummary {
   repo: string;
 }
 
+/**
+ * LIMIT/OFFSET are written into the SQL as numbers: whole, and below what both databases
+ * take (`OFFSET 1e+30` or `1.5` is a syntax error). Past the end is simply an empty page.
+ */
+function sqlPage(page: Page): Page {
+  const whole = (n: number, min: number, max: number) => Math.min(Math.max(Number.isFinite(n) ? Math.floor(n) : min, min), max);
+  return { limit: whole(page.limit, 1, 1000), offset: whole(page.offset, 0, 2 ** 31 - 1) };
+}
+
 /** MySQL and SQLite both cap bound parameters: IN lists go in chunks. */
 const CHUNK = 500;
 const num = (v: unknown) => Number(v ?? 0);
@@ -191,7 +200,8 @@ export class Catalog {
   }
 
   /** One page of the readable repositories with their totals: three queries, whatever the repository sizes. */
-  async listRepos(principal: Principal | undefined, page: Page): Promise<{ total: number; repos: { repo: RepoInfo; stats: RepoStats }[] }> {
+  async listRepos(principal: Principal | undefined, asked: Page): Promise<{ total: number; repos: { repo: RepoInfo; stats: RepoStats }[] }> {
+    const page = sqlPage(asked);
     const base = () => this.whereReadable(this.db.manager.getRepository(RepoEntity).createQueryBuilder('r'), principal);
     const total = await base().getCount();
     const rows = await base().orderBy('r.provider', 'ASC').addOrderBy('r.name', 'ASC').limit(page.limit).offset(page.offset).getMany();
@@ -310,7 +320,8 @@ export class Catalog {
    * order). With `q` the database narrows the candidates and the exact match (name or the
    * newest version's description) runs on their light rows, so the page is cut after it.
    */
-  async packages(repo: RepoInfo, page: Page, q = ''): Promise<{ total: number; packages: PackageSummary[] }> {
+  async packages(repo: RepoInfo, asked: Page, q = ''): Promise<{ total: number; packages: PackageSummary[] }> {
+    const page = sqlPage(asked);
     const provider = this.providerOf(repo);
     if (q) {
       const keys = (await this.candidateKeys([repo.id], q)).get(repo.id) ?? [];

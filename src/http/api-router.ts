@@ -11,8 +11,9 @@ import { asyncRoute } from './middleware';
 import { repoUrl } from './urls';
 
 export function page(req: Request): { limit: number; offset: number } {
-  const limit = Math.min(Math.max(Number(req.query.limit ?? 100) || 100, 1), 1000);
-  const offset = Math.max(Number(req.query.offset ?? 0) || 0, 0);
+  // Whole numbers: both go into SQL (catalog.ts); a huge offset is an empty page, not an error.
+  const limit = Math.min(Math.max(Math.floor(Number(req.query.limit ?? 100)) || 100, 1), 1000);
+  const offset = Math.min(Math.max(Math.floor(Number(req.query.offset ?? 0)) || 0, 0), 2 ** 31 - 1);
   return { limit, offset };
 }
 

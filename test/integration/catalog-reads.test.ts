@@ -185,6 +185,16 @@ describe('retention, lists and totals in SQL', () => {
     assert.deepEqual(rowReads[0].params.filter((p) => typeof p === 'string').sort(), ['p3', 'p4', 'p5']);
     const past = await getJson(api('/repos/tar/paged/packages?limit=3&offset=30'));
     assert.deepEqual([past.body.total, past.body.packages.length], [7, 0]);
+    // limit and offset end up in SQL: odd numbers must not reach it as they are.
+    const odd = await getJson(api('/repos/tar/paged/packages?limit=2.7&offset=1.5'));
+    assert.equal(odd.status, 200);
+    assert.deepEqual(odd.body.packages.map((p: { name: string }) => p.name), ['p1', 'p2']);
+    for (const url of [api('/repos/tar/paged/packages?offset=1e30'), api('/repos?offset=1e30&limit=1e30'), api('/repos?offset=-5&limit=-1')]) {
+      const r = await getJson(url);
+      assert.equal(r.status, 200, `${url}: ${JSON.stringify(r.body)}`);
+    }
+    assert.equal((await getJson(api('/repos?offset=1e30'))).body.repos.length, 0);
+    assert.equal((await fetch(`${srv.url}/ui/tar/paged?page=99999999999999999999`)).status, 200);
   });
 });
 

@@ -24,7 +24,8 @@ export interface Pager<T> {
 
 /** The page number asked for (`?page=`, from 1), before it is clamped to the pages there are. */
 export function pageNumber(req: Request): number {
-  return Math.max(Number.parseInt(String(req.query.page ?? '1'), 10) || 1, 1);
+  // Capped so the offset it makes stays a whole number SQL takes; far past the end is the last page.
+  return Math.min(Math.max(Number.parseInt(String(req.query.page ?? '1'), 10) || 1, 1), 1_000_000);
 }
 
 /** Pager of page `page` of `total` items; links keep the other query parameters. */
