@@ -14,6 +14,7 @@ import { RepoService } from './core/repo-service';
 import { Publisher } from './core/publisher';
 import { PackageService } from './core/package-service';
 import { EntryRenderer } from './core/entry-renderer';
+import { Catalog } from './core/catalog';
 import { TokenService } from './core/tokens';
 import { ServedPaths } from './core/served-paths';
 import type { RepoInfo } from './core/provider';
@@ -31,6 +32,8 @@ export interface Services {
   publisher: Publisher;
   packages: PackageService;
   renderer: EntryRenderer;
+  /** Every read of files and repository totals outside publishing (src/core/catalog.ts). */
+  catalog: Catalog;
   tokens: TokenService;
   paths: ServedPaths;
   tmpDir: string;
@@ -71,12 +74,12 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
   const publisher = new Publisher(db, blobs, locks, keys, log, config.KEEP_GENERATIONS, config.KEEP_GENERATIONS_SECONDS, effective);
   const tmpDir = path.join(config.dataDir, 'tmp');
   const renderer = new EntryRenderer(db, blobs, publisher, (repo) => keys.signerFor(repo), tmpDir);
-  const packages = new PackageService(db, blobs, publisher, keys, repos, renderer);
+  const catalog = new Catalog(db, config.PUBLIC_READ);
+  const packages = new PackageService(db, blobs, publisher, keys, repos, catalog, renderer);
   const tokens = new TokenService(db, resolveAdminToken(config, log));
   const paths = new ServedPaths(db);
   return {
-    config, log, db, blobs, locks, keys, repos, publisher, packages, tokens, paths,
-    renderer,
+    config, log, db, blobs, locks, keys, repos, publisher, packages, catalog, renderer, tokens, paths,
     tmpDir,
     async close() {
       if (blobs instanceof S3BlobStore) blobs.destroy();

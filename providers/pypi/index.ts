@@ -37,7 +37,7 @@ export const pypiProvider: Provider = {
   scopesFor: async (partition) => [projectScope(partition), ROOT_SCOPE],
   buildIndex,
   compareVersions: compareVersionStrings,
-  namesMatch: (a, b) => normalizeName(a) === normalizeName(b),
+  normalizeName,
   rewrite,
   uploadEndpoints: [twineUpload],
   setup,

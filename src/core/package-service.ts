@@ -9,6 +9,7 @@
 import type { Database } from '../db/database';
 import { isUniqueViolation } from '../db/database';
 import { FileEntity, type FileRow } from '../db/entities';
+import { fileView, nameKeyOf, type Catalog, type CatalogFile, type StoredFileView } from './catalog';
 import type { BlobStore } from '../storage/blob-store';
 import { blobKey } from '../storage/blob-store';
 import type { EntryRenderer, StoredAttachment } from './entry-renderer';
@@ -33,37 +34,8 @@ export interface UploadRequest {
   wait: boolean;
 }
 
-export interface StoredFileView {
-  provider: string;
-  repo: string;
-  name: string;
-  version: string;
-  arch: string;
-  filename: string;
-  path: string;
-  size: number;
-  sha256: string;
-  uploadedAt: string;
-  yanked: string | null;
-  hidden: boolean;
-}
-
-export function fileView(repo: RepoInfo, f: FileRow): StoredFileView {
-  return {
-    provider: repo.provider,
-    repo: repo.name,
-    name: f.name,
-    version: f.version,
-    arch: f.arch,
-    filename: f.filename,
-    path: f.path,
-    size: f.size,
-    sha256: f.sha256,
-    uploadedAt: new Date(f.createdAt).toISOString(),
-    yanked: f.yanked,
-    hidden: f.hidden,
-  };
-}
+// The API view of a file lives with the reads (catalog.ts); re-exported for rpcli's types.
+export { fileView, type StoredFileView } from './catalog';
 
 /** Pick the provider from the bytes when the client did not say (formats without `detect` are only used when named). */
 export async function detectProvider(file: UploadedFile): Promise<Provider> {
@@ -83,6 +55,7 @@ export class PackageService {
     private readonly publisher: Publisher,
     private readonly keys: KeyService,
     private readonly repos: RepoService,
+    private readonly catalog: Catalog,
     private readonly renderer: EntryRenderer,
   ) {}
 
@@ -135,6 +108,7 @@ export class PackageService {
         const inserted = await files.insert({
           repoId: repo.id,
           name: parsed.name,
+          nameKey: nameKeyOf(provider, parsed.name),
           version: parsed.version,
           arch: parsed.arch,
           filename: parsed.filename,
@@ -165,8 +139,7 @@ export class PackageService {
 
   private checkClaims(provider: Provider, parsed: ParsedPackage, name?: string, version?: string): void {
     if (!provider.selfDescribing) return;
-    const same = provider.namesMatch ?? ((a: string, b: string) => a === b);
-    if (name && !same(name, parsed.name)) {
+    if (name && nameKeyOf(provider, name) !== nameKeyOf(provider, parsed.name)) {
       throw new BadRequestError(`name "${printable(name)}" in the request does not match the package's own name "${parsed.name}"`);
     }
     // Equal by the format's own rules (PEP 440: 1.0 == 1.0.0), not only byte for byte.
@@ -175,22 +148,8 @@ export class PackageService {
     }
   }
 
-  async listFiles(repo: RepoInfo, name?: string): Promise<FileRow[]> {
-    return this.db.manager.getRepository(FileEntity).find({ where: { repoId: repo.id, ...(name ? { name } : {}) }, order: { id: 'ASC' } });
-  }
-
-  /** Files of one package; PyPI-style name matching where the provider defines it. */
-  async filesOf(repo: RepoInfo, provider: Provider, name: string): Promise<FileRow[]> {
-    if (!provider.namesMatch) return this.listFiles(repo, name);
-    return (await this.listFiles(repo)).filter((f) => provider.namesMatch!(f.name, name));
-  }
-
-  async findByPath(repoId: number, path: string): Promise<FileRow | null> {
-    return this.db.manager.getRepository(FileEntity).findOne({ where: { repoId, path }, order: { id: 'DESC' } });
-  }
-
   /** Delete rows, republish the scopes they were in, wait for it. */
-  async deleteFiles(repo: RepoInfo, provider: Provider, rows: FileRow[]): Promise<number> {
+  async deleteFiles(repo: RepoInfo, provider: Provider, rows: CatalogFile[]): Promise<number> {
     if (rows.length === 0) return 0;
     const ctx = this.publisher.scopeContext(repo);
     const scopes = [...new Set((await Promise.all([...new Set(rows.map((r) => r.partition))].map((p) => provider.scopesFor(p, ctx)))).flat())];
@@ -203,15 +162,8 @@ export class PackageService {
     return rows.length;
   }
 
-  /** Rows of one version: the exact spelling, else a version equal by the format's order (PEP 440 1.0 == 1.0.0). */
-  private ofVersion(rows: FileRow[], provider: Provider, version: string): FileRow[] {
-    const exact = rows.filter((r) => r.version === version);
-    return exact.length ? exact : rows.filter((r) => provider.compareVersions(r.version, version) === 0);
-  }
-
   async deleteVersion(repo: RepoInfo, provider: Provider, name: string, version?: string): Promise<number> {
-    const all = await this.filesOf(repo, provider, name);
-    const rows = version === undefined ? all : this.ofVersion(all, provider, version);
+    const rows = version === undefined ? await this.catalog.filesOf(repo, name) : await this.catalog.versionFiles(repo, name, version);
     if (rows.length === 0) throw new NotFoundError(`${name}${version ? ` ${version}` : ''} is not in ${repo.provider}/${repo.name}`);
     return this.deleteFiles(repo, provider, rows);
   }
@@ -221,7 +173,7 @@ export class PackageService {
    * downloadable by URL). `reason` null un-yanks.
    */
   async setYanked(repo: RepoInfo, provider: Provider, name: string, version: string, reason: string | null): Promise<number> {
-    const rows = this.ofVersion(await this.filesOf(repo, provider, name), provider, version);
+    const rows = await this.catalog.versionFiles(repo, name, version);
     if (rows.length === 0) throw new NotFoundError(`${name} ${version} is not in ${repo.provider}/${repo.name}`);
     const ctx = this.publisher.scopeContext(repo);
     const scopes = [...new Set((await Promise.all([...new Set(rows.map((r) => r.partition))].map((p) => provider.scopesFor(p, ctx)))).flat())];
@@ -238,16 +190,16 @@ export class PackageService {
     return rows.length;
   }
 
-  /** Keep the newest `keep` versions of each package (or of `onlyName`); returns what went (or would go). */
+  /**
+   * Keep the newest `keep` versions of each package (or of `onlyName` alone: after an upload
+   * only that package's rows are read); returns what went (or would go).
+   */
   async applyRetention(repo: RepoInfo, provider: Provider, keep: number, onlyName?: string, dryRun = false): Promise<StoredFileView[]> {
-    const rows = await this.listFiles(repo);
-    const byName = new Map<string, FileRow[]>();
-    for (const r of rows) {
-      if (onlyName && r.name !== onlyName) continue;
-      byName.set(r.name, [...(byName.get(r.name) ?? []), r]);
-    }
-    const doomed: FileRow[] = [];
-    for (const files of byName.values()) {
+    const rows = onlyName === undefined ? await this.catalog.allFiles(repo) : await this.catalog.filesOf(repo, onlyName);
+    const byKey = new Map<string, CatalogFile[]>();
+    for (const r of rows) (byKey.get(r.nameKey) ?? byKey.set(r.nameKey, []).get(r.nameKey)!).push(r);
+    const doomed: CatalogFile[] = [];
+    for (const files of byKey.values()) {
       const versions = [...new Set(files.map((f) => f.version))].sort((a, b) => provider.compareVersions(b, a));
       const old = new Set(versions.slice(Math.max(keep, 0)));
       doomed.push(...files.filter((f) => old.has(f.version)));

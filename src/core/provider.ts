@@ -328,8 +328,11 @@ export interface Provider {
   buildIndex(ctx: PublishContext): Promise<IndexFile[]>;
   /** Version order, newest last (`compare(a, b) < 0` when a is older). */
   compareVersions(a: string, b: string): number;
-  /** Are two package names the same package? (PyPI normalizes.) Defaults to equality. */
-  namesMatch?(a: string, b: string): boolean;
+  /**
+   * The key two spellings of one package name share (PyPI: PEP 503, `Acme_Core` -> `acme-core`);
+   * stored with every file as `name_key` and compared instead of names. Defaults to the name itself.
+   */
+  normalizeName?(name: string): string;
   /** Map a request before the generic lookup (index file, package file, attachment, listing). */
   rewrite?(req: RequestView): Rewrite | null;
   /** Other stored paths that may serve a requested path (pacman any/ under $arch, apk noarch/). */

@@ -36,6 +36,8 @@ export interface FileRow {
   id: number;
   repoId: number;
   name: string;
+  /** `name` normalized by the provider (PyPI: PEP 503), for "files of one package" lookups by (repo_id, name_key). */
+  nameKey: string;
   version: string;
   arch: string;
   filename: string;
@@ -66,6 +68,7 @@ export const FileEntity = new EntitySchema<FileRow>({
     id: { type: Number, primary: true, generated: 'increment' },
     repoId: { name: 'repo_id', type: Number },
     name: { type: String, length: 255 },
+    nameKey: { name: 'name_key', type: String, length: 255 },
     version: { type: String, length: 255 },
     arch: { type: String, length: 64 },
     filename: { type: String, length: 255 },

@@ -49,7 +49,7 @@ export function adminRouter(s: Services): Router {
     // Check a write/admin token before saying whether the repository exists.
     if (role !== 'read') TokenService.require(req.principal, role, String(req.params.repo));
     const repo = await s.repos.get(provider.name, String(req.params.repo));
-    if (role === 'read' && (!s.config.PUBLIC_READ || repo.settings.private === true)) TokenService.require(req.principal, 'read', repo.name);
+    if (role === 'read') s.catalog.requireRead(req.principal, repo);
     return { provider, repo };
   };
 
@@ -109,23 +109,12 @@ export function adminRouter(s: Services): Router {
 
   r.get('/repos/:provider/:repo/status', async (req, res) => {
     const { repo } = await loadRepo(req, 'read');
-    const files = await s.packages.listFiles(repo);
-    // Packages per architecture (distinct names), as pacman's and apt's per-arch indexes count them.
-    const namesByArch = new Map<string, Set<string>>();
-    for (const f of files) {
-      if (!f.arch) continue;
-      (namesByArch.get(f.arch) ?? namesByArch.set(f.arch, new Set()).get(f.arch)!).add(f.name);
-    }
+    const status = await s.catalog.status(repo);
     const last = await s.publisher.lastPublished(repo.id);
     res.json({
       provider: repo.provider,
       repo: repo.name,
-      packages: new Set(files.map((f) => f.name)).size,
-      versions: new Set(files.map((f) => `${f.name}\u0000${f.version}`)).size,
-      files: files.length,
-      totalSize: files.reduce((n, f) => n + f.size, 0),
-      perArch: Object.fromEntries([...namesByArch].sort(([a], [b]) => a.localeCompare(b)).map(([a, names]) => [a, names.size])),
-      yanked: files.filter((f) => f.yanked !== null).length,
+      ...status,
       lastPublished: last ? new Date(last).toISOString() : null,
       scopes: await s.publisher.scopeStatus(repo.id),
     });

@@ -4,14 +4,12 @@
  */
 import express, { type Request, type Router } from 'express';
 import { BadRequestError, NotFoundError } from '../core/errors';
-import { fileView } from '../core/package-service';
+import { fileView } from '../core/catalog';
 import { getProvider } from '../core/provider-registry';
-import { TokenService } from '../core/tokens';
 import type { Services } from '../services';
 import { page } from './api-router';
 import { asyncRoute } from './middleware';
 import { openApiDocument } from './openapi';
-import { canRead, packageFiles, search, visibleRepos } from './ui/catalog';
 import { uiPath } from './ui/format';
 import { baseUrl, repoUrl } from './urls';
 
@@ -26,7 +24,8 @@ export function apiReadRouter(s: Services): Router {
     const q = typeof req.query.q === 'string' ? req.query.q.trim() : '';
     if (!q) throw new BadRequestError('search needs a query: /api/search?q=<text>');
     if (q.length > 200) throw new BadRequestError('the search query is longer than 200 characters');
-    const hits = await search(s, await visibleRepos(s, req), q);
+    // Exact matching needs each candidate's newest description, so the page is cut after it.
+    const hits = await s.catalog.search(await s.catalog.visibleRepos(req.principal), q);
     const { limit, offset } = page(req);
     const base = baseUrl(s, req);
     res.json({
@@ -45,10 +44,10 @@ export function apiReadRouter(s: Services): Router {
   r.get('/repos/:provider/:repo/packages/:name/versions/:version', asyncRoute(async (req: Request, res) => {
     const provider = getProvider(String(req.params.provider));
     const repo = await s.repos.get(provider.name, String(req.params.repo));
-    if (!canRead(s, req, repo)) TokenService.require(req.principal, 'read', repo.name);
+    s.catalog.requireRead(req.principal, repo);
     const name = String(req.params.name);
     const version = String(req.params.version);
-    const rows = (await packageFiles(s, provider, repo, name)).filter((f) => f.version === version);
+    const rows = await s.catalog.versionFiles(repo, name, version);
     if (rows.length === 0) throw new NotFoundError(`${name} ${version} is not in ${provider.name}/${repo.name}`);
     const root = repoUrl(s, req, provider.name, repo.name);
     res.json({

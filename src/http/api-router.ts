@@ -2,55 +2,23 @@
 import express, { type Request, type Router } from 'express';
 import { z } from 'zod';
 import { BadRequestError, NotFoundError } from '../core/errors';
-import { fileView } from '../core/package-service';
+import { fileView, type RepoStats } from '../core/catalog';
 import type { Provider, RepoInfo } from '../core/provider';
 import { getProvider } from '../core/provider-registry';
 import { TokenService } from '../core/tokens';
-import type { FileRow } from '../db/entities';
 import type { Services } from '../services';
 import { asyncRoute } from './middleware';
 import { repoUrl } from './urls';
 
 export function page(req: Request): { limit: number; offset: number } {
-  const limit = Math.min(Math.max(Number(req.query.limit ?? 100) || 100, 1), 1000);
-  const offset = Math.max(Number(req.query.offset ?? 0) || 0, 0);
+  // Whole numbers: both go into SQL (catalog.ts); a huge offset is an empty page, not an error.
+  const limit = Math.min(Math.max(Math.floor(Number(req.query.limit ?? 100)) || 100, 1), 1000);
+  const offset = Math.min(Math.max(Math.floor(Number(req.query.offset ?? 0)) || 0, 0), 2 ** 31 - 1);
   return { limit, offset };
 }
 
-export interface PackageSummary {
-  name: string;
-  latestVersion: string;
-  versions: number;
-  files: number;
-  arch: string[];
-  size: number;
-  updatedAt: string;
-  description: string;
-}
-
-/** Group file rows into packages, newest version by the provider's order. */
-export function summarize(provider: Provider, rows: FileRow[]): PackageSummary[] {
-  const by = new Map<string, FileRow[]>();
-  for (const r of rows) by.set(r.name, [...(by.get(r.name) ?? []), r]);
-  return [...by.entries()]
-    .map(([name, files]) => {
-      const versions = [...new Set(files.map((f) => f.version))].sort((a, b) => provider.compareVersions(a, b));
-      const latest = versions[versions.length - 1];
-      const latestFile = files.filter((f) => f.version === latest).at(-1)!;
-      const meta = JSON.parse(latestFile.meta || '{}') as { description?: string };
-      return {
-        name,
-        latestVersion: latest,
-        versions: versions.length,
-        files: files.length,
-        arch: [...new Set(files.map((f) => f.arch).filter(Boolean))].sort(),
-        size: files.reduce((n, f) => n + f.size, 0),
-        updatedAt: new Date(Math.max(...files.map((f) => f.createdAt))).toISOString(),
-        description: meta.description ?? '',
-      };
-    })
-    .sort((a, b) => a.name.localeCompare(b.name));
-}
+// rpcli imports the list item type from here.
+export type { PackageSummary } from '../core/catalog';
 
 export function apiRouter(s: Services): Router {
   const r = express.Router();
@@ -59,47 +27,49 @@ export function apiRouter(s: Services): Router {
   const loadRepo = async (req: Request, role: 'read' | 'write' | 'admin' = 'read'): Promise<{ provider: Provider; repo: RepoInfo }> => {
     const provider = getProvider(String(req.params.provider));
     const repo = await s.repos.get(provider.name, String(req.params.repo));
-    if (role !== 'read' || !s.config.PUBLIC_READ || repo.settings.private === true) TokenService.require(req.principal, role, repo.name);
+    if (role === 'read') s.catalog.requireRead(req.principal, repo);
+    else TokenService.require(req.principal, role, repo.name);
     return { provider, repo };
   };
 
-  const repoSummary = async (req: Request, repo: RepoInfo) => {
-    const files = await s.packages.listFiles(repo);
-    const scopes = await s.publisher.lastPublished(repo.id);
+  const repoSummary = async (req: Request, repo: RepoInfo, stats: RepoStats) => {
+    const last = await s.publisher.lastPublished(repo.id);
     return {
       provider: repo.provider,
       name: repo.name,
       url: repoUrl(s, req, repo.provider, repo.name),
-      packages: new Set(files.map((f) => f.name)).size,
-      files: files.length,
-      size: files.reduce((n, f) => n + f.size, 0),
-      lastPublished: scopes ? new Date(scopes).toISOString() : null,
+      packages: stats.packages,
+      files: stats.files,
+      size: stats.size,
+      lastPublished: last ? new Date(last).toISOString() : null,
       settings: repo.settings,
     };
   };
 
   r.get('/repos', asyncRoute(async (req, res) => {
-    const all = (await s.repos.list()).filter((repo) => (s.config.PUBLIC_READ && repo.settings.private !== true) || TokenService.allows(req.principal, 'read', repo.name));
     const { limit, offset } = page(req);
-    res.json({ total: all.length, limit, offset, repos: await Promise.all(all.slice(offset, offset + limit).map((repo) => repoSummary(req, repo))) });
+    const { total, repos } = await s.catalog.listRepos(req.principal, { limit, offset });
+    res.json({ total, limit, offset, repos: await Promise.all(repos.map(({ repo, stats }) => repoSummary(req, repo, stats))) });
   }));
 
   r.get('/repos/:provider/:repo', asyncRoute(async (req, res) => {
     const { repo } = await loadRepo(req);
-    res.json(await repoSummary(req, repo));
+    const stats = (await s.catalog.repoStats([repo.id])).get(repo.id) ?? { packages: 0, files: 0, size: 0, lastUpload: null };
+    res.json(await repoSummary(req, repo, stats));
   }));
 
   r.get('/repos/:provider/:repo/packages', asyncRoute(async (req, res) => {
-    const { provider, repo } = await loadRepo(req);
-    const q = typeof req.query.q === 'string' ? req.query.q.toLowerCase() : '';
-    const all = summarize(provider, await s.packages.listFiles(repo)).filter((p) => !q || p.name.toLowerCase().includes(q) || p.description.toLowerCase().includes(q));
+    const { repo } = await loadRepo(req);
+    const q = typeof req.query.q === 'string' ? req.query.q.trim() : '';
     const { limit, offset } = page(req);
-    res.json({ total: all.length, limit, offset, packages: all.slice(offset, offset + limit) });
+    const { total, packages } = await s.catalog.packages(repo, { limit, offset }, q);
+    res.json({ total, limit, offset, packages });
   }));
 
   r.get('/repos/:provider/:repo/packages/:name', asyncRoute(async (req, res) => {
     const { provider, repo } = await loadRepo(req);
-    const rows = await s.packages.filesOf(repo, provider, String(req.params.name));
+    // The version order is the format's own: the light rows of this one package are sorted here.
+    const rows = await s.catalog.filesOf(repo, String(req.params.name));
     if (rows.length === 0) throw new NotFoundError(`no package "${req.params.name}" in ${provider.name}/${repo.name}`);
     const base = repoUrl(s, req, provider.name, repo.name);
     const versions = [...new Set(rows.map((f) => f.version))].sort((a, b) => provider.compareVersions(b, a));

@@ -46,7 +46,7 @@ function repoResolver(s: Services, provider: Provider) {
     const name = repoNameOf(req);
     const repo = await s.repos.find(provider.name, name);
     if (!repo) throw new NotFoundError(`no ${provider.name} repository named "${name}"`);
-    if (!s.config.PUBLIC_READ || repo.settings.private === true) TokenService.require(req.principal, 'read', repo.name);
+    s.catalog.requireRead(req.principal, repo);
     return s.publisher.scopeContext(repo).repo;
   };
   return (req: Request): Promise<RepoInfo> => {
@@ -64,7 +64,7 @@ async function routeContext(s: Services, provider: Provider, req: Request, repo:
     repoUrl: repoUrl(s, req, provider.name, repo.name),
     baseUrl: baseUrl(s, req),
     partitions: () => s.publisher.scopeContext(repo).partitions(),
-    packageFiles: async (name) => (await s.packages.filesOf(repo, provider, name)).filter((f) => !f.hidden).map((f) => ({ name: f.name, version: f.version, arch: f.arch, filename: f.filename, path: f.path })),
+    packageFiles: async (name) => (await s.catalog.filesOf(repo, name)).filter((f) => !f.hidden).map((f) => ({ name: f.name, version: f.version, arch: f.arch, filename: f.filename, path: f.path })),
     canWrite: TokenService.allows(req.principal, 'write', repo.name),
   };
 }

@@ -8,9 +8,8 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import { DomainError, NotFoundError, UnauthorizedError } from '../core/errors';
 import type { Services } from '../services';
 import { asyncRoute } from './middleware';
-import { lightFiles, requireRepo } from './ui/catalog';
 import './ui/format';
-import { homeModel, packageModel, repoModel, searchModel } from './ui/pages';
+import { homeModel, packageModel, repoModel, requireRepo, searchModel } from './ui/pages';
 import { sizeChart, uploadsChart } from './ui/plots';
 import { render } from './views';
 
@@ -52,7 +51,7 @@ export function uiRouter(s: Services): Router {
 
   r.get('/ui/:provider/:repo/plots/:plot.svg', asyncRoute(async (req, res) => {
     const { provider, repo } = await requireRepo(s, req, param(req, 'provider'), param(req, 'repo'));
-    const files = await lightFiles(s, repo.id);
+    const files = await s.catalog.uploads(repo);
     const label = `${provider.name}/${repo.name}`;
     if (req.params.plot === 'size') return svg(res, sizeChart(label, files, Date.now()));
     if (req.params.plot === 'uploads') {

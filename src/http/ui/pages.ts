@@ -3,14 +3,12 @@
  * from the router so each page's content is one function of (services, request, params).
  */
 import type { Request } from 'express';
+import { nameKeyOf, type CatalogFile, type PackageSummary, type SearchHit } from '../../core/catalog';
 import { NotFoundError } from '../../core/errors';
 import { findProvider } from '../../core/provider-registry';
 import type { PackageMeta, Provider, RepoInfo, SetupSnippet } from '../../core/provider';
-import type { FileRow } from '../../db/entities';
 import type { Services } from '../../services';
-import { summarize, type PackageSummary } from '../api-router';
 import { baseUrl, repoUrl } from '../urls';
-import { distinctNames, lightFiles, matches, packageFiles, repoStats, requireRepo, search, visibleRepos, type SearchHit } from './catalog';
 import { filePath, licenseText, safeHttpUrl, uiPath } from './format';
 
 export const PAGE_SIZE = 50;
@@ -24,10 +22,15 @@ export interface Pager<T> {
   next: string | null;
 }
 
-/** One page of `all`; links keep the other query parameters. */
-export function paginate<T>(all: T[], req: Request, path: string, size = PAGE_SIZE): Pager<T> {
-  const pages = Math.max(1, Math.ceil(all.length / size));
-  const page = Math.min(Math.max(Number.parseInt(String(req.query.page ?? '1'), 10) || 1, 1), pages);
+/** The page number asked for (`?page=`, from 1), before it is clamped to the pages there are. */
+export function pageNumber(req: Request): number {
+  // Capped so the offset it makes stays a whole number SQL takes; far past the end is the last page.
+  return Math.min(Math.max(Number.parseInt(String(req.query.page ?? '1'), 10) || 1, 1), 1_000_000);
+}
+
+/** Pager of page `page` of `total` items; links keep the other query parameters. */
+export function pager<T>(items: T[], total: number, page: number, req: Request, path: string, size = PAGE_SIZE): Pager<T> {
+  const pages = Math.max(1, Math.ceil(total / size));
   const link = (p: number) => {
     const q = new URLSearchParams();
     for (const [k, v] of Object.entries(req.query)) if (k !== 'page' && typeof v === 'string') q.set(k, v);
@@ -35,7 +38,41 @@ export function paginate<T>(all: T[], req: Request, path: string, size = PAGE_SI
     const qs = q.toString();
     return qs ? `${path}?${qs}` : path;
   };
-  return { items: all.slice((page - 1) * size, page * size), total: all.length, page, pages, prev: page > 1 ? link(page - 1) : null, next: page < pages ? link(page + 1) : null };
+  return { items, total, page, pages, prev: page > 1 ? link(page - 1) : null, next: page < pages ? link(page + 1) : null };
+}
+
+/**
+ * One page of a list whose total comes first: `load(offset, limit)` is asked for the
+ * requested page and, when that is past the end, once more for the last page.
+ */
+async function sqlPage<T>(req: Request, path: string, load: (p: { limit: number; offset: number }) => Promise<{ total: number; items: T[] }>): Promise<Pager<T>> {
+  let page = pageNumber(req);
+  let got = await load({ limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE });
+  const pages = Math.max(1, Math.ceil(got.total / PAGE_SIZE));
+  if (page > pages) {
+    page = pages;
+    got = await load({ limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE });
+  }
+  return pager(got.items, got.total, page, req, path);
+}
+
+/** One page of a list already in memory (search results: exact matching runs before paging). */
+export function paginate<T>(all: T[], req: Request, path: string, size = PAGE_SIZE): Pager<T> {
+  const page = Math.min(pageNumber(req), Math.max(1, Math.ceil(all.length / size)));
+  return pager(all.slice((page - 1) * size, page * size), all.length, page, req, path, size);
+}
+
+/**
+ * The repository named in a UI URL. An unknown provider is a 404 here (not the API's 400):
+ * for a browser it is just a page that does not exist. Private repositories ask for a token
+ * (401 lets the browser prompt for basic auth, the token as password).
+ */
+export async function requireRepo(s: Services, req: Request, providerName: string, repoName: string): Promise<{ provider: Provider; repo: RepoInfo }> {
+  const provider = findProvider(providerName);
+  if (!provider) throw new NotFoundError(`there is no repository format "${providerName}"`);
+  const repo = await s.repos.get(provider.name, repoName);
+  s.catalog.requireRead(req.principal, repo);
+  return { provider, repo };
 }
 
 export function queryText(req: Request): string {
@@ -44,31 +81,29 @@ export function queryText(req: Request): string {
 }
 
 export async function homeModel(s: Services, req: Request) {
-  const repos = await visibleRepos(s, req);
-  const stats = await repoStats(s, repos.map((r) => r.id));
-  const rows = await Promise.all(
-    repos.map(async (r) => {
-      const st = stats.get(r.id);
-      const last = await s.publisher.lastPublished(r.id);
-      return {
+  const repos = await sqlPage(req, '/', async (p) => {
+    const { total, repos: page } = await s.catalog.listRepos(req.principal, p);
+    const items = await Promise.all(
+      page.map(async ({ repo: r, stats }) => ({
         provider: r.provider,
         providerTitle: findProvider(r.provider)?.title ?? r.provider,
         name: r.name,
         href: uiPath(r.provider, r.name),
-        packages: st?.packages ?? 0,
-        files: st?.files ?? 0,
-        size: st?.size ?? 0,
-        lastPublished: last,
-        lastUpload: st?.lastUpload ?? null,
-      };
-    }),
-  );
-  return { repos: rows, baseUrl: baseUrl(s, req) };
+        packages: stats.packages,
+        files: stats.files,
+        size: stats.size,
+        lastPublished: await s.publisher.lastPublished(r.id),
+        lastUpload: stats.lastUpload,
+      })),
+    );
+    return { total, items };
+  });
+  return { repos, baseUrl: baseUrl(s, req) };
 }
 
 export async function searchModel(s: Services, req: Request) {
   const q = queryText(req);
-  const hits: SearchHit[] = q ? await search(s, await visibleRepos(s, req), q) : [];
+  const hits: SearchHit[] = q ? await s.catalog.search(await s.catalog.visibleRepos(req.principal), q) : [];
   const results = paginate(hits.map((h) => ({ ...h, href: uiPath(h.provider, h.repo, h.name), repoHref: uiPath(h.provider, h.repo) })), req, '/search');
   return { q, results };
 }
@@ -92,16 +127,17 @@ async function setupSnippets(s: Services, req: Request, provider: Provider, repo
 
 export async function repoModel(s: Services, req: Request, providerName: string, repoName: string) {
   const { provider, repo } = await requireRepo(s, req, providerName, repoName);
-  const files = await lightFiles(s, repo.id);
   const q = queryText(req);
-  const all = summarize(provider, files);
   const base = uiPath(provider.name, repo.name);
-  const shown = q ? all.filter((p) => matches(p, q)) : all;
-  const packages = paginate(shown.map((p: PackageSummary) => ({ ...p, href: uiPath(provider.name, repo.name, p.name) })), req, base);
+  const packages = await sqlPage(req, base, async (p) => {
+    const got = await s.catalog.packages(repo, p, q);
+    return { total: got.total, items: got.packages.map((pkg: PackageSummary) => ({ ...pkg, href: uiPath(provider.name, repo.name, pkg.name) })) };
+  });
+  const stats = (await s.catalog.repoStats([repo.id])).get(repo.id) ?? { packages: 0, files: 0, size: 0 };
   return {
     provider: { name: provider.name, title: provider.title },
     repo: { name: repo.name, href: base, listing: `/repo/${encodeURIComponent(provider.name)}/${encodeURIComponent(repo.name)}/`, api: `/api/repos/${encodeURIComponent(provider.name)}/${encodeURIComponent(repo.name)}` },
-    stats: { packages: all.length, files: files.length, size: files.reduce((n, f) => n + f.size, 0), lastPublished: await s.publisher.lastPublished(repo.id) },
+    stats: { packages: stats.packages, files: stats.files, size: stats.size, lastPublished: await s.publisher.lastPublished(repo.id) },
     q,
     packages,
     plots: { size: `${base}/plots/size.svg`, uploads: `${base}/plots/uploads.svg` },
@@ -109,7 +145,7 @@ export async function repoModel(s: Services, req: Request, providerName: string,
   };
 }
 
-function metaOf(f: FileRow): PackageMeta {
+function metaOf(f: CatalogFile): PackageMeta {
   try {
     return JSON.parse(f.meta || '{}') as PackageMeta;
   } catch {
@@ -119,19 +155,22 @@ function metaOf(f: FileRow): PackageMeta {
 
 export async function packageModel(s: Services, req: Request, providerName: string, repoName: string, name: string) {
   const { provider, repo } = await requireRepo(s, req, providerName, repoName);
-  const rows = await packageFiles(s, provider, repo, name);
+  const rows = await s.catalog.filesOf(repo, name);
   if (rows.length === 0) throw new NotFoundError(`there is no package "${name}" in ${provider.name}/${repo.name}`);
-  const names = await distinctNames(s, repo.id);
-  const same = provider.namesMatch ?? ((a: string, b: string) => a === b);
+  const versions = [...new Set(rows.map((f) => f.version))].sort((a, b) => provider.compareVersions(b, a));
+  const filesOfVersion = versions.map((v) => rows.filter((f) => f.version === v));
+  const metas = filesOfVersion.map((files) => metaOf(files[files.length - 1]));
+  const dependsOf = (meta: PackageMeta) => (Array.isArray(meta.depends) ? meta.depends.filter((d): d is string => typeof d === 'string') : []);
+  // Dependency links: one lookup of the named packages by name key, not of every name in the repository.
+  const targets = await s.catalog.storedNames(repo, [...new Set(metas.flatMap(dependsOf))]);
   const depLink = (dep: string) => {
-    const target = names.find((n) => same(n, dep));
+    const target = targets.get(nameKeyOf(provider, dep));
     return { name: dep, href: target ? uiPath(provider.name, repo.name, target) : null };
   };
-  const versions = [...new Set(rows.map((f) => f.version))].sort((a, b) => provider.compareVersions(b, a));
   const versionViews = versions.map((v, i) => {
-    const files = rows.filter((f) => f.version === v);
-    const meta = metaOf(files[files.length - 1]);
-    const depends = Array.isArray(meta.depends) ? meta.depends.filter((d): d is string => typeof d === 'string') : [];
+    const files = filesOfVersion[i];
+    const meta = metas[i];
+    const depends = dependsOf(meta);
     return {
       version: v,
       anchor: `v-${i}`,

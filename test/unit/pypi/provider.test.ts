@@ -12,8 +12,10 @@ test('contract constants', () => {
   assert.equal(pypiProvider.name, 'pypi');
   assert.equal(pypiProvider.title, 'PyPI (pip, uv, twine)');
   assert.equal(pypiProvider.selfDescribing, true);
-  assert.ok(pypiProvider.namesMatch!('Zope.Interface', 'zope_interface'));
-  assert.ok(!pypiProvider.namesMatch!('foo', 'foobar'));
+  assert.equal(pypiProvider.normalizeName!('Zope.Interface'), 'zope-interface');
+  assert.equal(pypiProvider.normalizeName!('zope_interface'), 'zope-interface');
+  assert.equal(pypiProvider.normalizeName!('Acme__Core.-x'), 'acme-core-x');
+  assert.notEqual(pypiProvider.normalizeName!('foo'), pypiProvider.normalizeName!('foobar'));
   assert.ok(pypiProvider.compareVersions('1.0rc1', '1.0') < 0);
   assert.ok(pypiProvider.compareVersions('1.10', '1.9') > 0);
 });

@@ -1,0 +1,407 @@
+/**
+ * Every read of package files (and of repositories with their totals) outside publishing:
+ * the JSON API, the web UI, the admin status, and package-service's deletes, yanks and
+ * retention. One read rule (`canRead`), one light row type (`CatalogFile`: no pre-rendered
+ * index entry, no attachments; entries can be MBs, pacman file lists) and one API view
+ * (`fileView`). Totals are SQL aggregates and lists page in SQL; only where a format's own
+ * version order is needed are the light rows of the packages on one page loaded.
+ * The publisher's `loadEntries` and served-paths.ts keep their own queries (hot paths).
+ */
+import { In, type SelectQueryBuilder } from 'typeorm';
+import type { Database } from '../db/database';
+import { FileEntity, RepoEntity, type FileRow, type RepoRow } from '../db/entities';
+import type { EntryRow, Provider, RepoInfo } from './provider';
+import { findProvider } from './provider-registry';
+import { toEntryRow } from './publisher';
+import { toRepoInfo } from './repo-service';
+import { TokenService, type Principal } from './tokens';
+
+/** A stored package file as every reader but the publisher sees it. */
+export type CatalogFile = Pick<
+  FileRow,
+  'id' | 'repoId' | 'name' | 'nameKey' | 'version' | 'arch' | 'filename' | 'path' | 'partition' | 'size' | 'sha256' | 'meta' | 'yanked' | 'hidden' | 'createdAt'
+>;
+
+const LIGHT_COLUMNS = {
+  id: true, repoId: true, name: true, nameKey: true, version: true, arch: true, filename: true, path: true,
+  partition: true, size: true, sha256: true, meta: true, yanked: true, hidden: true, createdAt: true,
+} as const;
+
+export interface StoredFileView {
+  provider: string;
+  repo: string;
+  name: string;
+  version: string;
+  arch: string;
+  filename: string;
+  path: string;
+  size: number;
+  sha256: string;
+  uploadedAt: string;
+  yanked: string | null;
+  hidden: boolean;
+}
+
+export function fileView(repo: RepoInfo, f: CatalogFile): StoredFileView {
+  return {
+    provider: repo.provider,
+    repo: repo.name,
+    name: f.name,
+    version: f.version,
+    arch: f.arch,
+    filename: f.filename,
+    path: f.path,
+    size: f.size,
+    sha256: f.sha256,
+    uploadedAt: new Date(f.createdAt).toISOString(),
+    yanked: f.yanked,
+    hidden: f.hidden,
+  };
+}
+
+/** The stored `name_key` of a package name: the provider's normalization (PyPI: PEP 503), else the name. */
+export function nameKeyOf(provider: Provider, name: string): string {
+  return provider.normalizeName ? provider.normalizeName(name) : name;
+}
+
+export interface PackageSummary {
+  name: string;
+  latestVersion: string;
+  versions: number;
+  files: number;
+  arch: string[];
+  size: number;
+  updatedAt: string;
+  description: string;
+}
+
+/** Group light rows into packages by name key; newest version by the provider's order. In first-seen key order. */
+export function summarize(provider: Provider, rows: CatalogFile[]): PackageSummary[] {
+  const byKey = new Map<string, CatalogFile[]>();
+  for (const r of rows) (byKey.get(r.nameKey) ?? byKey.set(r.nameKey, []).get(r.nameKey)!).push(r);
+  return [...byKey.values()].map((files) => {
+    const versions = [...new Set(files.map((f) => f.version))].sort((a, b) => provider.compareVersions(a, b));
+    const latest = versions[versions.length - 1];
+    const latestFile = files.filter((f) => f.version === latest).at(-1)!;
+    const meta = JSON.parse(latestFile.meta || '{}') as { description?: string };
+    return {
+      name: latestFile.name,
+      latestVersion: latest,
+      versions: versions.length,
+      files: files.length,
+      arch: [...new Set(files.map((f) => f.arch).filter(Boolean))].sort(),
+      size: files.reduce((n, f) => n + f.size, 0),
+      updatedAt: new Date(Math.max(...files.map((f) => f.createdAt))).toISOString(),
+      description: typeof meta.description === 'string' ? meta.description : '',
+    };
+  });
+}
+
+/** Case-insensitive substring match on a package's name or (newest) description. */
+export function matches(p: PackageSummary, q: string): boolean {
+  const needle = q.toLowerCase();
+  return p.name.toLowerCase().includes(needle) || p.description.toLowerCase().includes(needle);
+}
+
+export interface RepoStats {
+  packages: number;
+  files: number;
+  size: number;
+  lastUpload: number | null;
+}
+
+export interface RepoStatus {
+  packages: number;
+  versions: number;
+  files: number;
+  totalSize: number;
+  /** Distinct packages per stored architecture ('' excluded). */
+  perArch: Record<string, number>;
+  yanked: number;
+}
+
+export interface Page {
+  limit: number;
+  offset: number;
+}
+
+export interface SearchHit extends PackageSummary {
+  provider: string;
+  repo: string;
+}
+
+/**
+ * LIMIT/OFFSET are written into the SQL as numbers: whole, and below what both databases
+ * take (`OFFSET 1e+30` or `1.5` is a syntax error). Past the end is simply an empty page.
+ */
+function sqlPage(page: Page): Page {
+  const whole = (n: number, min: number, max: number) => Math.min(Math.max(Number.isFinite(n) ? Math.floor(n) : min, min), max);
+  return { limit: whole(page.limit, 1, 1000), offset: whole(page.offset, 0, 2 ** 31 - 1) };
+}
+
+/** MySQL and SQLite both cap bound parameters: IN lists go in chunks. */
+const CHUNK = 500;
+const num = (v: unknown) => Number(v ?? 0);
+
+/** LIKE pattern for a literal substring, '!' as the escape character (same syntax in SQLite and MySQL). */
+function likePattern(text: string): string {
+  return `%${text.replace(/[!%_]/g, (c) => `!${c}`)}%`;
+}
+
+export class Catalog {
+  constructor(
+    private readonly db: Database,
+    private readonly publicRead: boolean,
+  ) {}
+
+  // ---- the read rule -------------------------------------------------------------------
+
+  /** PUBLIC_READ and not `private`, or a token with (at least) read on this repository. */
+  canRead(principal: Principal | undefined, repo: RepoInfo): boolean {
+    return (this.publicRead && repo.settings.private !== true) || TokenService.allows(principal, 'read', repo.name);
+  }
+
+  /** 401 without a token, 403 with one that may not read this repository. */
+  requireRead(principal: Principal | undefined, repo: RepoInfo): void {
+    if (!this.canRead(principal, repo)) TokenService.require(principal, 'read', repo.name);
+  }
+
+  /**
+   * `canRead` as SQL over `repos r`, so repository lists page in the database. Token
+   * patterns are repository-name characters and `*` (TokenService.create), matched case-
+   * sensitively like the JS glob: GLOB on SQLite, a binary LIKE on MySQL.
+   */
+  private whereReadable(qb: SelectQueryBuilder<RepoRow>, principal: Principal | undefined): SelectQueryBuilder<RepoRow> {
+    if (principal && principal.repoPattern === '*') return qb;
+    const mysql = this.db.mysql;
+    const ors: string[] = [];
+    const params: Record<string, string> = {};
+    if (this.publicRead) {
+      ors.push(mysql ? "COALESCE(JSON_CONTAINS(r.settings, 'true', '$.private'), 0) = 0" : "COALESCE(json_type(r.settings, '$.private'), '') <> 'true'");
+    }
+    if (principal) {
+      if (mysql) {
+        ors.push("CAST(r.name AS BINARY) LIKE :pattern ESCAPE '!'");
+        params.pattern = principal.repoPattern.replace(/[!%_]/g, (c) => `!${c}`).replace(/\*/g, '%');
+      } else {
+        ors.push('r.name GLOB :pattern');
+        params.pattern = principal.repoPattern;
+      }
+    }
+    return qb.where(ors.length ? `(${ors.join(' OR ')})` : '1 = 0', params);
+  }
+
+  // ---- repositories --------------------------------------------------------------------
+
+  /** Every repository `principal` may read, by provider and name. */
+  async visibleRepos(principal: Principal | undefined): Promise<RepoInfo[]> {
+    const qb = this.whereReadable(this.db.manager.getRepository(RepoEntity).createQueryBuilder('r'), principal);
+    return (await qb.orderBy('r.provider', 'ASC').addOrderBy('r.name', 'ASC').getMany()).map(toRepoInfo);
+  }
+
+  /** One page of the readable repositories with their totals: three queries, whatever the repository sizes. */
+  async listRepos(principal: Principal | undefined, asked: Page): Promise<{ total: number; repos: { repo: RepoInfo; stats: RepoStats }[] }> {
+    const page = sqlPage(asked);
+    const base = () => this.whereReadable(this.db.manager.getRepository(RepoEntity).createQueryBuilder('r'), principal);
+    const total = await base().getCount();
+    const rows = await base().orderBy('r.provider', 'ASC').addOrderBy('r.name', 'ASC').limit(page.limit).offset(page.offset).getMany();
+    const stats = await this.repoStats(rows.map((r) => r.id));
+    const empty: RepoStats = { packages: 0, files: 0, size: 0, lastUpload: null };
+    return { total, repos: rows.map((r) => ({ repo: toRepoInfo(r), stats: stats.get(r.id) ?? empty })) };
+  }
+
+  /** Totals per repository id, one aggregate query. */
+  async repoStats(repoIds: number[]): Promise<Map<number, RepoStats>> {
+    const out = new Map<number, RepoStats>();
+    for (let i = 0; i < repoIds.length; i += CHUNK) {
+      const rows = (await this.files()
+        .select('f.repo_id', 'repoId')
+        .addSelect('COUNT(DISTINCT f.name_key)', 'packages')
+        .addSelect('COUNT(*)', 'files')
+        .addSelect('SUM(f.size)', 'size')
+        .addSelect('MAX(f.created_at)', 'lastUpload')
+        .where('f.repo_id IN (:...ids)', { ids: repoIds.slice(i, i + CHUNK) })
+        .groupBy('f.repo_id')
+        .getRawMany()) as Record<string, unknown>[];
+      for (const r of rows) {
+        out.set(num(r.repoId), { packages: num(r.packages), files: num(r.files), size: num(r.size), lastUpload: r.lastUpload === null ? null : num(r.lastUpload) });
+      }
+    }
+    return out;
+  }
+
+  /** The admin status figures, by aggregate queries. */
+  async status(repo: RepoInfo): Promise<RepoStatus> {
+    const totals = (await this.files()
+      .select('COUNT(DISTINCT f.name_key)', 'packages')
+      .addSelect('COUNT(*)', 'files')
+      .addSelect('SUM(f.size)', 'size')
+      .addSelect('SUM(CASE WHEN f.yanked IS NULL THEN 0 ELSE 1 END)', 'yanked')
+      .where('f.repo_id = :id', { id: repo.id })
+      .getRawOne()) as Record<string, unknown>;
+    // COUNT(DISTINCT a, b) is MySQL only: count the distinct pairs in a derived table.
+    const versions = (await this.db.manager.query(
+      'SELECT COUNT(*) AS n FROM (SELECT DISTINCT name_key, version FROM files WHERE repo_id = ?) v',
+      [repo.id],
+    )) as { n: unknown }[];
+    // Packages per architecture (distinct names), as pacman's and apt's per-arch indexes count them.
+    const arches = (await this.files()
+      .select('f.arch', 'arch')
+      .addSelect('COUNT(DISTINCT f.name_key)', 'packages')
+      .where("f.repo_id = :id AND f.arch <> ''", { id: repo.id })
+      .groupBy('f.arch')
+      .getRawMany()) as { arch: string; packages: unknown }[];
+    return {
+      packages: num(totals.packages),
+      versions: num(versions[0]?.n),
+      files: num(totals.files),
+      totalSize: num(totals.size),
+      perArch: Object.fromEntries(arches.map((a) => [a.arch, num(a.packages)]).sort(([a], [b]) => String(a).localeCompare(String(b)))),
+      yanked: num(totals.yanked),
+    };
+  }
+
+  // ---- files -----------------------------------------------------------------------------
+
+  /** Light rows of one package (every spelling of its name), oldest first: one indexed lookup by (repo_id, name_key). */
+  async filesOf(repo: RepoInfo, name: string): Promise<CatalogFile[]> {
+    return this.filesOfKeys(repo.id, [nameKeyOf(this.providerOf(repo), name)]);
+  }
+
+  /** Files of one version: the exact spelling, else a version equal by the format's order (PEP 440 1.0 == 1.0.0). */
+  async versionFiles(repo: RepoInfo, name: string, version: string): Promise<CatalogFile[]> {
+    const rows = await this.filesOf(repo, name);
+    const exact = rows.filter((r) => r.version === version);
+    if (exact.length) return exact;
+    const provider = this.providerOf(repo);
+    return rows.filter((r) => provider.compareVersions(r.version, version) === 0);
+  }
+
+  /** Light rows of a whole repository ordered by package then id (retention over every package). */
+  async allFiles(repo: RepoInfo): Promise<CatalogFile[]> {
+    return this.db.manager.getRepository(FileEntity).find({ select: LIGHT_COLUMNS, where: { repoId: repo.id }, order: { nameKey: 'ASC', id: 'ASC' } });
+  }
+
+
+  /** Upload time and size of every file: what the plots draw, two columns per row. */
+  async uploads(repo: RepoInfo): Promise<{ createdAt: number; size: number }[]> {
+    const rows = (await this.files().select('f.created_at', 'createdAt').addSelect('f.size', 'size').where('f.repo_id = :id', { id: repo.id }).orderBy('f.created_at', 'ASC').getRawMany()) as Record<string, unknown>[];
+    return rows.map((r) => ({ createdAt: num(r.createdAt), size: num(r.size) }));
+  }
+
+  /** Which of `names` are packages of this repository: name key -> the stored name (dependency links). */
+  async storedNames(repo: RepoInfo, names: string[]): Promise<Map<string, string>> {
+    const provider = this.providerOf(repo);
+    const keys = [...new Set(names.map((n) => nameKeyOf(provider, n)))];
+    const out = new Map<string, string>();
+    for (let i = 0; i < keys.length; i += CHUNK) {
+      const rows = (await this.files()
+        .select('f.name_key', 'nameKey')
+        .addSelect('MAX(f.name)', 'name')
+        .where('f.repo_id = :id AND f.name_key IN (:...keys)', { id: repo.id, keys: keys.slice(i, i + CHUNK) })
+        .groupBy('f.name_key')
+        .getRawMany()) as { nameKey: string; name: string }[];
+      for (const r of rows) out.set(r.nameKey, r.name);
+    }
+    return out;
+  }
+
+  /**
+   * One page of a repository's packages, by name key. Without `q` the page is cut in SQL
+   * and only its packages' light rows are loaded (the newest version needs the format's
+   * order). With `q` the database narrows the candidates and the exact match (name or the
+   * newest version's description) runs on their light rows, so the page is cut after it.
+   */
+  async packages(repo: RepoInfo, asked: Page, q = ''): Promise<{ total: number; packages: PackageSummary[] }> {
+    const page = sqlPage(asked);
+    const provider = this.providerOf(repo);
+    if (q) {
+      const keys = (await this.candidateKeys([repo.id], q)).get(repo.id) ?? [];
+      const hits = summarize(provider, await this.filesOfKeys(repo.id, keys.sort())).filter((p) => matches(p, q));
+      return { total: hits.length, packages: hits.slice(page.offset, page.offset + page.limit) };
+    }
+    const total = num(((await this.files().select('COUNT(DISTINCT f.name_key)', 'n').where('f.repo_id = :id', { id: repo.id }).getRawOne()) as { n: unknown }).n);
+    const keys = ((await this.files()
+      .select('f.name_key', 'nameKey')
+      .distinct(true)
+      .where('f.repo_id = :id', { id: repo.id })
+      .orderBy('f.name_key', 'ASC')
+      .limit(page.limit)
+      .offset(page.offset)
+      .getRawMany()) as { nameKey: string }[]).map((r) => r.nameKey);
+    return { total, packages: summarize(provider, await this.filesOfKeys(repo.id, keys)) };
+  }
+
+  /**
+   * Packages whose name or newest description contains `q`, across `repos`. The database
+   * narrows the candidates (name, or the JSON `meta` text as JSON.stringify writes it); the
+   * exact test runs on their light rows. Exact names first, then prefixes, then other name
+   * matches, then description-only matches.
+   */
+  async search(repos: RepoInfo[], q: string): Promise<SearchHit[]> {
+    const needle = q.toLowerCase();
+    if (!needle || repos.length === 0) return [];
+    const byId = new Map(repos.map((r) => [r.id, r]));
+    const hits: SearchHit[] = [];
+    for (const [repoId, keys] of await this.candidateKeys([...byId.keys()], q)) {
+      const repo = byId.get(repoId)!;
+      for (const p of summarize(this.providerOf(repo), await this.filesOfKeys(repoId, keys))) {
+        if (matches(p, q)) hits.push({ ...p, provider: repo.provider, repo: repo.name });
+      }
+    }
+    const rank = (h: SearchHit) => {
+      const n = h.name.toLowerCase();
+      return n === needle ? 0 : n.startsWith(needle) ? 1 : n.includes(needle) ? 2 : 3;
+    };
+    return hits.sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name) || a.provider.localeCompare(b.provider) || a.repo.localeCompare(b.repo));
+  }
+
+  /**
+   * Name keys per repository whose name or meta text may contain `q`. SQLite's LOWER() folds
+   * ASCII only, so a query with other characters skips the narrowing rather than miss a match.
+   */
+  private async candidateKeys(repoIds: number[], q: string): Promise<Map<number, string[]>> {
+    const needle = q.toLowerCase();
+    const out = new Map<number, string[]>();
+    for (let i = 0; i < repoIds.length; i += CHUNK) {
+      const qb = this.files()
+        .select('f.repo_id', 'repoId')
+        .addSelect('f.name_key', 'nameKey')
+        .distinct(true)
+        .where('f.repo_id IN (:...ids)', { ids: repoIds.slice(i, i + CHUNK) });
+      // eslint-disable-next-line no-control-regex
+      if (/^[\x20-\x7e]*$/.test(needle)) {
+        qb.andWhere("(LOWER(f.name) LIKE :n ESCAPE '!' OR LOWER(f.meta) LIKE :m ESCAPE '!')", {
+          n: likePattern(needle),
+          m: likePattern(JSON.stringify(needle).slice(1, -1)),
+        });
+      }
+      for (const c of (await qb.getRawMany()) as { repoId: unknown; nameKey: string }[]) {
+        const id = num(c.repoId);
+        (out.get(id) ?? out.set(id, []).get(id)!).push(c.nameKey);
+      }
+    }
+    return out;
+  }
+
+  /** Light rows of the given name keys, grouped in the order of `keys`, oldest first within a key. */
+  private async filesOfKeys(repoId: number, keys: string[]): Promise<CatalogFile[]> {
+    const rows: CatalogFile[] = [];
+    for (let i = 0; i < keys.length; i += CHUNK) {
+      rows.push(...(await this.db.manager.getRepository(FileEntity).find({ select: LIGHT_COLUMNS, where: { repoId, nameKey: In(keys.slice(i, i + CHUNK)) }, order: { id: 'ASC' } })));
+    }
+    // The order of `keys` is the SQL page order; keep it whatever the collation sorts.
+    const rank = new Map(keys.map((k, i) => [k, i]));
+    return rows.sort((a, b) => (rank.get(a.nameKey) ?? 0) - (rank.get(b.nameKey) ?? 0) || a.id - b.id);
+  }
+
+  private files(): SelectQueryBuilder<FileRow> {
+    return this.db.manager.getRepository(FileEntity).createQueryBuilder('f');
+  }
+
+  private providerOf(repo: RepoInfo): Provider {
+    const p = findProvider(repo.provider);
+    if (!p) throw new Error(`repository ${repo.provider}/${repo.name} has no provider`);
+    return p;
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * The files.name_key migration on a database that already holds rows (SQLite, or MariaDB
+ * with TEST_DB=mysql): up adds the column, backfills PEP 503 keys for PyPI repositories and
+ * the names as they are elsewhere, and indexes (repo_id, name_key); down removes both and
+ * keeps the rows; up runs again after down. The migrated database then serves lookups.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DataSource } from 'typeorm';
+import { migrations } from '../../migrations';
+import { Initial1763600000000 } from '../../migrations/1763600000000-Initial';
+import { Catalog } from '../../src/core/catalog';
+import { createDataSource } from '../../src/db/data-source';
+import { Database } from '../../src/db/database';
+import { createMysqlDatabase } from '../helpers/mysql';
+import { testDbKind } from '../helpers/server';
+
+const cleanups: (() => Promise<void>)[] = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+async function databaseUrl(): Promise<string> {
+  if (testDbKind() === 'mysql') {
+    const db = await createMysqlDatabase();
+    cleanups.push(db.drop);
+    return db.url;
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'migration-'));
+  cleanups.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
+  return `sqlite:${path.join(dir, 'db.sqlite')}`;
+}
+
+/** The same database with only the migrations before name_key. */
+function beforeNameKey(url: string): DataSource {
+  const full = createDataSource(url);
+  return new DataSource({ ...full.options, migrations: [Initial1763600000000], entities: [] });
+}
+
+async function insertFile(ds: DataSource, repoId: number, name: string, version: string): Promise<void> {
+  const p = `${name}/${version}/${name}-${version}`;
+  await ds.createQueryBuilder().insert().into('files', ['repo_id', 'name', 'version', 'arch', 'filename', 'path', 'partition', 'size', 'sha256', 'sha512', 'sha1', 'md5', 'meta', 'entry', 'attachments', 'yanked', 'hidden', 'created_at']).values({
+    repo_id: repoId, name, version, arch: '', filename: `${name}-${version}`, path: p, partition: name, size: 10, sha256: 'a'.repeat(64), sha512: 'b'.repeat(128),
+    sha1: 'c'.repeat(40), md5: 'd'.repeat(32), meta: '{}', entry: 'x', attachments: '[]', yanked: null, hidden: 0, created_at: Date.now(),
+  }).execute();
+}
+
+async function nameKeys(ds: DataSource): Promise<Record<string, string>> {
+  const rows = (await ds.query('SELECT f.repo_id AS repoId, f.name AS name, f.name_key AS nameKey FROM files f ORDER BY f.id')) as { repoId: number | string; name: string; nameKey: string }[];
+  return Object.fromEntries(rows.map((r) => [`${r.repoId}:${r.name}`, r.nameKey]));
+}
+
+test(`name_key migration up, down and up again with rows (${testDbKind()})`, async () => {
+  const url = await databaseUrl();
+  const old = beforeNameKey(url);
+  await old.initialize();
+  await old.runMigrations({ transaction: 'each' });
+  await old.query("INSERT INTO repos (provider, name, settings, created_at) VALUES ('pypi', 'py', '{}', 1), ('tar', 'files', '{}', 1)");
+  const ids = Object.fromEntries(((await old.query('SELECT id, provider FROM repos')) as { id: number; provider: string }[]).map((r) => [r.provider, Number(r.id)]));
+  for (const [name, version] of [['Acme_Core', '1.0'], ['acme.core', '2.0'], ['Zope..Interface', '1.0'], ['plain', '1.0']]) await insertFile(old, ids.pypi, name, version);
+  for (const name of ['Acme_Core', 'Some.Tool']) await insertFile(old, ids.tar, name, '1.0');
+  assert.ok(!(await old.createQueryRunner().getTable('files'))!.columns.some((c) => c.name === 'name_key'), 'starts without the column');
+  await old.destroy();
+
+  const ds = createDataSource(url);
+  await ds.initialize();
+  assert.deepEqual((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name), ['FileNameKey1764000000000'], 'only the new migration was pending');
+  const expected = {
+    [`${ids.pypi}:Acme_Core`]: 'acme-core',
+    [`${ids.pypi}:acme.core`]: 'acme-core',
+    [`${ids.pypi}:Zope..Interface`]: 'zope-interface',
+    [`${ids.pypi}:plain`]: 'plain',
+    // Other formats keep the name as it is: no PEP 503 outside PyPI.
+    [`${ids.tar}:Acme_Core`]: 'Acme_Core',
+    [`${ids.tar}:Some.Tool`]: 'Some.Tool',
+  };
+  assert.deepEqual(await nameKeys(ds), expected);
+  const runner = ds.createQueryRunner();
+  let table = (await runner.getTable('files'))!;
+  const column = table.columns.find((c) => c.name === 'name_key')!;
+  assert.equal(column.isNullable, false);
+  assert.equal(String(column.length), '255');
+  const index = table.indices.find((i) => i.name === 'ix_files_repo_name_key');
+  assert.deepEqual(index?.columnNames, ['repo_id', 'name_key']);
+
+  // The backfilled keys serve the catalog's one-lookup reads.
+  const catalog = new Catalog(new Database(ds), true);
+  const pypi = { id: ids.pypi, provider: 'pypi', name: 'py', settings: {} };
+  assert.deepEqual((await catalog.filesOf(pypi, 'ACME-core')).map((f) => f.version), ['1.0', '2.0']);
+  assert.deepEqual((await catalog.filesOf({ id: ids.tar, provider: 'tar', name: 'files', settings: {} }, 'acme-core')).length, 0, 'tar names are not normalized');
+
+  await ds.undoLastMigration({ transaction: 'each' });
+  table = (await runner.getTable('files'))!;
+  assert.ok(!table.columns.some((c) => c.name === 'name_key'), 'down drops the column');
+  assert.ok(!table.indices.some((i) => i.name === 'ix_files_repo_name_key'), 'down drops the index');
+  assert.ok(table.indices.some((i) => i.name === 'ix_files_repo_name'), 'the other indexes stay');
+  assert.equal(Number(((await ds.query('SELECT COUNT(*) AS n FROM files')) as { n: number }[])[0].n), 6, 'down keeps every row');
+
+  await ds.runMigrations({ transaction: 'each' });
+  assert.deepEqual(await nameKeys(ds), expected, 'up again backfills the same keys');
+  await runner.release();
+  await ds.destroy();
+  assert.equal(migrations.at(-1)?.name, 'FileNameKey1764000000000');
+});
