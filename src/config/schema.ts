@@ -54,7 +54,7 @@ export const configSchema = z.object({
 
 /**
  * Server-wide defaults of repository settings that providers declare (`Provider.settings.env`,
- * e.g. apt's `APT_ARCHES`): variable name -> where its value goes.
+ * e.g. the architectures a format serves): variable name -> where its value goes.
  */
 const providerEnv = providers.flatMap((p) => (p.settings.env ?? []).map((e) => ({ provider: p.name, ...e })));
 

@@ -12,7 +12,6 @@ import type { Database } from '../db/database';
 import { FileEntity, RepoEntity, type FileRow, type RepoRow } from '../db/entities';
 import type { EntryRow, Provider, RepoInfo } from './provider';
 import { findProvider } from './provider-registry';
-import { toEntryRow } from './publisher';
 import { toRepoInfo } from './repo-service';
 import { TokenService, type Principal } from './tokens';
 

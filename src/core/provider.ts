@@ -86,13 +86,7 @@ export interface ParsedPackage {
 }
 
 /** A stored package file as `renderEntry` sees it: at upload right after `parse`, and at every reindex. */
-export interface StoredPackage {
-  name: string;
-  version: string;
-  arch: string;
-  filename: string;
-  path: string;
-  partition: string;
+export interface StoredPackage extends Pick<ParsedPackage, 'name' | 'version' | 'arch' | 'filename' | 'path' | 'partition'> {
   size: number;
   hashes: FileHashes;
   /** What `parse` returned as `indexData`, read back from its stored JSON. */

@@ -8,7 +8,6 @@ import { fileView } from '../core/catalog';
 import { getProvider } from '../core/provider-registry';
 import type { Services } from '../services';
 import { page } from './api-router';
-import { asyncRoute } from './middleware';
 import { openApiDocument } from './openapi';
 import { uiPath } from './ui/format';
 import { baseUrl, repoUrl } from './urls';
@@ -20,7 +19,7 @@ export function apiReadRouter(s: Services): Router {
     res.json(openApiDocument(baseUrl(s, req)));
   });
 
-  r.get('/search', asyncRoute(async (req, res) => {
+  r.get('/search', async (req, res) => {
     const q = typeof req.query.q === 'string' ? req.query.q.trim() : '';
     if (!q) throw new BadRequestError('search needs a query: /api/search?q=<text>');
     if (q.length > 200) throw new BadRequestError('the search query is longer than 200 characters');
@@ -39,9 +38,9 @@ export function apiReadRouter(s: Services): Router {
         page: `${base}${uiPath(h.provider, h.repo, h.name)}`,
       })),
     });
-  }));
+  });
 
-  r.get('/repos/:provider/:repo/packages/:name/versions/:version', asyncRoute(async (req: Request, res) => {
+  r.get('/repos/:provider/:repo/packages/:name/versions/:version', async (req: Request, res) => {
     const provider = getProvider(String(req.params.provider));
     const repo = await s.repos.get(provider.name, String(req.params.repo));
     s.catalog.requireRead(req.principal, repo);
@@ -57,7 +56,7 @@ export function apiReadRouter(s: Services): Router {
       version,
       files: rows.map((f) => ({ ...fileView(repo, f), url: `${root}/${f.path.split('/').map(encodeURIComponent).join('/')}`, meta: JSON.parse(f.meta || '{}') })),
     });
-  }));
+  });
 
   return r;
 }

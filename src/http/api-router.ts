@@ -7,7 +7,6 @@ import type { Provider, RepoInfo } from '../core/provider';
 import { getProvider } from '../core/provider-registry';
 import { TokenService } from '../core/tokens';
 import type { Services } from '../services';
-import { asyncRoute } from './middleware';
 import { repoUrl } from './urls';
 
 export function page(req: Request): { limit: number; offset: number } {
@@ -46,27 +45,27 @@ export function apiRouter(s: Services): Router {
     };
   };
 
-  r.get('/repos', asyncRoute(async (req, res) => {
+  r.get('/repos', async (req, res) => {
     const { limit, offset } = page(req);
     const { total, repos } = await s.catalog.listRepos(req.principal, { limit, offset });
     res.json({ total, limit, offset, repos: await Promise.all(repos.map(({ repo, stats }) => repoSummary(req, repo, stats))) });
-  }));
+  });
 
-  r.get('/repos/:provider/:repo', asyncRoute(async (req, res) => {
+  r.get('/repos/:provider/:repo', async (req, res) => {
     const { repo } = await loadRepo(req);
     const stats = (await s.catalog.repoStats([repo.id])).get(repo.id) ?? { packages: 0, files: 0, size: 0, lastUpload: null };
     res.json(await repoSummary(req, repo, stats));
-  }));
+  });
 
-  r.get('/repos/:provider/:repo/packages', asyncRoute(async (req, res) => {
+  r.get('/repos/:provider/:repo/packages', async (req, res) => {
     const { repo } = await loadRepo(req);
     const q = typeof req.query.q === 'string' ? req.query.q.trim() : '';
     const { limit, offset } = page(req);
     const { total, packages } = await s.catalog.packages(repo, { limit, offset }, q);
     res.json({ total, limit, offset, packages });
-  }));
+  });
 
-  r.get('/repos/:provider/:repo/packages/:name', asyncRoute(async (req, res) => {
+  r.get('/repos/:provider/:repo/packages/:name', async (req, res) => {
     const { provider, repo } = await loadRepo(req);
     // The version order is the format's own: the light rows of this one package are sorted here.
     const rows = await s.catalog.filesOf(repo, String(req.params.name));
@@ -88,30 +87,30 @@ export function apiRouter(s: Services): Router {
         files: rows.filter((f) => f.version === v).map((f) => ({ ...fileView(repo, f), url: `${base}/${f.path.split('/').map(encodeURIComponent).join('/')}`, meta: JSON.parse(f.meta || '{}') })),
       })),
     });
-  }));
+  });
 
-  r.delete('/repos/:provider/:repo/packages/:name/:version', asyncRoute(async (req, res) => {
+  r.delete('/repos/:provider/:repo/packages/:name/:version', async (req, res) => {
     const { provider, repo } = await loadRepo(req, 'admin');
     const deleted = await s.packages.deleteVersion(repo, provider, String(req.params.name), String(req.params.version));
     res.json({ deleted });
-  }));
+  });
 
-  r.delete('/repos/:provider/:repo/packages/:name', asyncRoute(async (req, res) => {
+  r.delete('/repos/:provider/:repo/packages/:name', async (req, res) => {
     const { provider, repo } = await loadRepo(req, 'admin');
     res.json({ deleted: await s.packages.deleteVersion(repo, provider, String(req.params.name)) });
-  }));
+  });
 
   const yankBody = z.object({ reason: z.string().max(1000).optional() }).optional();
-  r.post('/repos/:provider/:repo/packages/:name/:version/yank', asyncRoute(async (req, res) => {
+  r.post('/repos/:provider/:repo/packages/:name/:version/yank', async (req, res) => {
     const { provider, repo } = await loadRepo(req, 'write');
     const body = yankBody.safeParse(req.body);
     if (!body.success) throw new BadRequestError('body: {"reason": "<text>"} (optional)');
     res.json({ yanked: await s.packages.setYanked(repo, provider, String(req.params.name), String(req.params.version), body.data?.reason ?? '') });
-  }));
-  r.delete('/repos/:provider/:repo/packages/:name/:version/yank', asyncRoute(async (req, res) => {
+  });
+  r.delete('/repos/:provider/:repo/packages/:name/:version/yank', async (req, res) => {
     const { provider, repo } = await loadRepo(req, 'write');
     res.json({ unyanked: await s.packages.setYanked(repo, provider, String(req.params.name), String(req.params.version), null) });
-  }));
+  });
 
   return r;
 }

@@ -5,6 +5,13 @@
  */
 import { providers } from '../core/provider-registry';
 
+/** The further multipart file fields providers accept (`Provider.uploadFileFields`). */
+function uploadFileFields(): Record<string, { type: string; format: string; description: string }> {
+  const out: Record<string, { type: string; format: string; description: string }> = {};
+  for (const p of providers) for (const f of p.uploadFileFields ?? []) out[f] = { type: 'string', format: 'binary', description: `${p.name}: optional file field` };
+  return out;
+}
+
 type Schema = Record<string, unknown>;
 
 const str: Schema = { type: 'string' };
@@ -60,6 +67,7 @@ const schemas: Record<string, Schema> = {
   Settings: obj({ provider: str, repo: str, settings: freeObject('repository settings') }),
   SettingsUpdated: obj({ provider: str, repo: str, settings: freeObject('repository settings'), republished: arr(str) }),
   CleanResult: obj({ keep: int, dryRun: bool, removed: arr(ref('StoredFile')) }),
+  ReindexResult: obj({ provider: str, repo: str, rendered: int, changed: int, skipped: int, republished: arr(str) }),
   RepoStatus: obj({
     provider: str, repo: str, packages: int, versions: int, files: int, totalSize: int,
     perArch: { type: 'object', additionalProperties: int, description: 'distinct package names per architecture' },
@@ -144,7 +152,7 @@ export function openApiDocument(serverUrl: string): Schema {
             required: true,
             content: {
               'multipart/form-data': {
-                schema: { type: 'object', required: ['f'], properties: { f: { type: 'string', format: 'binary' }, sig: { type: 'string', format: 'binary', description: 'pacman: detached packager signature' } }, additionalProperties: { type: 'string', description: 'query parameters may also be form fields; provider extras such as apt dist/component, apk branch' } },
+                schema: { type: 'object', required: ['f'], properties: { f: { type: 'string', format: 'binary' }, ...uploadFileFields() }, additionalProperties: { type: 'string', description: 'query parameters may also be form fields; provider extras such as apt dist/component, apk branch' } },
               },
             },
           },
@@ -186,6 +194,7 @@ export function openApiDocument(serverUrl: string): Schema {
           },
         }),
       },
+      [`${repo}/reindex`]: { post: op({ summary: 'Render every index entry again from stored metadata, re-sign what the repository key signed, republish once', tag: 'admin', auth: 'admin', params: repoParams(), body: obj({}, []), ok: [200, 'ReindexResult'], errors: [400, 404] }) },
       [`${repo}/clean`]: { post: op({ summary: 'Apply retention: keep the newest N versions per package', tag: 'admin', auth: 'admin', params: repoParams(), body: obj({ keep: { type: 'integer', minimum: 1 }, dryRun: bool, name: str }, ['keep', 'dryRun', 'name']), ok: [200, 'CleanResult'], errors: [400, 404] }) },
       [`${repo}/status`]: { get: op({ summary: 'Counts, sizes and publish state per index scope', tag: 'read', auth: 'read', params: repoParams(), ok: [200, 'RepoStatus'], errors: [400, 404] }) },
       [`${repo}/keys`]: { get: op({ summary: 'Public signing keys of the repository', tag: 'read', auth: 'read', params: repoParams(), ok: [200, 'KeyList'], errors: [400, 404] }) },

@@ -7,7 +7,6 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { DomainError, NotFoundError, UnauthorizedError } from '../core/errors';
 import type { Services } from '../services';
-import { asyncRoute } from './middleware';
 import './ui/format';
 import { homeModel, packageModel, repoModel, requireRepo, searchModel } from './ui/pages';
 import { sizeChart, uploadsChart } from './ui/plots';
@@ -39,17 +38,17 @@ export function uiRouter(s: Services): Router {
   const r = express.Router();
 
   // The home page doubles as the search page when given ?q=, so the header form works anywhere.
-  r.get('/', asyncRoute(async (req, res) => {
+  r.get('/', async (req, res) => {
     if (typeof req.query.q === 'string') {
       page(res, 'search.njk', { ...(await searchModel(s, req)), nav: 'search' });
       return;
     }
     page(res, 'home.njk', { ...(await homeModel(s, req)), nav: 'home' });
-  }));
-  r.get('/search', asyncRoute(async (req, res) => page(res, 'search.njk', { ...(await searchModel(s, req)), nav: 'search' })));
+  });
+  r.get('/search', async (req, res) => page(res, 'search.njk', { ...(await searchModel(s, req)), nav: 'search' }));
   r.get(['/ui', '/ui/'], (_req, res) => res.redirect(302, '/'));
 
-  r.get('/ui/:provider/:repo/plots/:plot.svg', asyncRoute(async (req, res) => {
+  r.get('/ui/:provider/:repo/plots/:plot.svg', async (req, res) => {
     const { provider, repo } = await requireRepo(s, req, param(req, 'provider'), param(req, 'repo'));
     const files = await s.catalog.uploads(repo);
     const label = `${provider.name}/${repo.name}`;
@@ -59,15 +58,15 @@ export function uiRouter(s: Services): Router {
       return svg(res, uploadsChart(label, files, Date.now(), days));
     }
     throw new NotFoundError(`there is no plot "${req.params.plot}" (size, uploads)`);
-  }));
+  });
 
-  r.get('/ui/:provider/:repo', asyncRoute(async (req, res) => {
+  r.get('/ui/:provider/:repo', async (req, res) => {
     page(res, 'repo.njk', await repoModel(s, req, param(req, 'provider'), param(req, 'repo')));
-  }));
+  });
 
-  r.get('/ui/:provider/:repo/:name', asyncRoute(async (req, res) => {
+  r.get('/ui/:provider/:repo/:name', async (req, res) => {
     page(res, 'package.njk', await packageModel(s, req, param(req, 'provider'), param(req, 'repo'), param(req, 'name')));
-  }));
+  });
 
   r.use('/ui', (req, _res, next) => next(new NotFoundError(`there is no page at ${req.originalUrl.split('?')[0]}`)));
 

@@ -67,7 +67,7 @@ test(`name_key migration up, down and up again with rows (${testDbKind()})`, asy
 
   const ds = createDataSource(url);
   await ds.initialize();
-  assert.deepEqual((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name), ['FileNameKey1764000000000'], 'only the new migration was pending');
+  assert.deepEqual((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name), ['FileNameKey1764000000000', 'IndexData1764700000000'], 'the migrations after Initial were pending');
   const expected = {
     [`${ids.pypi}:Acme_Core`]: 'acme-core',
     [`${ids.pypi}:acme.core`]: 'acme-core',
@@ -92,6 +92,11 @@ test(`name_key migration up, down and up again with rows (${testDbKind()})`, asy
   assert.deepEqual((await catalog.filesOf(pypi, 'ACME-core')).map((f) => f.version), ['1.0', '2.0']);
   assert.deepEqual((await catalog.filesOf({ id: ids.tar, provider: 'tar', name: 'files', settings: {} }, 'acme-core')).length, 0, 'tar names are not normalized');
 
+  // Down in reverse order: IndexData (drops index_data), then FileNameKey.
+  await ds.undoLastMigration({ transaction: 'each' });
+  table = (await runner.getTable('files'))!;
+  assert.ok(!table.columns.some((c) => c.name === 'index_data'), 'IndexData down drops its column');
+  assert.ok(table.columns.some((c) => c.name === 'name_key'), 'and only that');
   await ds.undoLastMigration({ transaction: 'each' });
   table = (await runner.getTable('files'))!;
   assert.ok(!table.columns.some((c) => c.name === 'name_key'), 'down drops the column');
@@ -103,5 +108,5 @@ test(`name_key migration up, down and up again with rows (${testDbKind()})`, asy
   assert.deepEqual(await nameKeys(ds), expected, 'up again backfills the same keys');
   await runner.release();
   await ds.destroy();
-  assert.equal(migrations.at(-1)?.name, 'FileNameKey1764000000000');
+  assert.deepEqual(migrations.map((m) => m.name).slice(1), ['FileNameKey1764000000000', 'IndexData1764700000000']);
 });

@@ -174,6 +174,8 @@ test('upload, yank, delete and admin operations match their schemas', async () =
   await call('GET', '/api/repos/{provider}/{repo}/settings', scratch, { expect: 200 });
   await call('PATCH', '/api/repos/{provider}/{repo}/settings', scratch, { expect: 200, body: { keep: 5 } });
   await call('POST', '/api/repos/{provider}/{repo}/clean', scratch, { expect: 200, body: { keep: 1, dryRun: true } });
+  const reindexed = await call('POST', '/api/repos/{provider}/{repo}/reindex', scratch, { expect: 200, body: {} });
+  assert.equal(reindexed.skipped, 0);
   await call('DELETE', '/api/repos/{provider}/{repo}/packages/{name}', { ...scratch, name: 'tmp' }, { expect: 200 });
 
   const created = await call('POST', '/api/tokens', {}, { expect: 201, body: { name: 'ci', role: 'write', repoPattern: 'team-*' } });
