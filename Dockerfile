@@ -4,7 +4,8 @@ FROM node:20-bookworm-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+COPY scripts/build.mjs scripts/build.mjs
+RUN npm ci --no-audit --no-fund --ignore-scripts && npm rebuild
 COPY tsconfig.json ./
 COPY src src
 COPY providers providers
@@ -12,7 +13,7 @@ COPY migrations migrations
 COPY templates templates
 COPY public public
 COPY bin bin
-RUN npx tsc -p tsconfig.json && npm prune --omit=dev
+RUN node scripts/build.mjs && npm prune --omit=dev
 
 # Run: only the compiled output, production modules, templates and static files.
 FROM node:20-bookworm-slim
@@ -29,4 +30,4 @@ USER artifactd
 VOLUME /data
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-CMD ["node", "dist/src/main.js"]
+CMD ["node", "dist/server.js"]

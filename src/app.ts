@@ -5,12 +5,14 @@ import { NotFoundError } from './core/errors';
 import type { Services } from './services';
 import { adminRouter } from './http/admin-router';
 import { apiRouter } from './http/api-router';
+import { cliRouter } from './http/cli-router';
 import { apiReadRouter } from './http/api-read-router';
 import { authenticate, errorHandler, requestLog } from './http/middleware';
 import { repoRouter } from './http/repo-router';
 import { uiRouter } from './http/ui-router';
 import { handleUpload } from './http/upload-handler';
 import { projectRoot } from './util/project-root';
+import { packageVersion } from './util/version';
 
 export function buildApp(s: Services): Express {
   const app = express();
@@ -38,10 +40,11 @@ export function buildApp(s: Services): Express {
       ok = false;
       checks.blobStore = `error: ${(e as Error).message}`;
     }
-    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', database: s.db.mysql ? 'mysql' : 'sqlite', blobStore: s.blobs.kind, checks });
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', version: packageVersion(), database: s.db.mysql ? 'mysql' : 'sqlite', blobStore: s.blobs.kind, checks });
   });
 
   app.post('/addpkg', (req, res) => handleUpload(s, req, res, { fileField: 'f' }));
+  app.use(cliRouter(s));
   app.use('/api', apiRouter(s));
   app.use('/api', adminRouter(s));
   app.use('/api', apiReadRouter(s));

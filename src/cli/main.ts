@@ -10,6 +10,7 @@ import { CliError, EXIT, usageError } from './errors';
 import { Api } from './http';
 import { Output } from './output';
 import { Progress } from './progress';
+import { packageVersion } from '../util/version';
 import { downloadCommand } from './commands/download';
 import { keyCommand } from './commands/keys';
 import { deleteCommand, infoCommand, listCommand, unyank, yank } from './commands/packages';
@@ -26,6 +27,7 @@ const GLOBAL_HELP = `Global options (before or after the command):
       --json             machine-readable JSON on stdout
       --no-progress      no progress bars (they only appear on a terminal anyway)
   -h, --help             help for rpcli or for one command
+  -V, --version          rpcli's version (alone; after a command, -i/--version is a package version)
 
 Config file: $RPCLI_CONFIG, or $XDG_CONFIG_HOME/rpcli/config.json, or ~/.config/rpcli/config.json
   {"default": "prod", "profiles": {"prod": {"server": "https://pkgs.example.com", "token": "ad_..."}}}
@@ -57,6 +59,11 @@ function commandHelp(c: Command): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // `--version` alone is rpcli's own version (with a command, `-i/--version` is a package version).
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    process.stdout.write(`rpcli ${packageVersion()}\n`);
+    return EXIT.OK;
+  }
   const parsed = parse(argv);
   const [name, ...args] = parsed.positionals;
   if (name === undefined || name === 'help') {
