@@ -41,7 +41,16 @@ function parseRange(header: string | undefined, size: number): { start: number; 
 
 export async function sendBlob(req: Request, res: Response, blobs: BlobStore, blob: BlobToSend, presign: boolean): Promise<void> {
   const etag = `"${blob.sha256}"`;
-  const lastModified = new Date(Math.floor(blob.lastModified.getTime() / 1000) * 1000);
+  // Each generation of an index is stamped at least a second after the previous one (so that
+  // If-Modified-Since, all apt and pacman send, can tell them apart), which after a burst puts
+  // the newest stamp ahead of the clock. Last-Modified is never in the future: it says `now`
+  // until the stamp is reached, and until then dates are not trusted for 304 or If-Range. A
+  // client's date always comes from an older generation's stamp or earlier, so it is below
+  // every newer stamp: no stale 304, only a full answer where a 304 would have done.
+  const stamp = blob.lastModified.getTime();
+  const now = Date.now();
+  const young = stamp > now;
+  const lastModified = new Date(Math.floor(Math.min(stamp, now) / 1000) * 1000);
   res.setHeader('ETag', etag);
   res.setHeader('Last-Modified', lastModified.toUTCString());
   res.setHeader('Accept-Ranges', 'bytes');
@@ -50,7 +59,7 @@ export async function sendBlob(req: Request, res: Response, blobs: BlobStore, bl
 
   const inm = req.headers['if-none-match'];
   const ims = req.headers['if-modified-since'];
-  const notModified = inm !== undefined ? inm.split(',').some((t) => t.trim() === etag || t.trim() === `W/${etag}` || t.trim() === '*') : ims !== undefined && !Number.isNaN(Date.parse(ims)) && lastModified.getTime() <= Date.parse(ims);
+  const notModified = inm !== undefined ? inm.split(',').some((t) => t.trim() === etag || t.trim() === `W/${etag}` || t.trim() === '*') : !young && ims !== undefined && !Number.isNaN(Date.parse(ims)) && lastModified.getTime() <= Date.parse(ims);
   if (notModified) {
     res.status(304).end();
     return;
@@ -61,7 +70,7 @@ export async function sendBlob(req: Request, res: Response, blobs: BlobStore, bl
   }
   let range = parseRange(req.headers.range, blob.size);
   const ifRange = req.headers['if-range'];
-  if (range && ifRange && ifRange !== etag && ifRange !== lastModified.toUTCString()) range = null;
+  if (range && ifRange && ifRange !== etag && (young || ifRange !== lastModified.toUTCString())) range = null;
   if (range === 'invalid') {
     res.status(416).setHeader('Content-Range', `bytes */${blob.size}`);
     res.json({ error: `range not satisfiable for ${blob.size} bytes`, code: 'range_not_satisfiable' });
