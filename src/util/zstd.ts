@@ -19,6 +19,8 @@ import type { FromWorker, StartMessage, ToWorker } from './zstd-worker';
 export interface ZstdOptions {
   maxOutput: number;
   what?: string;
+  /** Override the CPU budget (tests). */
+  budget?: Partial<typeof BUDGET>;
 }
 
 /**
@@ -101,7 +103,7 @@ export class ZstdDecompressor extends Duplex {
     w.on('message', this.onMessageBound);
     w.on('error', this.onErrorBound);
     w.on('exit', this.onExitBound);
-    const start: StartMessage = { type: 'start', maxOutput: opts.maxOutput, credit: this.credit, ...BUDGET };
+    const start: StartMessage = { type: 'start', maxOutput: opts.maxOutput, credit: this.credit, ...BUDGET, ...opts.budget };
     w.postMessage(start satisfies ToWorker);
     this.watchdog = setInterval(() => this.checkStall(), 5000).unref();
   }
