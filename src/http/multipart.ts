@@ -49,7 +49,8 @@ export async function receiveMultipart(req: Request, opts: ReceiveOptions): Prom
   };
   let bb: busboy.Busboy;
   try {
-    bb = busboy({ headers: req.headers, limits: { files: opts.fileFields.length, fields: 200, fieldSize: 1 << 20, fileSize: opts.maxFileSize, parts: 400 }, defParamCharset: 'utf8' });
+    // One more file than there are fields, so that a field sent twice gets its own message below.
+    bb = busboy({ headers: req.headers, limits: { files: opts.fileFields.length + 1, fields: 200, fieldSize: 1 << 20, fileSize: opts.maxFileSize, parts: 400 }, defParamCharset: 'utf8' });
   } catch (e) {
     throw new BadRequestError(`malformed multipart request: ${(e as Error).message}`);
   }
@@ -77,6 +78,9 @@ export async function receiveMultipart(req: Request, opts: ReceiveOptions): Prom
         (result.multiFields[name] ??= []).push(value);
       });
       bb.on('file', (field, stream, info) => {
+        // Busboy errors a part's stream when the body ends early or is destroyed; parts we only
+        // drain (refused ones) have no pipeline to take that error.
+        stream.on('error', () => undefined);
         if (!opts.fileFields.includes(field)) {
           stream.resume();
           fail(new BadRequestError(`unexpected file field "${field}"; the package goes in field "${opts.fileFields[0]}"`));

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import zlib from 'node:zlib';
 import { InvalidPackageError } from '../../../src/core/errors';
 import { apkProvider } from '../../../providers/apk';
@@ -21,4 +22,24 @@ test('a control member with .PKGINFO (or a script) twice is refused', async () =
   await assert.rejects(apkProvider.parse(uploadOf(dir, 'twice.apk', Buffer.concat([twice, good.data]))), (e: unknown) => e instanceof InvalidPackageError && /\.PKGINFO twice/.test(e.message));
   const script = zlib.gzipSync(Buffer.concat([tarFile('.PKGINFO', Buffer.from(info('1.0-r0'))), tarFile('.post-install', Buffer.from('#!/bin/sh\n')), tarFile('.post-install', Buffer.from('#!/bin/sh\nrm -rf /\n'))]));
   await assert.rejects(apkProvider.parse(uploadOf(dir, 'script.apk', Buffer.concat([script, good.data]))), /\.post-install twice/);
+});
+
+test('every bit flip in the control member settles (an inflate error after a finished wait was lost and the parse hung)', async () => {
+  const pkg = buildApk({ pkginfo: pkginfoFor('hello', '1.0-r0', 'x86_64'), files: [{ name: 'usr/', type: 'dir' }, { name: 'usr/x', content: 'x'.repeat(3000) }] }).bytes;
+  const file = uploadOf(dir, 'flip.apk', pkg);
+  const hung: string[] = [];
+  for (let pos = 10; pos < Math.min(pkg.length, 700); pos++) {
+    const b = Buffer.from(pkg);
+    b[pos]! ^= 1;
+    fs.writeFileSync(file.file.localPath, b);
+    let timer: NodeJS.Timeout | undefined;
+    const r = await Promise.race([
+      apkProvider.parse({ ...file, file: { ...file.file, size: b.length } }).then(() => 'ok', (e: unknown) => (e instanceof InvalidPackageError ? 'rejected' : `threw ${String(e)}`)),
+      new Promise<string>((res) => (timer = setTimeout(() => res('hung'), 3000))),
+    ]);
+    clearTimeout(timer);
+    if (r !== 'ok' && r !== 'rejected') hung.push(`byte ${pos}: ${r}`);
+    if (hung.length > 3) break;
+  }
+  assert.deepEqual(hung, []);
 });

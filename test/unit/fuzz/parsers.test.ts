@@ -18,7 +18,7 @@ import { apkProvider } from '../../../providers/apk';
 import { readPackage } from '../../../providers/pacman/parse';
 import { detectPacman } from '../../../providers/pacman/detect';
 import { pypiProvider } from '../../../providers/pypi';
-import { isClientError, mutants, withinTime } from '../../helpers/fuzz';
+import { isClientError, mutants, prng, withinTime } from '../../helpers/fuzz';
 import { buildDeb, controlText, tmpDir } from '../apt/helpers';
 import { buildApk, pkginfoFor } from '../apk/apk-builder';
 import { compress, makeTar, PKGINFO_OK } from '../pacman/helpers';
@@ -29,6 +29,12 @@ const PER_INPUT_MS = 5000;
 const COUNT = Number(process.env.FUZZ_COUNT ?? 120);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261202);
 const dir = tmpDir('fuzz-');
+
+/** Incompressible-ish but seeded payload text, so every run fuzzes the same fixtures. */
+function seededHex(n: number, seed: number): string {
+  const r = prng(seed);
+  return Buffer.from(Array.from({ length: n }, () => Math.floor(r() * 256))).toString('hex');
+}
 
 function uploaded(file: string, clientFilename: string, bytes: Buffer): UploadedFile {
   const h = (a: string) => crypto.createHash(a).update(bytes).digest('hex');
@@ -89,7 +95,7 @@ for (const comp of ['zstd', 'xz', 'gzip'] as const) {
       { name: '.PKGINFO', data: PKGINFO_OK },
       { name: 'usr/' },
       { name: 'usr/share/' },
-      { name: 'usr/share/handmade', data: crypto.randomBytes(3000).toString('hex') },
+      { name: 'usr/share/handmade', data: seededHex(3000, SEED) },
       { name: 'usr/share/link', type: 'symlink', linkname: 'handmade' },
     ]);
     const pkg = compress(tarball, comp);
@@ -106,7 +112,7 @@ for (const comp of ['zstd', 'xz', 'gzip'] as const) {
 test('apk package: mutants settle with a 4xx', async () => {
   const apk = buildApk({
     pkginfo: pkginfoFor('fuzzed', '1.0-r0', 'x86_64'),
-    files: [{ name: 'usr/', type: 'dir' }, { name: 'usr/share/', type: 'dir' }, { name: 'usr/share/fuzzed.txt', content: crypto.randomBytes(2000).toString('hex') }],
+    files: [{ name: 'usr/', type: 'dir' }, { name: 'usr/share/', type: 'dir' }, { name: 'usr/share/fuzzed.txt', content: seededHex(2000, SEED) }],
   }).bytes;
   await fuzz({ name: 'apk', valid: apk, clientFilename: 'fuzzed-1.0-r0.apk', run: (f) => apkProvider.parse(input(f, { branch: 'main' })) }, SEED + 3);
 });
