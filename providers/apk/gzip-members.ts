@@ -114,8 +114,14 @@ class Splitter {
   private wait<T>(p: Promise<T>): Promise<T> {
     this.check();
     return new Promise<T>((resolve, reject) => {
-      this.rejectWait = reject;
-      p.then(resolve, reject).finally(() => (this.rejectWait = undefined));
+      // Only clear our own handler: this finally() runs a tick after `p` settles, when the
+      // next wait() may already have installed its handler; clearing that one lost the next
+      // inflate error and left the request hanging forever.
+      const mine = (e: unknown) => reject(e);
+      this.rejectWait = mine;
+      p.then(resolve, reject).finally(() => {
+        if (this.rejectWait === mine) this.rejectWait = undefined;
+      });
     });
   }
 

@@ -62,6 +62,7 @@ class ApkReader {
   private memberHash: Hash | undefined;
   private readonly dataHash = createHash('sha256');
   private pkginfoText: string | undefined;
+  private readonly controlNames = new Set<string>();
   readonly signatures: string[] = [];
   checksum = '';
   fields: CoreFields | undefined;
@@ -137,6 +138,12 @@ class ApkReader {
       );
     }
     if (e.name === '.INSTALL') throw new InvalidPackageError('.INSTALL (an apk v1 script) is refused by apk v2; use .pre-install/.post-install');
+    // Control file names as apk-tools matches them (no "./" prefix in the control member).
+    if (this.controlNames.has(e.name)) {
+      // apk reads each one and the last copy wins, while other tools take the first: refuse.
+      throw new InvalidPackageError(`the control member contains ${e.name} twice`);
+    }
+    this.controlNames.add(e.name);
     if (e.name !== '.PKGINFO') return undefined;
     if (e.type !== '0' && e.type !== '7') throw new InvalidPackageError('.PKGINFO is not a regular file');
     if (e.size > MAX_PKGINFO) throw new InvalidPackageError(`.PKGINFO is larger than ${MAX_PKGINFO} bytes`);

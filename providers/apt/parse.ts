@@ -57,13 +57,20 @@ function checkMagic(m: ArMember, declared: Compression | 'lzma'): void {
   }
 }
 
-/** Decompress control.tar (bounded) and return the bytes of its `./control`. */
+/**
+ * Decompress control.tar (bounded) and return the bytes of its `./control`. The whole member
+ * is read, as dpkg-deb does: damage anywhere in it (a corrupt header, a failing checksum of
+ * the compression, truncation) is refused, and so is any control file present twice; dpkg
+ * extracts the member in order, so the last copy wins, while a reader that stops at the first
+ * `./control` would index something else than what dpkg installs.
+ */
 function readControlTar(body: Readable, kind: Compression, member: string): Promise<Buffer> {
   const limited = byteLimit(CONTROL_TAR_MAX, member);
   // pipeline destroys every stage with the first error, so a corrupt or exploding member
   // reaches readTar through `limited`; the callback's own error is reported by readTar.
-  pipeline(body, decompressor(kind), limited, () => undefined);
+  pipeline(body, decompressor(kind, { maxOutput: CONTROL_TAR_MAX, what: member }), limited, () => undefined);
   let control: Buffer | undefined;
+  const seen = new Set<string>();
   return readTar(limited, {
     what: member,
     maxEntries: 10_000,
@@ -71,10 +78,13 @@ function readControlTar(body: Readable, kind: Compression, member: string): Prom
     want: (e) => e.name === 'control' && e.type === 'file',
     // async: readTar only turns rejected promises (not synchronous throws) into errors.
     onEntry: async (e, data) => {
-      if (e.name !== 'control') return;
+      const name = e.name.replace(/\/+$/, '');
+      if (name === '' || name === '.') return; // the member's own "./" directory
+      if (seen.has(name)) throw new InvalidPackageError(`${member} contains "./${name}" twice`);
+      seen.add(name);
+      if (name !== 'control') return;
       if (e.type !== 'file') throw new InvalidPackageError(`${member}: "./control" is a ${e.type}, not a regular file`);
       control = data;
-      return 'stop';
     },
   }).then(
     () => {

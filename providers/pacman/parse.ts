@@ -5,7 +5,7 @@
  */
 import { InvalidPackageError } from '../../src/core/errors';
 import type { Compression } from '../../src/util/compression';
-import { readTar } from '../../src/util/tar';
+import { assertSafeArchivePath, normalizeTarPath, readTar, type TarEntryInfo } from '../../src/util/tar';
 import { DEFAULT_LIMITS, openTarStream, sniffPackage, type ArchiveLimits } from './archive';
 import { parsePkgInfo, type PkgInfo } from './pkginfo';
 
@@ -44,6 +44,32 @@ export function sortUniqueC(paths: string[]): string[] {
   return out;
 }
 
+/**
+ * Link targets (formats.md A.1: libalpm extracts with libarchive relative to /).
+ * - A hard link names another archive member: like apk-tools and the sdist reader, its target
+ *   must be a safe relative path (no absolute path, no `..`), or extraction would link an
+ *   arbitrary file of the system (`../../etc/shadow`) into the package's file list.
+ * - A symlink is resolved on the installed system, where absolute targets are normal
+ *   (`usr/lib/libfoo.so -> /usr/lib/libfoo.so.1`); but a relative target that climbs above
+ *   the package root from where the link sits is never legitimate and is refused.
+ */
+function checkLink(e: TarEntryInfo): void {
+  const target = e.linkname ?? '';
+  if (target === '') throw new InvalidPackageError(`package: link "${e.name}" has no target`);
+  if (target.includes('\0')) throw new InvalidPackageError(`package: link "${e.name}" has a target containing NUL`);
+  if (e.type === 'link') {
+    assertSafeArchivePath(normalizeTarPath(target), `package: hard link "${e.name}"`);
+    return;
+  }
+  if (target.startsWith('/')) return;
+  let depth = e.name.split('/').filter((s) => s !== '' && s !== '.').length - 1; // directories above the link
+  for (const seg of target.split('/')) {
+    if (seg === '..') depth--;
+    else if (seg !== '' && seg !== '.') depth++;
+    if (depth < 0) throw new InvalidPackageError(`package: symlink "${e.name}" points outside the package ("${target}")`);
+  }
+}
+
 export async function readPackage(localPath: string, compressedSize: number, limits: ParseLimits = DEFAULT_PARSE_LIMITS): Promise<PackageContents> {
   const compression = await sniffPackage(localPath);
   let pkginfo: Buffer | undefined;
@@ -67,6 +93,7 @@ export async function readPackage(localPath: string, compressedSize: number, lim
         pkginfo = data;
         return;
       }
+      if (e.type === 'link' || e.type === 'symlink') checkLink(e);
       if (top.startsWith('.SIGN.')) sawSignatureEntry = true;
       if (e.name === '' || top.startsWith('.')) return;
       const path = e.type === 'directory' && !e.name.endsWith('/') ? `${e.name}/` : e.name;

@@ -62,7 +62,7 @@ async function readTarSdist(file: string, fileSize: number, what: string): Promi
   if (sniffCompression(head) !== 'gzip') throw new InvalidPackageError(`${what} is named .tar.gz but is not gzip-compressed`);
   // The same bound PyPI applies to zips: beyond 64 MiB the tar may not exceed 50x the upload.
   const limit = Math.max(RATIO_MIN_SIZE, MAX_RATIO * fileSize);
-  const input = pipeline(fs.createReadStream(file), decompressor('gzip'), byteLimit(limit, what), () => {
+  const input = pipeline(fs.createReadStream(file), decompressor('gzip', { maxOutput: limit, what }), byteLimit(limit, what), () => {
     // errors reach readTar through the last stream; nothing else to do here
   });
   let top: string | null = null;

@@ -5,6 +5,7 @@
  * compression ratio over 50 once more than 64 MiB, methods other than stored/deflate;
  * plus unsafe or duplicate member names, which would let two tools see different files.
  */
+import crypto from 'node:crypto';
 import zlib from 'node:zlib';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import { InvalidPackageError } from '../../src/core/errors';
@@ -26,6 +27,8 @@ export interface ZipScan {
   names: Set<string>;
   /** Members kept by the `keep` predicate, by name. */
   kept: Map<string, Entry>;
+  /** Every member, in central directory order. */
+  entries: Entry[];
   totalUncompressed: number;
 }
 
@@ -50,6 +53,7 @@ export async function scanZip(path: string, fileSize: number, what: string, keep
     if (zip.entryCount > MAX_ZIP_ENTRIES) throw new InvalidPackageError(`${what} has ${zip.entryCount} members (limit ${MAX_ZIP_ENTRIES})`);
     const names = new Set<string>();
     const kept = new Map<string, Entry>();
+    const entries: Entry[] = [];
     let total = 0;
     for await (const entry of zip.eachEntry()) {
       const name = entry.fileName;
@@ -68,6 +72,7 @@ export async function scanZip(path: string, fileSize: number, what: string, keep
         );
       }
       total += entry.uncompressedSize;
+      entries.push(entry);
       if (keep(name)) kept.set(name, entry);
     }
     if (total > RATIO_MIN_SIZE && total / Math.max(fileSize, 1) > MAX_RATIO) {
@@ -75,7 +80,7 @@ export async function scanZip(path: string, fileSize: number, what: string, keep
         `${what} expands to ${total} bytes from ${fileSize} (compression ratio above ${MAX_RATIO}; zip bomb?)`,
       );
     }
-    return { zip, names, kept, totalUncompressed: total };
+    return { zip, names, kept, entries, totalUncompressed: total };
   } catch (e) {
     zip.close();
     throw zipError(what, e);
@@ -127,4 +132,43 @@ export function singleTopDir(names: Iterable<string>, what: string): string {
   }
   if (top === null) throw new InvalidPackageError(`${what} is empty`);
   return top;
+}
+
+/**
+ * Read every member once, streaming (nothing is kept): the local header must name the same
+ * file as the central directory, the data must inflate cleanly to exactly the size the
+ * directory declares (yauzl's validateEntrySizes) and match its CRC-32, as unzip and pip's
+ * zipfile do when they extract. Returns the SHA-256 of each member (urlsafe base64 without
+ * padding, the RECORD notation) for the caller's RECORD check. Sizes are already bounded
+ * by scanZip (member count, ratio, per-member deflate ratio).
+ */
+export async function verifyMembers(zip: ZipFile, entries: Entry[], what: string): Promise<Map<string, string>> {
+  const digests = new Map<string, string>();
+  for (const entry of entries) {
+    if (entry.fileName.endsWith('/')) continue; // directories carry no data
+    const label = `${what}: "${entry.fileName}"`;
+    try {
+      const local = await zip.readLocalFileHeaderPromise(entry);
+      if (!local.fileName.equals(entry.fileNameRaw)) {
+        throw new InvalidPackageError(`${label}: local file header names "${local.fileName.toString('latin1')}" instead`);
+      }
+      const stream = await zip.openReadStreamPromise(entry);
+      const hash = crypto.createHash('sha256');
+      let crc = 0;
+      await new Promise<void>((resolve, reject) => {
+        stream.on('data', (c: Buffer) => {
+          crc = zlib.crc32(c, crc);
+          hash.update(c);
+        });
+        stream.on('error', reject);
+        stream.on('end', resolve);
+      });
+      if (crc >>> 0 !== entry.crc32 >>> 0) throw new InvalidPackageError(`${label} fails its CRC-32 check (corrupt archive)`);
+      digests.set(entry.fileName, hash.digest('base64url'));
+    } catch (e) {
+      if (e instanceof InvalidPackageError) throw e;
+      throw new InvalidPackageError(`${label} cannot be read: ${(e as Error).message}`);
+    }
+  }
+  return digests;
 }

@@ -7,6 +7,7 @@ import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import crypto from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Request } from 'express';
 import busboy from 'busboy';
@@ -48,11 +49,16 @@ export async function receiveMultipart(req: Request, opts: ReceiveOptions): Prom
   };
   let bb: busboy.Busboy;
   try {
-    bb = busboy({ headers: req.headers, limits: { files: opts.fileFields.length, fields: 200, fieldSize: 1 << 20, fileSize: opts.maxFileSize, parts: 400 }, defParamCharset: 'utf8' });
+    // One more file than there are fields, so that a field sent twice gets its own message below.
+    bb = busboy({ headers: req.headers, limits: { files: opts.fileFields.length + 1, fields: 200, fieldSize: 1 << 20, fileSize: opts.maxFileSize, parts: 400 }, defParamCharset: 'utf8' });
   } catch (e) {
     throw new BadRequestError(`malformed multipart request: ${(e as Error).message}`);
   }
   const writes: Promise<void>[] = [];
+  /** File part streams still being written: destroyed on failure so their pipelines end and close their descriptors. */
+  const active = new Set<Readable>();
+  /** File fields seen so far, set when the part starts (result.files is only filled once a part is fully written). */
+  const seenFiles = new Set<string>();
   try {
     await new Promise<void>((resolve, reject) => {
       let failed = false;
@@ -61,6 +67,10 @@ export async function receiveMultipart(req: Request, opts: ReceiveOptions): Prom
         failed = true;
         req.unpipe(bb);
         req.resume();
+        // Without this, a part whose client went away never ends: its pipeline, temp file and
+        // descriptor would stay until restart, and the cleanup below would wait forever.
+        for (const s of active) s.destroy(e);
+        bb.destroy();
         reject(e);
       };
       bb.on('field', (name, value) => {
@@ -68,16 +78,20 @@ export async function receiveMultipart(req: Request, opts: ReceiveOptions): Prom
         (result.multiFields[name] ??= []).push(value);
       });
       bb.on('file', (field, stream, info) => {
+        // Busboy errors a part's stream when the body ends early or is destroyed; parts we only
+        // drain (refused ones) have no pipeline to take that error.
+        stream.on('error', () => undefined);
         if (!opts.fileFields.includes(field)) {
           stream.resume();
           fail(new BadRequestError(`unexpected file field "${field}"; the package goes in field "${opts.fileFields[0]}"`));
           return;
         }
-        if (result.files[field]) {
+        if (seenFiles.has(field)) {
           stream.resume();
-          fail(new BadRequestError(`file field "${field}" was sent twice`));
+          fail(new BadRequestError(field === opts.fileFields[0] ? `send one file in field "${field}"; it was sent more than once` : `file field "${field}" was sent more than once; send it once`));
           return;
         }
+        seenFiles.add(field);
         let clientFilename = info.filename ?? '';
         try {
           // Only the last path component counts (browsers on Windows send C:\...\x.whl),
@@ -96,7 +110,9 @@ export async function receiveMultipart(req: Request, opts: ReceiveOptions): Prom
         stream.on('limit', () => {
           truncated = true;
         });
+        active.add(stream);
         const w = pipeline(stream, hasher, createWriteStream(tmp)).then(() => {
+          active.delete(stream);
           if (truncated) throw new TooLargeError(`"${clientFilename || field}" is larger than MAX_UPLOAD_SIZE (${opts.maxFileSize} bytes)`);
           result.files[field] = { localPath: tmp, clientFilename, size: hasher.size, hashes: hasher.digests() };
         });
@@ -108,7 +124,13 @@ export async function receiveMultipart(req: Request, opts: ReceiveOptions): Prom
       bb.on('close', () => {
         Promise.all(writes).then(() => (failed ? undefined : resolve()), fail);
       });
-      req.on('aborted', () => fail(new BadRequestError('the client closed the connection mid-upload')));
+      const aborted = () => fail(new BadRequestError('the client closed the connection mid-upload'));
+      req.on('aborted', aborted);
+      // 'aborted' is deprecated; 'close' before the body is complete means the same.
+      req.on('close', () => {
+        if (!req.complete) aborted();
+      });
+      req.on('error', aborted);
       req.pipe(bb);
     });
   } catch (e) {

@@ -1,12 +1,35 @@
 /**
  * Streaming decompression chosen from the bytes, never from a file name, with a hard
  * cap on output so a decompression bomb fails fast instead of filling memory or disk.
+ *
+ * Every decoder is bounded in
+ * - output: `maxOutput` (callers add tighter caps of their own with byteLimit);
+ * - memory: gzip/deflate need a 32 KiB window; xz gets a memlimit (XZ_MEMLIMIT); zstd frames
+ *   may not declare a window over 128 MiB (src/util/zstd-decode.ts);
+ * - time and the event loop: zlib and liblzma run on libuv's thread pool and work in time
+ *   linear in their output, which is capped; zstd (pure JS) runs in a worker thread with a
+ *   CPU budget (src/util/zstd.ts).
  */
-import { Transform, type TransformCallback } from 'node:stream';
+import { Duplex, Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
-import { Decompress as ZstdDecompress } from 'fzstd';
 import lzma from 'lzma-native';
 import { InvalidPackageError } from '../core/errors';
+import { ZstdDecompressor } from './zstd';
+
+/**
+ * liblzma memory limit for one xz stream. The decoder needs about its dictionary size: `xz -9`,
+ * the largest preset, uses 64 MiB (xz(1) "Memory usage"); 128 MiB matches the zstd window cap.
+ * Without a limit a 1 KiB header may ask liblzma for gigabytes.
+ */
+export const XZ_MEMLIMIT = 128 * 1024 * 1024;
+/** Default output cap when a caller gives none: the largest any package parser allows (pacman, 8 GiB). */
+export const DEFAULT_MAX_OUTPUT = 8 * 1024 ** 3;
+
+export interface DecompressOptions {
+  maxOutput?: number;
+  /** Names the input in errors. */
+  what?: string;
+}
 
 export type Compression = 'gzip' | 'xz' | 'zstd' | 'bzip2' | 'none';
 
@@ -34,60 +57,67 @@ export function byteLimit(max: number, what: string): Transform {
   });
 }
 
-/** fzstd is synchronous and push-based; wrap it as a Transform. */
-function zstdTransform(): Transform {
-  let out: Transform;
-  const dec = new ZstdDecompress((chunk: Uint8Array) => {
-    out.push(Buffer.from(chunk));
-  });
-  out = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      try {
-        dec.push(chunk);
-        cb();
-      } catch (e) {
-        cb(new InvalidPackageError(`zstd data is corrupt: ${(e as Error).message}`));
+/**
+ * A native decoder (zlib, liblzma) behind a Duplex that labels its errors as
+ * InvalidPackageError, caps its output, and passes backpressure through: the decoder is
+ * paused while our readable side is full, so a slow consumer never makes decompressed bytes
+ * pile up in memory.
+ */
+class NativeDecoder extends Duplex {
+  private out = 0;
+  constructor(
+    private readonly inner: Transform,
+    private readonly kind: string,
+    private readonly maxOutput: number,
+    private readonly what: string,
+  ) {
+    super();
+    inner.on('data', (c: Buffer) => {
+      this.out += c.length;
+      if (this.out > this.maxOutput) {
+        this.destroy(new InvalidPackageError(`${this.what} expands beyond ${this.maxOutput} bytes (decompression bomb?)`));
+        return;
       }
-    },
-    flush(cb) {
-      try {
-        dec.push(new Uint8Array(0), true);
-        cb();
-      } catch (e) {
-        cb(new InvalidPackageError(`zstd data is truncated: ${(e as Error).message}`));
-      }
-    },
-  });
-  return out;
-}
+      if (!this.push(c)) inner.pause();
+    });
+    inner.on('end', () => this.push(null));
+    inner.on('error', (e: Error) =>
+      this.destroy(e instanceof InvalidPackageError ? e : new InvalidPackageError(`${this.kind} data is corrupt or truncated: ${e.message}`)),
+    );
+  }
 
-/** Wrap a decoder so its errors become InvalidPackageError with a readable message. */
-function labelErrors(t: Transform, kind: string): Transform {
-  const wrapped = new Transform({
-    transform(chunk, _e, cb) {
-      if (!t.write(chunk)) t.once('drain', () => cb());
-      else cb();
-    },
-    flush(cb) {
-      t.once('end', () => cb());
-      t.end();
-    },
-  });
-  t.on('data', (c: Buffer) => wrapped.push(c));
-  t.on('error', (e: Error) => wrapped.destroy(e instanceof InvalidPackageError ? e : new InvalidPackageError(`${kind} data is corrupt or truncated: ${e.message}`)));
-  return wrapped;
+  override _write(chunk: Buffer, _e: BufferEncoding, cb: (e?: Error | null) => void): void {
+    if (this.inner.write(chunk)) cb();
+    else this.inner.once('drain', () => cb());
+  }
+
+  override _final(cb: (e?: Error | null) => void): void {
+    this.inner.end();
+    cb();
+  }
+
+  override _read(): void {
+    this.inner.resume();
+  }
+
+  override _destroy(err: Error | null, cb: (e?: Error | null) => void): void {
+    this.inner.destroy();
+    cb(err);
+  }
 }
 
 /** A decompressing Transform for `kind` ('none' passes bytes through). */
-export function decompressor(kind: Compression): Transform {
+export function decompressor(kind: Compression, opts: DecompressOptions = {}): Transform {
+  const maxOutput = opts.maxOutput ?? DEFAULT_MAX_OUTPUT;
+  const what = opts.what ?? `${kind} data`;
   switch (kind) {
     case 'gzip':
       // multi-member gzip is read as one stream, like gunzip(1)
-      return labelErrors(zlib.createGunzip(), 'gzip');
+      return new NativeDecoder(zlib.createGunzip(), 'gzip', maxOutput, what) as unknown as Transform;
     case 'xz':
-      return labelErrors(lzma.createDecompressor() as unknown as Transform, 'xz');
+      return new NativeDecoder(lzma.createDecompressor({ memlimit: XZ_MEMLIMIT }) as unknown as Transform, 'xz', maxOutput, what) as unknown as Transform;
     case 'zstd':
-      return zstdTransform();
+      return new ZstdDecompressor({ maxOutput, what }) as unknown as Transform;
     case 'none':
       return new Transform({ transform: (c, _e, cb) => cb(null, c) });
     case 'bzip2':

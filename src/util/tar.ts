@@ -117,6 +117,11 @@ export function readTar(input: Readable, opts: TarReadOptions): Promise<void> {
     extract.on('finish', () => finish());
     extract.on('error', finish);
     input.on('error', finish);
+    // A source destroyed without an error (a consumer upstream gave up) never ends the
+    // extractor: without this the promise would never settle.
+    input.on('close', () => {
+      if (!input.readableEnded) finish(new InvalidPackageError(`${what} ended before the end of the archive`));
+    });
     input.pipe(extract);
   });
 }
