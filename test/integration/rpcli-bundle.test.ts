@@ -12,6 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ADMIN_TOKEN, startServer, type TestServer } from '../helpers/server';
+import { upload } from '../helpers/http';
+import { buildDeb, controlText } from '../unit/apt/helpers';
 
 const run = promisify(execFile);
 let srv: TestServer;
@@ -105,6 +107,11 @@ test('the compiled server (dist/server.js, what npm start runs) serves /healthz 
     const body = (await health.json()) as { status: string; version: string };
     assert.equal(body.status, 'ok');
     assert.equal(body.version, (JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8')) as { version: string }).version);
+    // zstd decodes in a worker loaded from beside the bundle (dist/zstd-worker.js).
+    const deb = buildDeb(T, controlText({ Package: 'zstd-compiled', Version: '1.0', Architecture: 'amd64', Maintainer: 'T <t@example.org>', Description: 'zstd' }), 'zstd');
+    const token = fs.readFileSync(path.join(data, 'admin-token'), 'utf8').trim();
+    const up = await upload(`http://127.0.0.1:${port}`, deb, { provider: 'apt', reponame: 'compiled' }, { token });
+    assert.equal(up.status, 201, JSON.stringify(up.body));
   } finally {
     child.kill('SIGKILL');
   }

@@ -41,13 +41,11 @@ function uploaded(file: string, clientFilename: string, bytes: Buffer): Uploaded
   return { localPath: file, clientFilename, size: bytes.length, hashes: { sha256: h('sha256'), sha512: h('sha512'), sha1: h('sha1'), md5: h('md5') } };
 }
 
-const noSigner = { openpgp: () => Promise.reject(new Error('not used')), rsa: async () => [] };
 const input = (file: UploadedFile, params: Record<string, string> = {}): UploadInput => ({
   file,
   extraFiles: {},
   params,
   repo: { id: 1, provider: 'fuzz', name: 'fuzz', settings: {} },
-  signer: noSigner,
 });
 
 interface Target {
