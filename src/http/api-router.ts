@@ -9,6 +9,7 @@ import { TokenService } from '../core/tokens';
 import type { FileRow } from '../db/entities';
 import type { Services } from '../services';
 import { asyncRoute } from './middleware';
+import { authenticatedJsonBody } from './json-body';
 import { repoUrl } from './urls';
 
 export function page(req: Request): { limit: number; offset: number } {
@@ -54,12 +55,11 @@ export function summarize(provider: Provider, rows: FileRow[]): PackageSummary[]
 
 export function apiRouter(s: Services): Router {
   const r = express.Router();
-  r.use(express.json({ limit: '1mb' }));
+  r.use(authenticatedJsonBody('1mb'));
 
   const loadRepo = async (req: Request, role: 'read' | 'write' | 'admin' = 'read'): Promise<{ provider: Provider; repo: RepoInfo }> => {
     const provider = getProvider(String(req.params.provider));
-    const repo = await s.repos.get(provider.name, String(req.params.repo));
-    if (role !== 'read' || !s.config.PUBLIC_READ || repo.settings.private === true) TokenService.require(req.principal, role, repo.name);
+    const repo = await s.repos.authorized(provider.name, String(req.params.repo), req.principal, role, s.config.PUBLIC_READ);
     return { provider, repo };
   };
 

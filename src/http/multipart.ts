@@ -61,6 +61,9 @@ export async function receiveMultipart(req: Request, opts: ReceiveOptions): Prom
         failed = true;
         req.unpipe(bb);
         req.resume();
+        // Ends the file part being written (busboy destroys it), so its pipeline settles and
+        // cleanup can remove the temp file; otherwise a client gone mid-upload left it behind.
+        bb.destroy();
         reject(e);
       };
       bb.on('field', (name, value) => {
