@@ -1,4 +1,5 @@
 /** Every migration, in order. Listed explicitly (no glob) so tsx, tsc output and bundles all find them. */
 import { Initial1763600000000 } from './1763600000000-Initial';
+import { BinaryCollation1763700000000 } from './1763700000000-BinaryCollation';
 
-export const migrations = [Initial1763600000000];
+export const migrations = [Initial1763600000000, BinaryCollation1763700000000];

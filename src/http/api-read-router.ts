@@ -6,12 +6,11 @@ import express, { type Request, type Router } from 'express';
 import { BadRequestError, NotFoundError } from '../core/errors';
 import { fileView } from '../core/package-service';
 import { getProvider } from '../core/provider-registry';
-import { TokenService } from '../core/tokens';
 import type { Services } from '../services';
 import { page } from './api-router';
 import { asyncRoute } from './middleware';
 import { openApiDocument } from './openapi';
-import { canRead, packageFiles, search, visibleRepos } from './ui/catalog';
+import { packageFiles, search, visibleRepos } from './ui/catalog';
 import { uiPath } from './ui/format';
 import { baseUrl, repoUrl } from './urls';
 
@@ -44,8 +43,7 @@ export function apiReadRouter(s: Services): Router {
 
   r.get('/repos/:provider/:repo/packages/:name/versions/:version', asyncRoute(async (req: Request, res) => {
     const provider = getProvider(String(req.params.provider));
-    const repo = await s.repos.get(provider.name, String(req.params.repo));
-    if (!canRead(s, req, repo)) TokenService.require(req.principal, 'read', repo.name);
+    const repo = await s.repos.authorized(provider.name, String(req.params.repo), req.principal, 'read', s.config.PUBLIC_READ);
     const name = String(req.params.name);
     const version = String(req.params.version);
     const rows = (await packageFiles(s, provider, repo, name)).filter((f) => f.version === version);

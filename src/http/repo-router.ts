@@ -9,7 +9,6 @@ import { NotFoundError } from '../core/errors';
 import { toEntryRow } from '../core/publisher';
 import type { Provider, RequestView } from '../core/provider';
 import { providers } from '../core/provider-registry';
-import { TokenService } from '../core/tokens';
 import type { Services } from '../services';
 import { contentTypeFor } from './content-types';
 import { sendListing } from './listing';
@@ -38,10 +37,8 @@ function wantsJson(req: Request): boolean {
 function repoLocals(s: Services, provider: Provider) {
   return asyncRoute(async (req: Request, res: Response, next: NextFunction) => {
     const name = decodeURIComponent(String(req.params.repo));
-    const repo = await s.repos.find(provider.name, name);
-    if (repo && (!s.config.PUBLIC_READ || repo.settings.private === true) && req.method !== 'POST') {
-      TokenService.require(req.principal, 'read', repo.name);
-    }
+    // Reads answer the same for missing and unreadable repositories; POST (twine) authorizes itself.
+    const repo = req.method === 'POST' ? await s.repos.find(provider.name, name) : await s.repos.authorized(provider.name, name, req.principal, 'read', s.config.PUBLIC_READ);
     const full = repo ? s.publisher.scopeContext(repo).repo : undefined;
     res.locals.repoName = name;
     res.locals.repo = full;

@@ -8,7 +8,7 @@ import { In } from 'typeorm';
 import { NotFoundError } from '../../core/errors';
 import type { Provider, RepoInfo } from '../../core/provider';
 import { findProvider } from '../../core/provider-registry';
-import { TokenService } from '../../core/tokens';
+import { canReadRepo } from '../../core/repo-service';
 import { FileEntity, type FileRow } from '../../db/entities';
 import type { Services } from '../../services';
 import { summarize, type PackageSummary } from '../api-router';
@@ -20,7 +20,7 @@ const LIGHT_COLUMNS = {
 } as const;
 
 export function canRead(s: Services, req: Request, repo: RepoInfo): boolean {
-  return (s.config.PUBLIC_READ && repo.settings.private !== true) || TokenService.allows(req.principal, 'read', repo.name);
+  return canReadRepo(s.config.PUBLIC_READ, req.principal, repo);
 }
 
 export async function visibleRepos(s: Services, req: Request): Promise<RepoInfo[]> {
@@ -29,14 +29,14 @@ export async function visibleRepos(s: Services, req: Request): Promise<RepoInfo[
 
 /**
  * The repository named in a UI URL. An unknown provider is a 404 here (not the API's 400):
- * for a browser it is just a page that does not exist. Private repositories ask for a token
- * (401 lets the browser prompt for basic auth, the token as password).
+ * for a browser it is just a page that does not exist. A repository the visitor may not read
+ * answers exactly like a missing one (RepoService.authorized): 401 to anonymous visitors, so
+ * the browser prompts for basic auth (the token as password), 404 to signed-in ones.
  */
 export async function requireRepo(s: Services, req: Request, providerName: string, repoName: string): Promise<{ provider: Provider; repo: RepoInfo }> {
   const provider = findProvider(providerName);
   if (!provider) throw new NotFoundError(`there is no repository format "${providerName}"`);
-  const repo = await s.repos.get(provider.name, repoName);
-  if (!canRead(s, req, repo)) TokenService.require(req.principal, 'read', repo.name);
+  const repo = await s.repos.authorized(provider.name, repoName, req.principal, 'read', s.config.PUBLIC_READ);
   return { provider, repo };
 }
 
