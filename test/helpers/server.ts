@@ -17,6 +17,7 @@ import { startS3rver, type S3rverHandle } from './s3';
 import { createMysqlDatabase } from './mysql';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+export const SHARED_MASTER_KEY = 'test-shared-master-key-0123456789';
 
 export interface TestServer {
   url: string;
@@ -42,7 +43,9 @@ export function testDbKind(): 'sqlite' | 'mysql' {
 export async function startServer(opts: ServerOptions = {}): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'artifactd-test-'));
   const cleanups: (() => Promise<void>)[] = [];
-  const env: Record<string, string> = { DATA_DIR: dataDir, ADMIN_TOKEN, LOG_LEVEL: opts.logLines ? 'info' : 'error', PORT: '0', ...opts.env };
+  // Servers sharing a database must share the master key that seals its signing keys (README).
+  const shared: Record<string, string> = opts.databaseUrl ? { MASTER_KEY: SHARED_MASTER_KEY } : {};
+  const env: Record<string, string> = { DATA_DIR: dataDir, ADMIN_TOKEN, LOG_LEVEL: opts.logLines ? 'info' : 'error', PORT: '0', ...shared, ...opts.env };
   const kind = opts.db ?? testDbKind();
   if (opts.databaseUrl) env.DATABASE_URL = opts.databaseUrl;
   else if (kind === 'mysql') {
