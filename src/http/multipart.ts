@@ -7,6 +7,7 @@ import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import crypto from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Request } from 'express';
 import busboy from 'busboy';
@@ -53,6 +54,7 @@ export async function receiveMultipart(req: Request, opts: ReceiveOptions): Prom
     throw new BadRequestError(`malformed multipart request: ${(e as Error).message}`);
   }
   const writes: Promise<void>[] = [];
+  const writing: Readable[] = [];
   try {
     await new Promise<void>((resolve, reject) => {
       let failed = false;
@@ -61,9 +63,9 @@ export async function receiveMultipart(req: Request, opts: ReceiveOptions): Prom
         failed = true;
         req.unpipe(bb);
         req.resume();
-        // Ends the file part being written (busboy destroys it), so its pipeline settles and
-        // cleanup can remove the temp file; otherwise a client gone mid-upload left it behind.
-        bb.destroy();
+        // End the file parts being written, so their pipelines settle and cleanup can remove the
+        // temp files; otherwise a client gone mid-upload left its temp file behind.
+        for (const s of writing) s.destroy();
         reject(e);
       };
       bb.on('field', (name, value) => {
@@ -99,6 +101,7 @@ export async function receiveMultipart(req: Request, opts: ReceiveOptions): Prom
         stream.on('limit', () => {
           truncated = true;
         });
+        writing.push(stream);
         const w = pipeline(stream, hasher, createWriteStream(tmp)).then(() => {
           if (truncated) throw new TooLargeError(`"${clientFilename || field}" is larger than MAX_UPLOAD_SIZE (${opts.maxFileSize} bytes)`);
           result.files[field] = { localPath: tmp, clientFilename, size: hasher.size, hashes: hasher.digests() };
