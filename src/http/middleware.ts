@@ -3,6 +3,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { DomainError, UnauthorizedError } from '../core/errors';
 import type { Principal, TokenService } from '../core/tokens';
 import type { Logger } from '../util/logger';
+import { hasBody } from './json-body';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -117,6 +118,10 @@ export function errorHandler(log: Logger) {
       return;
     }
     if (err instanceof UnauthorizedError) res.setHeader('WWW-Authenticate', 'Basic realm="artifactd", charset="UTF-8"');
+    // Refused before its body was read (an upload without a token, ...): close the connection
+    // after the answer instead of letting Node read and discard the rest of a possibly huge body
+    // to keep the connection alive (lib/_http_server.js resOnFinish -> req._dump()).
+    if (hasBody(req) && !req.complete) res.setHeader('Connection', 'close');
     const body =
       err instanceof DomainError
         ? { error: err.message, code: err.code, ...(err.details ? { details: err.details } : {}) }

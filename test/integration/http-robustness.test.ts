@@ -40,6 +40,19 @@ test('an anonymous JSON request is refused with 401 before its body is read', as
   assert.ok(r.elapsedMs < 3000);
 });
 
+test('an upload refused for its token is answered at once and the connection closed, not the body drained', async () => {
+  const boundary = 'b0undary';
+  const head = (token: string) => `POST /addpkg?provider=tar&reponame=robust&name=big&version=1 HTTP/1.1\nHost: x\n${token}Content-Type: multipart/form-data; boundary=${boundary}\nContent-Length: 100000000`;
+  const part = `--${boundary}\r\nContent-Disposition: form-data; name="f"; filename="big.bin"\r\n\r\n` + 'x'.repeat(1000);
+  const anon = await rawRequest(srv.url, head(''), part, 3000);
+  assert.equal(anon.status, 401, JSON.stringify(anon));
+  assert.equal(anon.closedByServer, true);
+  const reader = (await srv.services.tokens.create({ name: 'robust-reader', role: 'read' })).token;
+  const ro = await rawRequest(srv.url, head(`Authorization: Bearer ${reader}\n`), part, 3000);
+  assert.equal(ro.status, 403, JSON.stringify(ro));
+  assert.equal(ro.closedByServer, true);
+});
+
 test('a request body that stalls is answered 408 after BODY_IDLE_TIMEOUT_SECONDS and the server keeps serving', async () => {
   const r = await rawRequest(srv.url, `POST /api/gc HTTP/1.1\nHost: x\nAuthorization: Bearer ${ADMIN_TOKEN}\nContent-Type: application/json\nContent-Length: 100`, '{"dry', 10_000);
   assert.equal(r.status, 408, JSON.stringify(r));
