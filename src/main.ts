@@ -5,6 +5,7 @@ import { createServices } from './services';
 import { buildApp } from './app';
 import { createLogger } from './util/logger';
 import { runGc } from './core/gc';
+import { applyServerTimeouts } from './http/server-timeouts';
 
 async function main(): Promise<void> {
   const command = process.argv[2] ?? 'serve';
@@ -37,12 +38,7 @@ async function main(): Promise<void> {
   }
   const app = buildApp(s);
   const server = http.createServer(app);
-  // Large uploads over slow links must not be cut by Node's default request timeout.
-  server.requestTimeout = 0;
-  // Longer than the usual client/proxy idle timeouts (60 s), so the server is not the side that
-  // closes an idle keep-alive connection just as a client reuses it (ECONNRESET in pip, apt).
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
+  applyServerTimeouts(server, config);
   server.listen(config.PORT, config.HOST, () => {
     const addr = server.address();
     log.info('listening', { port: typeof addr === 'object' && addr ? addr.port : config.PORT, database: s.db.mysql ? 'mysql' : 'sqlite', blobStore: s.blobs.kind, dataDir: config.dataDir });

@@ -1,5 +1,4 @@
 /** Builds every service from the config: the one place where the pieces are wired. */
-import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import type { Config } from './config/schema';
@@ -10,6 +9,7 @@ import { S3BlobStore, parseS3Url } from './storage/s3-blob-store';
 import type { BlobStore } from './storage/blob-store';
 import { LockManager } from './core/locks';
 import { KeyService } from './core/keys/key-service';
+import { ensurePrivateDir, readOrCreateSecret, resolveMasterKey } from './core/keys/secret-files';
 import { RepoService } from './core/repo-service';
 import { Publisher } from './core/publisher';
 import { PackageService } from './core/package-service';
@@ -44,16 +44,13 @@ export interface Services {
 function resolveAdminToken(config: Config, log: Logger): string {
   if (config.ADMIN_TOKEN) return config.ADMIN_TOKEN;
   const file = path.join(config.dataDir, 'admin-token');
-  if (fs.existsSync(file)) return fs.readFileSync(file, 'utf8').trim();
-  const token = `ad_${crypto.randomBytes(24).toString('base64url')}`;
-  fs.mkdirSync(config.dataDir, { recursive: true });
-  fs.writeFileSync(file, token + '\n', { mode: 0o600 });
-  log.warn('generated an admin token (shown once; also in the file)', { adminToken: token, file });
+  const { value: token, created } = readOrCreateSecret(file, () => `ad_${crypto.randomBytes(24).toString('base64url')}`);
+  if (created) log.warn('generated an admin token (shown once; also in the file)', { adminToken: token, file });
   return token;
 }
 
 export async function createServices(config: Config, log: Logger): Promise<Services> {
-  fs.mkdirSync(config.dataDir, { recursive: true });
+  ensurePrivateDir(config.dataDir, log);
   const ds = createDataSource(config.databaseUrl);
   await ds.initialize();
   await ds.runMigrations({ transaction: 'each' });
@@ -67,7 +64,12 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
     blobs = new FsBlobStore(config.dataDir);
   }
   const locks = new LockManager(db);
-  const keys = new KeyService(db, locks, config.MASTER_KEY, 'artifactd');
+  const keys = new KeyService(db, locks, resolveMasterKey(config, log), 'artifactd');
+  // A master key that does not fit the stored keys stops the boot; release the pools first.
+  await keys.sealPlaintextKeys(log).catch(async (e: unknown) => {
+    await Promise.allSettled([locks.close(), ds.destroy()]);
+    throw e;
+  });
   const repos = new RepoService(db);
   // Repositories see the server-wide defaults (from the environment) under their own settings.
   const effective = (repo: RepoInfo): RepoInfo => withDefaults(repo, config.providerDefaults);

@@ -10,10 +10,11 @@
 import { In, type SelectQueryBuilder } from 'typeorm';
 import type { Database } from '../db/database';
 import { FileEntity, RepoEntity, type FileRow, type RepoRow } from '../db/entities';
-import type { EntryRow, Provider, RepoInfo } from './provider';
+import type { Provider, RepoInfo } from './provider';
+import { canReadRepo } from './repo-service';
 import { findProvider } from './provider-registry';
 import { toRepoInfo } from './repo-service';
-import { TokenService, type Principal } from './tokens';
+import type { Principal } from './tokens';
 
 /** A stored package file as every reader but the publisher sees it. */
 export type CatalogFile = Pick<
@@ -155,14 +156,13 @@ export class Catalog {
 
   // ---- the read rule -------------------------------------------------------------------
 
-  /** PUBLIC_READ and not `private`, or a token with (at least) read on this repository. */
+  /**
+   * PUBLIC_READ and not `private`, or a token with (at least) read on this repository: the one
+   * rule (`canReadRepo`); a request for a repository it denies answers like a missing one
+   * (`RepoService.authorized`).
+   */
   canRead(principal: Principal | undefined, repo: RepoInfo): boolean {
-    return (this.publicRead && repo.settings.private !== true) || TokenService.allows(principal, 'read', repo.name);
-  }
-
-  /** 401 without a token, 403 with one that may not read this repository. */
-  requireRead(principal: Principal | undefined, repo: RepoInfo): void {
-    if (!this.canRead(principal, repo)) TokenService.require(principal, 'read', repo.name);
+    return canReadRepo(this.publicRead, principal, repo);
   }
 
   /**

@@ -1,11 +1,32 @@
 import type { Database } from '../db/database';
 import { isUniqueViolation } from '../db/database';
 import { RepoEntity, type RepoRow } from '../db/entities';
-import { NotFoundError } from './errors';
+import { NotFoundError, UnauthorizedError } from './errors';
 import type { RepoInfo } from './provider';
+import { TokenService, type Principal, type Role } from './tokens';
 
 export function toRepoInfo(row: RepoRow): RepoInfo {
   return { id: row.id, provider: row.provider, name: row.name, settings: JSON.parse(row.settings || '{}') as Record<string, unknown> };
+}
+
+/** May this principal read the repository (public, or a token whose pattern covers its stored name)? */
+export function canReadRepo(publicRead: boolean, principal: Principal | undefined, repo: RepoInfo): boolean {
+  return (publicRead && repo.settings.private !== true) || TokenService.allows(principal, 'read', repo.name);
+}
+
+/**
+ * The one answer for "no such repository" and "a repository you may not read", so a reader
+ * cannot tell private names from missing ones. Anonymous readers get 401 for both: browsers
+ * (the UI's only sign-in), wget and pip with keyring send credentials only after a
+ * `WWW-Authenticate` challenge, so a private repository must keep challenging, and a missing
+ * one must then challenge too. (apt with auth.conf, pip and curl with user:pass in the URL,
+ * pacman and apk send them up front; apt 2.6 was checked on the wire.) A reader who did
+ * authenticate gets 404 for both: asking again for credentials would not help.
+ */
+export function hiddenRepoError(principal: Principal | undefined, provider: string, name: string): Error {
+  return principal
+    ? new NotFoundError(`no ${provider} repository named "${name}"`)
+    : new UnauthorizedError(`no public ${provider} repository named "${name}": if it is private, send a read token as "Authorization: Bearer <token>" or as the basic-auth password`);
 }
 
 /** Repository rows: looked up by (provider, name), created on first upload. */
@@ -14,13 +35,35 @@ export class RepoService {
 
   async find(provider: string, name: string): Promise<RepoInfo | null> {
     const row = await this.db.manager.getRepository(RepoEntity).findOne({ where: { provider, name } });
-    return row ? toRepoInfo(row) : null;
+    // Names compare byte for byte everywhere (the schema uses binary collations, migration
+    // 1763700000000). Checked here as well, so a database whose collation folds case or
+    // trailing spaces can never hand "App-secret" to a request (and token pattern) for "app-secret".
+    return row && row.provider === provider && row.name === name ? toRepoInfo(row) : null;
   }
 
   async get(provider: string, name: string): Promise<RepoInfo> {
     const r = await this.find(provider, name);
     if (!r) throw new NotFoundError(`no ${provider} repository named "${name}"`);
     return r;
+  }
+
+  /**
+   * The repository a request names, if `principal` may act on it with `role`; otherwise the
+   * answer does not depend on whether it exists. Reads: `hiddenRepoError` for missing and
+   * unreadable alike. Write/admin: the token's role and pattern are checked against the
+   * requested name before the lookup (401/403 whether or not it exists), then 404, then the
+   * pattern again against the stored name (the name that authorization is about).
+   */
+  async authorized(provider: string, name: string, principal: Principal | undefined, role: Role, publicRead: boolean): Promise<RepoInfo> {
+    if (role === 'read') {
+      const repo = await this.find(provider, name);
+      if (repo && canReadRepo(publicRead, principal, repo)) return repo;
+      throw hiddenRepoError(principal, provider, name);
+    }
+    TokenService.require(principal, role, name);
+    const repo = await this.get(provider, name);
+    TokenService.require(principal, role, repo.name);
+    return repo;
   }
 
   async byId(id: number): Promise<RepoInfo | null> {

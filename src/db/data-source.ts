@@ -4,12 +4,30 @@ import { DataSource, type DataSourceOptions } from 'typeorm';
 import { allEntities } from './entities';
 import { migrations } from '../../migrations';
 
+/**
+ * The database holds the signing keys and token hashes: create it 0600 before SQLite opens it
+ * (SQLite would create it 0644 under the usual umask) and tighten an existing one. SQLite gives
+ * the -wal and -shm files it creates the main file's mode (sqlite3 os_unix.c findCreateFileMode);
+ * existing ones from older versions are tightened here too.
+ */
+function createPrivateSqliteFiles(file: string): void {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) {
+    try {
+      if ((fs.statSync(f).mode & 0o777) !== 0o600) fs.chmodSync(f, 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+  }
+}
+
 /** Build (not initialize) the DataSource for `sqlite:<path>` or `mysql://user:pass@host:port/db`. */
 export function createDataSource(databaseUrl: string): DataSource {
   const common = { entities: allEntities, migrations, synchronize: false, migrationsRun: false, logging: false } as const;
   if (databaseUrl.startsWith('sqlite:')) {
     const file = databaseUrl.slice('sqlite:'.length);
-    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    if (file !== ':memory:') createPrivateSqliteFiles(file);
     const options: DataSourceOptions = {
       ...common,
       type: 'better-sqlite3',

@@ -12,6 +12,7 @@ import { getProvider } from '../core/provider-registry';
 import { changesIndexes, settingsPatchSchema } from '../core/settings';
 import { TokenService, type Role } from '../core/tokens';
 import type { Services } from '../services';
+import { authenticatedJsonBody } from './json-body';
 
 /** zod issues -> one readable line ("keep: Too small ...; arches.0: ..."), 400. */
 function parseBody<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
@@ -42,14 +43,11 @@ const reindexBody = z.strictObject({});
 
 export function adminRouter(s: Services): Router {
   const r = express.Router();
-  r.use(express.json({ limit: '2mb' }));
+  r.use(authenticatedJsonBody('2mb'));
 
   const loadRepo = async (req: Request, role: Role): Promise<{ provider: Provider; repo: RepoInfo }> => {
     const provider = getProvider(String(req.params.provider));
-    // Check a write/admin token before saying whether the repository exists.
-    if (role !== 'read') TokenService.require(req.principal, role, String(req.params.repo));
-    const repo = await s.repos.get(provider.name, String(req.params.repo));
-    if (role === 'read') s.catalog.requireRead(req.principal, repo);
+    const repo = await s.repos.authorized(provider.name, String(req.params.repo), req.principal, role, s.config.PUBLIC_READ);
     return { provider, repo };
   };
 

@@ -42,8 +42,7 @@ export function apiReadRouter(s: Services): Router {
 
   r.get('/repos/:provider/:repo/packages/:name/versions/:version', async (req: Request, res) => {
     const provider = getProvider(String(req.params.provider));
-    const repo = await s.repos.get(provider.name, String(req.params.repo));
-    s.catalog.requireRead(req.principal, repo);
+    const repo = await s.repos.authorized(provider.name, String(req.params.repo), req.principal, 'read', s.config.PUBLIC_READ);
     const name = String(req.params.name);
     const version = String(req.params.version);
     const rows = await s.catalog.versionFiles(repo, name, version);

@@ -7,6 +7,7 @@ import type { Provider, RepoInfo } from '../core/provider';
 import { getProvider } from '../core/provider-registry';
 import { TokenService } from '../core/tokens';
 import type { Services } from '../services';
+import { authenticatedJsonBody } from './json-body';
 import { repoUrl } from './urls';
 
 export function page(req: Request): { limit: number; offset: number } {
@@ -21,13 +22,11 @@ export type { PackageSummary } from '../core/catalog';
 
 export function apiRouter(s: Services): Router {
   const r = express.Router();
-  r.use(express.json({ limit: '1mb' }));
+  r.use(authenticatedJsonBody('1mb'));
 
   const loadRepo = async (req: Request, role: 'read' | 'write' | 'admin' = 'read'): Promise<{ provider: Provider; repo: RepoInfo }> => {
     const provider = getProvider(String(req.params.provider));
-    const repo = await s.repos.get(provider.name, String(req.params.repo));
-    if (role === 'read') s.catalog.requireRead(req.principal, repo);
-    else TokenService.require(req.principal, role, repo.name);
+    const repo = await s.repos.authorized(provider.name, String(req.params.repo), req.principal, role, s.config.PUBLIC_READ);
     return { provider, repo };
   };
 

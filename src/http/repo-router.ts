@@ -44,9 +44,8 @@ function repoResolver(s: Services, provider: Provider) {
   const cache = new WeakMap<Request, Promise<RepoInfo>>();
   const resolve = async (req: Request): Promise<RepoInfo> => {
     const name = repoNameOf(req);
-    const repo = await s.repos.find(provider.name, name);
-    if (!repo) throw new NotFoundError(`no ${provider.name} repository named "${name}"`);
-    s.catalog.requireRead(req.principal, repo);
+    // A missing repository and one the reader may not read answer alike (RepoService.authorized).
+    const repo = await s.repos.authorized(provider.name, name, req.principal, 'read', s.config.PUBLIC_READ);
     return s.publisher.scopeContext(repo).repo;
   };
   return (req: Request): Promise<RepoInfo> => {

@@ -38,7 +38,8 @@ export async function startChildServer(env: Record<string, string>, fixedPort?: 
   // node directly (not npx/tsx wrapper scripts) so the pid is the server's own.
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts')], {
     cwd: root,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ADMIN_TOKEN: token, LOG_LEVEL: 'warn', ...env },
+    // One master key for every child, like the admin token: benchmarks run several instances on one database.
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ADMIN_TOKEN: token, MASTER_KEY: 'bench-master-key-0123456789', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -9,7 +9,9 @@ export async function createMysqlDatabase(): Promise<{ url: string; drop: () => 
   const u = new URL(MYSQL_ROOT_URL);
   const admin = new DataSource({ type: 'mysql', host: u.hostname, port: Number(u.port || 3306), username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) });
   await admin.initialize();
-  await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+  // The server's default collation (case-insensitive), as a plain `CREATE DATABASE` in a real
+  // deployment gets: the schema itself must make names exact (migration 1763700000000).
+  await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
   await admin.destroy();
   return {
     url: `${MYSQL_ROOT_URL}/${name}`,

@@ -11,11 +11,13 @@ import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../../src/config/schema';
 import { createServices, type Services } from '../../src/services';
 import { buildApp } from '../../src/app';
+import { applyServerTimeouts } from '../../src/http/server-timeouts';
 import { createLogger } from '../../src/util/logger';
 import { startS3rver, type S3rverHandle } from './s3';
 import { createMysqlDatabase } from './mysql';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+export const SHARED_MASTER_KEY = 'test-shared-master-key-0123456789';
 
 export interface TestServer {
   url: string;
@@ -41,7 +43,9 @@ export function testDbKind(): 'sqlite' | 'mysql' {
 export async function startServer(opts: ServerOptions = {}): Promise<TestServer> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'artifactd-test-'));
   const cleanups: (() => Promise<void>)[] = [];
-  const env: Record<string, string> = { DATA_DIR: dataDir, ADMIN_TOKEN, LOG_LEVEL: opts.logLines ? 'info' : 'error', PORT: '0', ...opts.env };
+  // Servers sharing a database must share the master key that seals its signing keys (README).
+  const shared: Record<string, string> = opts.databaseUrl ? { MASTER_KEY: SHARED_MASTER_KEY } : {};
+  const env: Record<string, string> = { DATA_DIR: dataDir, ADMIN_TOKEN, LOG_LEVEL: opts.logLines ? 'info' : 'error', PORT: '0', ...shared, ...opts.env };
   const kind = opts.db ?? testDbKind();
   if (opts.databaseUrl) env.DATABASE_URL = opts.databaseUrl;
   else if (kind === 'mysql') {
@@ -61,7 +65,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   const log = createLogger(config.LOG_LEVEL, {}, opts.logLines ? (l) => opts.logLines!.push(l) : undefined);
   const services = await createServices(config, log);
   const server = http.createServer(buildApp(services));
-  server.keepAliveTimeout = 65_000;
+  applyServerTimeouts(server, config);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {

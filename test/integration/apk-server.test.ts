@@ -190,7 +190,7 @@ test('keys/: HTML and JSON listing, and the PEM key file openssl reads', async (
   assert.equal(o.status, 0, o.stderr);
   assert.match(o.stdout, /Public-Key: \(2048 bit\)/);
   assert.equal((await fetch(`${repoBase()}/keys/nope.rsa.pub`)).status, 404);
-  assert.equal((await fetch(`${srv.url}/repo/apk/no-such-repo/keys/`)).status, 404);
+  assert.equal((await fetch(`${srv.url}/repo/apk/no-such-repo/keys/`, { headers: auth() })).status, 404);
 });
 
 test('x86_64 and aarch64 APKINDEX.tar.gz: signed (openssl), well-formed, every C:/S: matches the served package', async () => {
@@ -413,7 +413,7 @@ test('bad input end to end: 400 with the reason, nothing stored, the index uncha
   // a rejected first upload does not create the repository
   const fresh = await upload(srv.url, { name: 'x.apk', data: cases[1]![1] }, { provider: 'apk', reponame: 'never-created' });
   assert.equal(fresh.status, 400);
-  assert.equal((await getJson(`${srv.url}/api/repos/apk/never-created`)).status, 404);
+  assert.equal((await getJson(`${srv.url}/api/repos/apk/never-created`, auth())).status, 404);
 });
 
 test('private repository: index, packages and keys need a read token, sent as basic auth like apk does for http://user:token@host/', async () => {

@@ -110,7 +110,7 @@ describe('upload', () => {
     const r = await rpcli(['upload', '-y', 'tar', '-r', 'missing', '-p', 'm', '-i', '1', ok, path.join(dir, 'nope.bin')], { env });
     assert.equal(r.code, 2);
     assert.equal(oneErrorLine(r), `file not found: ${path.join(dir, 'nope.bin')}`);
-    assert.equal((await getJson(`${srv.url}/api/repos/tar/missing`)).status, 404);
+    assert.equal((await getJson(`${srv.url}/api/repos/tar/missing`, auth())).status, 404);
     const glob = await rpcli(['upload', '-y', 'tar', '-r', 'missing', '-p', 'm', '-i', '1', path.join(dir, '*.nothing')], { env });
     assert.equal(glob.code, 2);
     assert.match(oneErrorLine(glob), /no files match/);
@@ -226,7 +226,7 @@ describe('tokens and scopes', () => {
     const b = await rpcli(['upload', '-y', 'tar', '-r', 'b', '-p', 'x', '-i', '1', f], { env: e });
     assert.equal(b.code, 4);
     assert.equal(oneErrorLine(b), `token "${(await getJson(`${srv.url}/api/tokens`, auth())).body.tokens.at(-1).name}" is limited to repositories matching "a*"`);
-    assert.equal((await getJson(`${srv.url}/api/repos/tar/b`)).status, 404, 'nothing was created');
+    assert.equal((await getJson(`${srv.url}/api/repos/tar/b`, auth())).status, 404, 'nothing was created');
     // Admin operations need an admin token.
     assert.equal((await rpcli(['clean', '-r', 'apple', '-y', 'tar', '--keep', '1'], { env: e })).code, 4);
   });

@@ -132,7 +132,7 @@ describe('listings', () => {
     const nf = await getJson(`${srv.url}/repo/tar/cpython/nope/1/x`);
     assert.equal(nf.status, 404);
     assert.equal(nf.body.code, 'not_found');
-    const nr = await getJson(`${srv.url}/repo/tar/no-such-repo/`);
+    const nr = await getJson(`${srv.url}/repo/tar/no-such-repo/`, auth());
     assert.equal(nr.status, 404);
   });
 });
@@ -221,7 +221,7 @@ describe('bad input gets a 4xx JSON error and stores nothing', () => {
       assert.equal(r.status, status, JSON.stringify(r.body));
       assert.match(String(r.body.error), msg);
       assert.equal(await blobCount(srv.dataDir), before);
-      assert.equal((await getJson(`${srv.url}/api/repos/tar/bad`)).status, 404, 'no repository row was left behind');
+      assert.equal((await getJson(`${srv.url}/api/repos/tar/bad`, auth())).status, 404, 'no repository row was left behind');
     });
   }
 

@@ -67,7 +67,7 @@ test(`name_key migration up, down and up again with rows (${testDbKind()})`, asy
 
   const ds = createDataSource(url);
   await ds.initialize();
-  assert.deepEqual((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name), ['FileNameKey1764000000000', 'IndexData1764700000000'], 'the migrations after Initial were pending');
+  assert.deepEqual((await ds.runMigrations({ transaction: 'each' })).map((m) => m.name), ['BinaryCollation1763700000000', 'FileNameKey1764000000000', 'IndexData1764700000000'], 'the migrations after Initial were pending');
   const expected = {
     [`${ids.pypi}:Acme_Core`]: 'acme-core',
     [`${ids.pypi}:acme.core`]: 'acme-core',
@@ -108,5 +108,5 @@ test(`name_key migration up, down and up again with rows (${testDbKind()})`, asy
   assert.deepEqual(await nameKeys(ds), expected, 'up again backfills the same keys');
   await runner.release();
   await ds.destroy();
-  assert.deepEqual(migrations.map((m) => m.name).slice(1), ['FileNameKey1764000000000', 'IndexData1764700000000']);
+  assert.deepEqual(migrations.map((m) => m.name).slice(1), ['BinaryCollation1763700000000', 'FileNameKey1764000000000', 'IndexData1764700000000']);
 });

@@ -116,7 +116,7 @@ test('the pubkey route serves the repository key that signs the db', { skip }, a
   const active = keys.body.keys.filter((k: { kind: string; active: boolean }) => k.kind === 'openpgp' && k.active);
   assert.equal(active.length, 1);
   assert.equal(active[0].fingerprint.toUpperCase(), repoFpr);
-  assert.equal((await fetch(`${srv.url}/repo/pacman/no-such-repo/pubkey`)).status, 404);
+  assert.equal((await fetch(`${srv.url}/repo/pacman/no-such-repo/pubkey`, { headers: auth() })).status, 404);
 });
 
 test('pacman -Sy, -Ss and -Si with signatures required: the newest by vercmp is listed', { skip, timeout: 180_000 }, async () => {

@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { startServer, type TestServer } from '../helpers/server';
-import { getJson, upload } from '../helpers/http';
+import { auth, getJson, upload } from '../helpers/http';
 import { PKGINFO_OK, compress, makeTar, makepkg, tmpDir, type TarSpec } from '../unit/pacman/helpers';
 import { descFields, fingerprintOf, packagerKey, pacmanClient, pacmanSkip as skip, readDb, type PackagerKey } from './pacman-tools';
 
@@ -221,8 +221,8 @@ test('bad uploads are answered 400 with the reason and change nothing', { skip, 
   // A bad first upload does not create the repository.
   const fresh = await upload(srv.url, { name: 'x.pkg.tar.gz', data: await gzTar(without('arch')) }, { provider: 'pacman', reponame: 'never-created' });
   assert.equal(fresh.status, 400);
-  assert.equal((await getJson(`${srv.url}/api/repos/pacman/never-created`)).status, 404);
-  assert.equal((await fetch(`${srv.url}/repo/pacman/never-created/x86_64/never-created.db`)).status, 404);
+  assert.equal((await getJson(`${srv.url}/api/repos/pacman/never-created`, auth())).status, 404);
+  assert.equal((await fetch(`${srv.url}/repo/pacman/never-created/x86_64/never-created.db`, { headers: auth() })).status, 404);
 
   // Control: the well-formed hand-made archive is accepted.
   const ok = await upload(srv.url, { name: 'handmade-1.0-1-any.pkg.tar.gz', data: good }, { provider: 'pacman', reponame: REPO });

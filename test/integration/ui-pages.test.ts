@@ -193,13 +193,14 @@ describe('pages as HTML (no JavaScript needed)', () => {
 describe('errors, privacy, plots, API', () => {
   test('unknown repositories, packages and pages are HTML 404 pages; the API keeps JSON', async () => {
     for (const p of ['/ui/apt/missing', '/ui/nosuchformat/debs', '/ui/apt/debs/nope', '/ui/apt/debs/plots/other.svg', '/ui/a/b/c/d/e', '/ui/apt/missing/plots/size.svg']) {
-      const { status, html, headers } = await getHtml(srv.url + p);
+      // Signed in: anonymous visitors get the sign-in challenge for a missing repository, as for a private one.
+      const { status, html, headers } = await getHtml(srv.url + p, auth());
       assert.equal(status, 404, p);
       assert.match(headers.get('content-type')!, /^text\/html/, p);
       assert.match(html, /<h1>Not found/, p);
       assert.match(html, /<main id="main"/, p);
     }
-    const api = await getJson(`${srv.url}/api/repos/apt/missing`);
+    const api = await getJson(`${srv.url}/api/repos/apt/missing`, auth());
     assert.equal(api.status, 404);
     assert.equal(api.body.code, 'not_found');
   });

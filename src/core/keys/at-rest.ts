@@ -1,7 +1,11 @@
-/** Optional encryption of private keys at rest with MASTER_KEY (AES-256-GCM, scrypt-derived key). */
+/** Encryption of private keys at rest with the master key (AES-256-GCM, scrypt-derived key). */
 import crypto from 'node:crypto';
 
 const PREFIX = 'enc:v1:';
+
+export function isSealed(stored: string): boolean {
+  return stored.startsWith(PREFIX);
+}
 
 export function sealPrivateKey(plain: string, masterKey: string | undefined): string {
   if (!masterKey) return plain;

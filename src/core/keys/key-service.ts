@@ -1,13 +1,15 @@
 /**
  * Per-repository signing keys, created the first time a repository needs one. Private
- * keys never leave the server (no API returns them); with MASTER_KEY they are encrypted at rest.
+ * keys never leave the server (no API returns them) and are encrypted at rest with the
+ * master key (MASTER_KEY, or the generated DATA_DIR/master-key).
  */
 import type { Database } from '../../db/database';
 import { SigningKeyEntity, type SigningKeyRow } from '../../db/entities';
 import type { LockManager } from '../locks';
 import type { OpenPgpSigner, RepoInfo, RepoSigner, RsaSigner } from '../provider';
 import { BadRequestError } from '../errors';
-import { openPrivateKey, sealPrivateKey } from './at-rest';
+import type { Logger } from '../../util/logger';
+import { isSealed, openPrivateKey, sealPrivateKey } from './at-rest';
 import { generateOpenPgpKey, inspectPrivateKey, makeOpenPgpSigner } from './openpgp-signer';
 import { generateRsaKey, makeRsaSigner, rsaKeyName } from './rsa-signer';
 
@@ -22,6 +24,8 @@ export interface PublicKeyInfo {
 
 export class KeyService {
   private readonly cache = new Map<number, OpenPgpSigner>();
+  /** Opened RSA keys by row id: opening one costs a scrypt derivation (tens of ms), and apk signs every publish. */
+  private readonly rsaCache = new Map<number, RsaSigner>();
 
   constructor(
     private readonly db: Database,
@@ -69,7 +73,38 @@ export class KeyService {
         return this.activeKeys(repo.id, 'rsa');
       });
     }
-    return rows.map((r) => makeRsaSigner(r.name, r.publicKey, openPrivateKey(r.privateKey, this.masterKey)));
+    return rows.map((r) => {
+      let signer = this.rsaCache.get(r.id);
+      if (!signer) this.rsaCache.set(r.id, (signer = makeRsaSigner(r.name, r.publicKey, openPrivateKey(r.privateKey, this.masterKey))));
+      return signer;
+    });
+  }
+
+  /**
+   * At start: encrypt every private key still stored in plaintext (written before keys were
+   * always encrypted) in place, and check that the master key opens the sealed ones, so a
+   * changed or per-instance MASTER_KEY stops the boot with a clear message instead of failing
+   * at the first publish. Idempotent; the `WHERE private_key = <plaintext>` guard lets two
+   * instances starting together seal each row once.
+   */
+  async sealPlaintextKeys(log: Logger): Promise<void> {
+    if (!this.masterKey) return;
+    const repo = this.db.manager.getRepository(SigningKeyEntity);
+    const rows = await repo.find({ order: { id: 'ASC' } });
+    const sealed = rows.find((r) => isSealed(r.privateKey));
+    if (sealed) {
+      try {
+        openPrivateKey(sealed.privateKey, this.masterKey);
+      } catch {
+        throw new Error('the master key does not open the signing keys in the database: MASTER_KEY (or DATA_DIR/master-key) differs from the one they were encrypted with; instances sharing a database need the same MASTER_KEY');
+      }
+    }
+    let count = 0;
+    for (const r of rows.filter((x) => !isSealed(x.privateKey))) {
+      const res = await this.db.write((m) => m.getRepository(SigningKeyEntity).update({ id: r.id, privateKey: r.privateKey }, { privateKey: sealPrivateKey(r.privateKey, this.masterKey) }));
+      count += res.affected ?? 0;
+    }
+    if (count) log.info('encrypted plaintext signing keys at rest', { keys: count });
   }
 
   private async insert(repoId: number, kind: 'openpgp' | 'rsa', name: string, fingerprint: string, publicKey: string, privatePlain: string): Promise<void> {
@@ -111,6 +146,7 @@ export class KeyService {
       }),
     );
     this.cache.clear();
+    this.rsaCache.clear();
     return (await this.list(repo.id)).find((x) => x.kind === 'openpgp' && x.active)!;
   }
 
@@ -135,6 +171,7 @@ export class KeyService {
       }
     });
     this.cache.clear();
+    this.rsaCache.clear();
     return this.list(repo.id);
   }
 }

@@ -64,14 +64,14 @@ export function paginate<T>(all: T[], req: Request, path: string, size = PAGE_SI
 
 /**
  * The repository named in a UI URL. An unknown provider is a 404 here (not the API's 400):
- * for a browser it is just a page that does not exist. Private repositories ask for a token
- * (401 lets the browser prompt for basic auth, the token as password).
+ * for a browser it is just a page that does not exist. A repository the visitor may not read
+ * answers exactly like a missing one (RepoService.authorized): 401 to anonymous visitors, so
+ * the browser prompts for basic auth (the token as password), 404 to signed-in ones.
  */
 export async function requireRepo(s: Services, req: Request, providerName: string, repoName: string): Promise<{ provider: Provider; repo: RepoInfo }> {
   const provider = findProvider(providerName);
   if (!provider) throw new NotFoundError(`there is no repository format "${providerName}"`);
-  const repo = await s.repos.get(provider.name, repoName);
-  s.catalog.requireRead(req.principal, repo);
+  const repo = await s.repos.authorized(provider.name, repoName, req.principal, 'read', s.config.PUBLIC_READ);
   return { provider, repo };
 }
 

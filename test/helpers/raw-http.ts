@@ -1,0 +1,44 @@
+/**
+ * A hand-written HTTP/1.1 request over a plain socket, for what fetch cannot do: announce a
+ * body and send only part of it, stall, or send headers fetch refuses. Resolves with the
+ * response the server sent (if any) once the server closes the connection or `waitMs` passes.
+ */
+import net from 'node:net';
+
+export interface RawResponse {
+  status: number | null;
+  headers: Record<string, string>;
+  body: string;
+  /** Did the server close the connection (rather than our waitMs running out)? */
+  closedByServer: boolean;
+  /** Milliseconds from the first byte sent to the end of the exchange. */
+  elapsedMs: number;
+}
+
+export async function rawRequest(baseUrl: string, head: string, body: Buffer | string, waitMs: number): Promise<RawResponse> {
+  const u = new URL(baseUrl);
+  const socket = net.connect(Number(u.port), u.hostname);
+  const chunks: Buffer[] = [];
+  const started = Date.now();
+  const closedByServer = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), waitMs);
+    socket.on('connect', () => {
+      socket.write(head.replace(/\r?\n/g, '\r\n').replace(/(\r\n)*$/, '\r\n\r\n'));
+      if (body.length) socket.write(body);
+    });
+    socket.on('data', (d) => chunks.push(d));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+  const elapsedMs = Date.now() - started;
+  socket.destroy();
+  const text = Buffer.concat(chunks).toString('utf8');
+  const split = text.indexOf('\r\n\r\n');
+  if (split < 0) return { status: null, headers: {}, body: '', closedByServer, elapsedMs };
+  const [statusLine, ...lines] = text.slice(0, split).split('\r\n');
+  const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+  return { status: Number(statusLine.split(' ')[1]), headers, body: text.slice(split + 4), closedByServer, elapsedMs };
+}
