@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { exactCollation } from './collation';
 
 /** Every table of the schema (1763600000000-Initial). */
 const TABLES = ['repos', 'files', 'scopes', 'generations', 'index_files', 'signing_keys', 'tokens'];
@@ -17,8 +18,7 @@ export class BinaryCollation1763700000000 implements MigrationInterface {
   name = 'BinaryCollation1763700000000';
 
   async up(q: QueryRunner): Promise<void> {
-    if (q.connection.options.type !== 'mysql') return;
-    for (const t of TABLES) await q.query(`ALTER TABLE \`${t}\` CONVERT TO CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+    await exactCollation(q, TABLES);
   }
 
   /**

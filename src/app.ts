@@ -6,6 +6,7 @@ import type { Services } from './services';
 import { adminRouter } from './http/admin-router';
 import { apiRouter } from './http/api-router';
 import { cliRouter } from './http/cli-router';
+import { authenticatedJsonBody } from './http/json-body';
 import { apiReadRouter } from './http/api-read-router';
 import { authenticate, errorHandler, requestLog } from './http/middleware';
 import { repoRouter } from './http/repo-router';
@@ -45,6 +46,8 @@ export function buildApp(s: Services): Express {
 
   app.post('/addpkg', (req, res) => handleUpload(s, req, res, { fileField: 'f' }));
   app.use(cliRouter(s));
+  // One JSON body parser for every /api route, behind the token check (key imports need the 2 MiB).
+  app.use('/api', authenticatedJsonBody('2mb'));
   app.use('/api', apiRouter(s));
   app.use('/api', adminRouter(s));
   app.use('/api', apiReadRouter(s));

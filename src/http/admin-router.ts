@@ -12,7 +12,6 @@ import { getProvider } from '../core/provider-registry';
 import { changesIndexes, settingsPatchSchema } from '../core/settings';
 import { TokenService, type Role } from '../core/tokens';
 import type { Services } from '../services';
-import { authenticatedJsonBody } from './json-body';
 
 /** zod issues -> one readable line ("keep: Too small ...; arches.0: ..."), 400. */
 function parseBody<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
@@ -43,7 +42,6 @@ const reindexBody = z.strictObject({});
 
 export function adminRouter(s: Services): Router {
   const r = express.Router();
-  r.use(authenticatedJsonBody('2mb'));
 
   const loadRepo = async (req: Request, role: Role): Promise<{ provider: Provider; repo: RepoInfo }> => {
     const provider = getProvider(String(req.params.provider));

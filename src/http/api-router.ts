@@ -7,7 +7,6 @@ import type { Provider, RepoInfo } from '../core/provider';
 import { getProvider } from '../core/provider-registry';
 import { TokenService } from '../core/tokens';
 import type { Services } from '../services';
-import { authenticatedJsonBody } from './json-body';
 import { repoUrl } from './urls';
 
 export function page(req: Request): { limit: number; offset: number } {
@@ -22,7 +21,6 @@ export type { PackageSummary } from '../core/catalog';
 
 export function apiRouter(s: Services): Router {
   const r = express.Router();
-  r.use(authenticatedJsonBody('1mb'));
 
   const loadRepo = async (req: Request, role: 'read' | 'write' | 'admin' = 'read'): Promise<{ provider: Provider; repo: RepoInfo }> => {
     const provider = getProvider(String(req.params.provider));

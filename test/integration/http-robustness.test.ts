@@ -120,6 +120,10 @@ test('body-parser refusals are 4xx JSON errors that say what is wrong, never 500
   assert.equal(ok.status, 200, JSON.stringify(ok.body));
   const settings = await (await fetch(settingsUrl(), { headers: auth() })).json();
   assert.deepEqual((settings as { settings: unknown }).settings, { keep: 3 }, 'nothing from the refused bodies was stored');
+  // One 2 MiB limit for all of /api: a 1.5 MiB key import is read (and refused as a bad key, not as too large).
+  const importUrl = settingsUrl().replace(/\/settings$/, '/keys/import');
+  const bigKey = await fetch(importUrl, { method: 'POST', headers: { ...auth(), ...json }, body: JSON.stringify({ armoredPrivateKey: 'x'.repeat(1024 * 1024 - 100) + 'y'.repeat(512 * 1024) }) });
+  assert.equal(bigKey.status, 400, await bigKey.clone().text());
   assert.deepEqual(unhandled(), []);
 });
 
