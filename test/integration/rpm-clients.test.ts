@@ -148,6 +148,10 @@ test('HEAD repomd.xml, the .asc, the .key, /pubkey and the .repo file', { skip }
   assert.equal((await fetch(`${base}/other.repo`)).status, 404);
   assert.match((await bytes(`${base}/el9/${REPO}-el9.repo`)).toString(), new RegExp(`baseurl=${base}/el9\n`));
   assert.equal((await fetch(`${base}/el8/${REPO}-el8.repo`)).status, 404);
+  // The UI repository page shows the dnf and zypper snippets with the real URLs.
+  const ui = await (await fetch(`${srv.url}/ui/rpm/${REPO}`)).text();
+  assert.ok(ui.includes(`${base}/${REPO}.repo -o /etc/yum.repos.d/${REPO}.repo`), 'dnf snippet');
+  assert.ok(ui.includes(`zypper addrepo ${base}/${REPO}.repo`), 'zypper snippet');
 });
 
 test('dnf makecache and list --available show the newest version by rpm order', { skip }, async () => {
