@@ -5,13 +5,14 @@ import { aptProvider } from '../../providers/apt';
 import { apkProvider } from '../../providers/apk';
 import { pacmanProvider } from '../../providers/pacman';
 import { pypiProvider } from '../../providers/pypi';
+import { rpmProvider } from '../../providers/rpm';
 
 /**
  * Every provider, in format-detection order: the most specific signatures first
  * (an apk is also gzip with a .PKGINFO, so apk is asked before pacman). `tar` accepts
  * anything and is never auto-detected.
  */
-export const providers: readonly Provider[] = [aptProvider, apkProvider, pacmanProvider, pypiProvider, tarProvider];
+export const providers: readonly Provider[] = [aptProvider, rpmProvider, apkProvider, pacmanProvider, pypiProvider, tarProvider];
 
 const byName = new Map(providers.map((p) => [p.name, p]));
 

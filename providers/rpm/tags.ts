@@ -1,0 +1,106 @@
+/**
+ * The rpm header tags and constants this provider reads (docs/formats/rpm.md#package-file:
+ * rpm's include/rpm/rpmtag.h and rpmds.h).
+ */
+
+/** Main-header tags. */
+export const TAG = {
+  NAME: 1000,
+  VERSION: 1001,
+  RELEASE: 1002,
+  EPOCH: 1003,
+  SUMMARY: 1004,
+  DESCRIPTION: 1005,
+  BUILDTIME: 1006,
+  BUILDHOST: 1007,
+  SIZE: 1009,
+  VENDOR: 1011,
+  LICENSE: 1014,
+  PACKAGER: 1015,
+  GROUP: 1016,
+  URL: 1020,
+  OS: 1021,
+  ARCH: 1022,
+  OLDFILENAMES: 1027,
+  FILEMODES: 1030,
+  FILEFLAGS: 1037,
+  SOURCERPM: 1044,
+  PROVIDENAME: 1047,
+  REQUIREFLAGS: 1048,
+  REQUIRENAME: 1049,
+  REQUIREVERSION: 1050,
+  CONFLICTFLAGS: 1053,
+  CONFLICTNAME: 1054,
+  CONFLICTVERSION: 1055,
+  CHANGELOGTIME: 1080,
+  CHANGELOGNAME: 1081,
+  CHANGELOGTEXT: 1082,
+  OBSOLETENAME: 1090,
+  SOURCEPACKAGE: 1106,
+  PROVIDEFLAGS: 1112,
+  PROVIDEVERSION: 1113,
+  OBSOLETEFLAGS: 1114,
+  OBSOLETEVERSION: 1115,
+  DIRINDEXES: 1116,
+  BASENAMES: 1117,
+  DIRNAMES: 1118,
+  PAYLOADCOMPRESSOR: 1125,
+  LONGSIZE: 5009,
+  RECOMMENDNAME: 5046,
+  RECOMMENDVERSION: 5047,
+  RECOMMENDFLAGS: 5048,
+  SUGGESTNAME: 5049,
+  SUGGESTVERSION: 5050,
+  SUGGESTFLAGS: 5051,
+  SUPPLEMENTNAME: 5052,
+  SUPPLEMENTVERSION: 5053,
+  SUPPLEMENTFLAGS: 5054,
+  ENHANCENAME: 5055,
+  ENHANCEVERSION: 5056,
+  ENHANCEFLAGS: 5057,
+  PAYLOADDIGEST: 5092,
+  PAYLOADDIGESTALGO: 5093,
+} as const;
+
+/** Signature-header tags (docs/formats/rpm.md#package-file item 7: SHA256 is 273, not the documented 272). */
+export const SIGTAG = {
+  SIZE: 1000,
+  MD5: 1004,
+  PAYLOADSIZE: 1007,
+  SHA1: 269,
+  LONGSIZE: 270,
+  LONGARCHIVESIZE: 271,
+  SHA256: 273,
+} as const;
+
+/** Header entry types (format_header.md). */
+export const TYPE = {
+  NULL: 0,
+  CHAR: 1,
+  INT8: 2,
+  INT16: 3,
+  INT32: 4,
+  INT64: 5,
+  STRING: 6,
+  BIN: 7,
+  STRING_ARRAY: 8,
+  I18NSTRING: 9,
+} as const;
+
+/** Dependency flag bits (rpmds.h). */
+export const SENSE = {
+  LESS: 2,
+  GREATER: 4,
+  EQUAL: 8,
+  POSTTRANS: 1 << 5,
+  PREREQ: 1 << 6,
+  PRETRANS: 1 << 7,
+  SCRIPT_PRE: 1 << 9,
+  SCRIPT_POST: 1 << 10,
+} as const;
+
+/** PGPHASHALGO_SHA256, the value of PAYLOADDIGESTALGO rpm >= 4.14 writes. */
+export const HASHALGO_SHA256 = 8;
+
+/** A ghost file (%ghost): listed, not in the payload. */
+export const FILEFLAG_GHOST = 64;
