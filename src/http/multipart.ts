@@ -20,6 +20,8 @@ export interface ReceivedUpload {
   /** Repeated fields (twine sends classifiers etc. once per value). */
   multiFields: Record<string, string[]>;
   files: Record<string, UploadedFile>;
+  /** Every file of a repeatable field, in the order sent (`files` holds the first). */
+  fileLists: Record<string, UploadedFile[]>;
   /** Removes every temp file that was not consumed. Always call it. */
   cleanup(): Promise<void>;
 }
@@ -29,6 +31,9 @@ export interface ReceiveOptions {
   maxFileSize: number;
   /** Accepted file field names, e.g. ['f', 'sig']. */
   fileFields: string[];
+  /** File fields that may be sent more than once (the web UI's `<input type="file" multiple>`), up to `maxFiles` files in all. */
+  repeatableFileFields?: string[];
+  maxFiles?: number;
 }
 
 export async function receiveMultipart(req: Request, opts: ReceiveOptions): Promise<ReceivedUpload> {
@@ -42,13 +47,14 @@ export async function receiveMultipart(req: Request, opts: ReceiveOptions): Prom
     fields: {},
     multiFields: {},
     files: {},
+    fileLists: {},
     cleanup: async () => {
       await Promise.all(temps.map((t) => fs.rm(t, { force: true })));
     },
   };
   let bb: busboy.Busboy;
   try {
-    bb = busboy({ headers: req.headers, limits: { files: opts.fileFields.length, fields: 200, fieldSize: 1 << 20, fileSize: opts.maxFileSize, parts: 400 }, defParamCharset: 'utf8' });
+    bb = busboy({ headers: req.headers, limits: { files: opts.maxFiles ?? opts.fileFields.length, fields: 200, fieldSize: 1 << 20, fileSize: opts.maxFileSize, parts: 400 }, defParamCharset: 'utf8' });
   } catch (e) {
     throw new BadRequestError(`malformed multipart request: ${(e as Error).message}`);
   }
@@ -73,7 +79,8 @@ export async function receiveMultipart(req: Request, opts: ReceiveOptions): Prom
           fail(new BadRequestError(`unexpected file field "${field}"; the package goes in field "${opts.fileFields[0]}"`));
           return;
         }
-        if (result.files[field]) {
+        const repeatable = opts.repeatableFileFields?.includes(field) ?? false;
+        if (result.fileLists[field]?.length && !repeatable) {
           stream.resume();
           fail(new BadRequestError(`file field "${field}" was sent twice`));
           return;
@@ -92,13 +99,18 @@ export async function receiveMultipart(req: Request, opts: ReceiveOptions): Prom
         const tmp = path.join(opts.tmpDir, `upload-${crypto.randomBytes(12).toString('hex')}`);
         temps.push(tmp);
         const hasher = new MultiHasher();
+        const list = (result.fileLists[field] ??= []);
+        const slot = list.length;
+        list.length++;
         let truncated = false;
         stream.on('limit', () => {
           truncated = true;
         });
         const w = pipeline(stream, hasher, createWriteStream(tmp)).then(() => {
           if (truncated) throw new TooLargeError(`"${clientFilename || field}" is larger than MAX_UPLOAD_SIZE (${opts.maxFileSize} bytes)`);
-          result.files[field] = { localPath: tmp, clientFilename, size: hasher.size, hashes: hasher.digests() };
+          const received = { localPath: tmp, clientFilename, size: hasher.size, hashes: hasher.digests() };
+          list[slot] = received;
+          if (slot === 0) result.files[field] = received;
         });
         w.catch(fail);
         writes.push(w);
