@@ -1,5 +1,6 @@
 // Progressive enhancement only: the pages work without this file.
-// Copy buttons next to setup snippets: shown only when this script runs.
+// Copy buttons next to code blocks (shown only when this script runs), and upload progress:
+// the upload form's files are sent one by one so each gets a progress bar and its own result.
 (function () {
   'use strict';
   function announce(text) {
@@ -44,6 +45,101 @@
       });
     });
   }
-  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
-  else init();
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  // One file per request, with the form's other fields; the server answers the API's JSON.
+  function sendOne(form, file, row) {
+    return new Promise(function (resolve) {
+      var data = new FormData();
+      Array.prototype.forEach.call(form.elements, function (input) {
+        if (!input.name || input.disabled || input.type === 'submit') return;
+        if (input.type === 'file') {
+          if (input.name !== 'f' && input.files.length) data.append(input.name, input.files[0]);
+          return;
+        }
+        data.append(input.name, input.value);
+      });
+      data.append('f', file, file.name);
+      var bar = row.querySelector('progress');
+      var status = row.querySelector('.upload-status');
+      var xhr = new XMLHttpRequest();
+      xhr.open('POST', form.action);
+      xhr.setRequestHeader('Accept', 'application/json');
+      xhr.upload.addEventListener('progress', function (ev) {
+        if (ev.lengthComputable) { bar.max = ev.total; bar.value = ev.loaded; }
+        status.textContent = ev.lengthComputable && ev.loaded >= ev.total ? 'processing…' : 'uploading…';
+      });
+      xhr.addEventListener('load', function () {
+        var body = null;
+        try { body = JSON.parse(xhr.responseText); } catch (e) { body = null; }
+        if (xhr.status >= 200 && xhr.status < 300 && body) {
+          bar.value = bar.max;
+          row.classList.add('ok');
+          status.textContent = '';
+          var link = el('a', '', body.name + ' ' + body.version);
+          link.href = '/ui/' + encodeURIComponent(body.provider) + '/' + encodeURIComponent(body.repo) + '/' + encodeURIComponent(body.name);
+          status.appendChild(document.createTextNode('stored as '));
+          status.appendChild(link);
+          status.appendChild(document.createTextNode(' in ' + body.provider + '/' + body.repo));
+          resolve(true);
+        } else {
+          row.classList.add('failed');
+          status.className = 'upload-status file-error';
+          status.textContent = (body && body.error ? body.error : 'failed (' + xhr.status + ')') + (body && body.code ? ' (' + xhr.status + ' ' + body.code + ')' : '');
+          resolve(false);
+        }
+      });
+      xhr.addEventListener('error', function () {
+        row.classList.add('failed');
+        status.className = 'upload-status file-error';
+        status.textContent = 'the connection failed';
+        resolve(false);
+      });
+      xhr.send(data);
+    });
+  }
+  function initUpload() {
+    var form = document.querySelector('form.upload-form');
+    if (!form || !window.FormData || !window.XMLHttpRequest) return;
+    var list = form.querySelector('.upload-progress');
+    var input = form.querySelector('input[type="file"][name="f"]');
+    form.addEventListener('submit', function (ev) {
+      if (!input.files.length) return;
+      ev.preventDefault();
+      var button = form.querySelector('button[type="submit"]');
+      button.disabled = true;
+      list.textContent = '';
+      var files = Array.prototype.slice.call(input.files);
+      var rows = files.map(function (file) {
+        var row = el('li', 'upload-row');
+        row.appendChild(el('span', 'upload-name', file.name));
+        var bar = el('progress');
+        bar.max = file.size || 1;
+        bar.value = 0;
+        bar.setAttribute('aria-label', 'Upload of ' + file.name);
+        row.appendChild(bar);
+        row.appendChild(el('span', 'upload-status', 'waiting'));
+        list.appendChild(row);
+        return row;
+      });
+      // Sequential: each upload is published before the next starts, as the form post does.
+      var ok = 0;
+      files.reduce(function (p, file, i) {
+        return p.then(function () { return sendOne(form, file, rows[i]).then(function (good) { if (good) ok++; }); });
+      }, Promise.resolve()).then(function () {
+        button.disabled = false;
+        list.appendChild(el('li', 'upload-summary', ok + ' of ' + files.length + (files.length === 1 ? ' file' : ' files') + ' uploaded.'));
+      });
+    });
+  }
+  function start() {
+    init();
+    initUpload();
+  }
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
 })();

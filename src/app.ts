@@ -10,6 +10,8 @@ import { authenticatedJsonBody } from './http/json-body';
 import { apiReadRouter } from './http/api-read-router';
 import { authenticate, errorHandler, requestLog } from './http/middleware';
 import { repoRouter } from './http/repo-router';
+import { sessionAuth } from './http/session';
+import { SessionService } from './core/sessions';
 import { uiRouter } from './http/ui-router';
 import { handleUpload } from './http/upload-handler';
 import { projectRoot } from './util/project-root';
@@ -23,6 +25,9 @@ export function buildApp(s: Services): Express {
   app.set('etag', false);
   app.use(requestLog(s.log));
   app.use(authenticate(s.tokens));
+  // Web UI sign-ins (src/http/session.ts): the cookie counts for reads, and for writes only through the UI's CSRF-checked forms.
+  const sessions = new SessionService(s.db, s.tokens);
+  app.use(sessionAuth(sessions));
 
   app.get('/healthz', async (_req, res) => {
     const checks: Record<string, string> = {};
@@ -52,7 +57,7 @@ export function buildApp(s: Services): Express {
   app.use('/api', adminRouter(s));
   app.use('/api', apiReadRouter(s));
   app.use(repoRouter(s));
-  app.use(uiRouter(s));
+  app.use(uiRouter(s, sessions));
   app.use('/static', express.static(path.join(projectRoot, 'public'), { maxAge: '1h' }));
   app.use((req, _res, next) => next(new NotFoundError(`nothing at ${req.method} ${req.path}`)));
   app.use(errorHandler(s.log));

@@ -14,6 +14,7 @@ import { buildApkIndex } from './index-builder';
 import { configuredArches, DEFAULT_ARCHES, NOARCH, scopeOf, splitScope, uploadParams } from './layout';
 import { looksLikeApk, parseApkFile, type ApkPackage } from './parse';
 import { ARCH_RE } from './pkginfo';
+import { apkInstallCommand } from './install';
 import { apkRoutes } from './routes';
 import { compareApkVersions } from './version';
 
@@ -105,6 +106,7 @@ export const apkProvider: Provider = {
   },
 
   routes: apkRoutes,
+  installCommand: apkInstallCommand,
 
   async setup(ctx: SetupContext): Promise<SetupSnippet[]> {
     const keys = await ctx.signer.rsa();

@@ -13,7 +13,7 @@ import { partitionOf, scopeOf, splitPartition, uploadParams } from './params';
 import { readDeb } from './parse';
 import { aptRoutes } from './routes';
 import { aptSettings } from './settings';
-import { aptSetup } from './setup';
+import { aptInstallCommand, aptPackageDetails, aptSetup } from './setup';
 import { compareDebianVersions } from './version';
 
 /** What a stanza is rendered from: the control file's fields as the package had them. */
@@ -73,6 +73,8 @@ export const aptProvider: Provider = {
   compareVersions: compareDebianVersions,
   routes: aptRoutes,
   setup: aptSetup,
+  installCommand: aptInstallCommand,
+  packageDetails: aptPackageDetails,
 };
 
 export default aptProvider;

@@ -3,7 +3,8 @@
  * download, the one-line installer and the classic one-line `deb` form. Also the installer
  * script itself, served at dists/<dist>/install.
  */
-import type { SetupContext, SetupSnippet } from '../../src/core/provider';
+import type { InstallTarget, PackageDetails, SetupContext, SetupSnippet } from '../../src/core/provider';
+import { shellQuote } from '../../src/util/shell';
 import { DEFAULT_COMPONENT, DEFAULT_DIST, splitPartition } from './params';
 
 /** apt only reads sources.list.d files whose names are letters, digits, '_', '-' and '.'. */
@@ -170,4 +171,21 @@ export async function aptSetup(ctx: SetupContext): Promise<SetupSnippet[]> {
     },
   );
   return snippets;
+}
+
+/** `apt-get install name=version` pins the exact version (apt-get(8), "install"). */
+export function aptInstallCommand(pkg: InstallTarget): string {
+  return `sudo apt-get install ${shellQuote(`${pkg.name}=${pkg.version}`)}`;
+}
+
+/**
+ * The extended description: a Description field's lines after the synopsis, where a line
+ * of just "." is an empty line (Debian Policy 5.6.13).
+ */
+export function aptPackageDetails(indexData: unknown): PackageDetails {
+  const control = (indexData as { control?: { name: string; value: string }[] } | null)?.control ?? [];
+  const description = control.find((f) => f.name.toLowerCase() === 'description')?.value ?? '';
+  const long = description.split('\n').slice(1).map((l) => (l.trim() === '.' ? '' : l)).join('\n').trim();
+  // A .deb's file list lives in data.tar, which the index does not carry (and parse does not keep).
+  return long ? { longDescription: long } : {};
 }

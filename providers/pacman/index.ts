@@ -17,7 +17,7 @@ import { ANY_ARCH, buildArchIndex } from './index-builder';
 import { DEFAULT_PARSE_LIMITS, readPackage, type ParseLimits } from './parse';
 import { bareName, type PkgInfo } from './pkginfo';
 import { pacmanRoutes } from './routes';
-import { pacmanSetup } from './setup';
+import { pacmanInstallCommand, pacmanPackageDetails, pacmanSetup } from './setup';
 import { pacmanSettings } from './settings';
 import { isSignedBy, readPackagerSignature, signWithRepoKey } from './signature';
 import { vercmp } from './vercmp';
@@ -156,6 +156,8 @@ export function createPacmanProvider(options: PacmanProviderOptions = {}): Provi
     routes: pacmanRoutes,
 
     setup: pacmanSetup,
+    installCommand: pacmanInstallCommand,
+    packageDetails: pacmanPackageDetails,
   };
 }
 

@@ -4,7 +4,8 @@
  * pacman.conf section. `$arch` is expanded by pacman from its Architecture option (docs/formats/pacman.md#repository-layout).
  * For a private repository the read token goes into the key download and the Server URL.
  */
-import type { SetupContext, SetupSnippet } from '../../src/core/provider';
+import type { InstallContext, InstallTarget, PackageDetails, SetupContext, SetupSnippet } from '../../src/core/provider';
+import { shellQuote } from '../../src/util/shell';
 
 /** `scheme://token:<TOKEN>@host/...`: pacman (libcurl) sends basic auth from the Server URL. */
 function withToken(url: string): string {
@@ -39,4 +40,19 @@ export async function pacmanSetup(ctx: SetupContext): Promise<SetupSnippet[]> {
       code: [`sudo pacman -Sy`, `sudo pacman -S ${name}/<package>`].join('\n'),
     },
   ];
+}
+
+/**
+ * `pacman -S repo/name` installs the version the repository's db lists, which is always
+ * the newest (docs/formats/pacman.md); an older version is installed from its file URL.
+ */
+export function pacmanInstallCommand(pkg: InstallTarget, ctx: InstallContext): string {
+  if (pkg.newest) return `sudo pacman -S ${shellQuote(`${ctx.repo.name}/${pkg.name}`)}`;
+  return `sudo pacman -U ${shellQuote(`${ctx.repoUrl}/${pkg.path.split('/').map(encodeURIComponent).join('/')}`)}`;
+}
+
+/** The file list pacman's .files database carries (%FILES%), kept from the package at upload. */
+export function pacmanPackageDetails(indexData: unknown): PackageDetails {
+  const files = (indexData as { files?: unknown } | null)?.files;
+  return Array.isArray(files) ? { files: files.filter((f): f is string => typeof f === 'string') } : {};
 }

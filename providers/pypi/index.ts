@@ -10,7 +10,7 @@ import { buildIndex, projectScope, ROOT_SCOPE } from './index-builder';
 import { normalizeName } from './names';
 import { parseUpload } from './parse';
 import { rewrite } from './rewrite';
-import { setup } from './setup';
+import { pypiInstallCommand, setup } from './setup';
 import { twineUpload } from './twine-routes';
 import { compareVersionStrings } from './version';
 
@@ -41,6 +41,7 @@ export const pypiProvider: Provider = {
   rewrite,
   uploadEndpoints: [twineUpload],
   setup,
+  installCommand: pypiInstallCommand,
 };
 
 export default pypiProvider;

@@ -2,7 +2,8 @@
  * Client setup snippets: pip (command line and pip.conf), uv (pyproject.toml and uv pip)
  * and twine uploads to the legacy API.
  */
-import type { SetupContext, SetupSnippet } from '../../src/core/provider';
+import type { InstallContext, InstallTarget, SetupContext, SetupSnippet } from '../../src/core/provider';
+import { shellQuote } from '../../src/util/shell';
 
 /** pip only trusts plain HTTP for localhost; any other http:// host needs --trusted-host. */
 function trustedHost(indexUrl: string): string | null {
@@ -42,4 +43,11 @@ export async function setup(ctx: SetupContext): Promise<SetupSnippet[]> {
       code: `twine upload --repository-url ${ctx.repoUrl}/legacy/ -u __token__ -p <TOKEN> dist/*`,
     },
   ];
+}
+
+/** `pip install name==version` from this repository's simple index (PEP 503), with --trusted-host where pip needs it. */
+export function pypiInstallCommand(pkg: InstallTarget, ctx: InstallContext): string {
+  const index = `${ctx.repoUrl}/simple/`;
+  const host = trustedHost(index);
+  return `pip install --index-url ${index}${host ? ` --trusted-host ${host}` : ''} ${shellQuote(`${pkg.name}==${pkg.version}`)}`;
 }

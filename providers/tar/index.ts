@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { BadRequestError, NotFoundError } from '../../src/core/errors';
 import { checkFileName, checkPackageToken } from '../../src/core/names';
 import type { ParsedPackage, Provider, SetupContext, SetupSnippet, UploadInput } from '../../src/core/provider';
+import { tarInstallCommand } from './install';
 import { compareLooseVersions } from './version';
 
 const params = z
@@ -75,6 +76,8 @@ export const tarProvider: Provider = {
       },
     },
   ],
+
+  installCommand: tarInstallCommand,
 
   async setup(ctx: SetupContext): Promise<SetupSnippet[]> {
     return [

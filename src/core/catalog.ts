@@ -267,6 +267,13 @@ export class Catalog {
     return this.filesOfKeys(repo.id, [nameKeyOf(this.providerOf(repo), name)]);
   }
 
+  /** The stored `indexData` of one file (package pages: long description, file list), null when none. Not in the light rows: it can be MBs. */
+  async indexDataOf(repo: RepoInfo, fileId: number): Promise<unknown> {
+    const row = await this.db.manager.getRepository(FileEntity).findOne({ select: { id: true, indexData: true }, where: { repoId: repo.id, id: fileId } });
+    if (!row?.indexData) return null;
+    return JSON.parse(row.indexData) as unknown;
+  }
+
   /** Files of one version: the exact spelling, else a version equal by the format's order (PEP 440 1.0 == 1.0.0). */
   async versionFiles(repo: RepoInfo, name: string, version: string): Promise<CatalogFile[]> {
     const rows = await this.filesOf(repo, name);

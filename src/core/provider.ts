@@ -188,6 +188,34 @@ export interface SetupContext {
   partitions: string[];
 }
 
+/** What `installCommand` gets: where the repository is served. */
+export interface InstallContext {
+  repo: RepoInfo;
+  /** Absolute URL of the repository root (no trailing slash). */
+  repoUrl: string;
+  baseUrl: string;
+}
+
+/** One stored package file, as the UI's package page names it. */
+export interface InstallTarget {
+  name: string;
+  version: string;
+  arch: string;
+  filename: string;
+  /** Repository-relative path of the file. */
+  path: string;
+  /** Whether this is the package's newest version (pacman's `-S` installs only that one). */
+  newest: boolean;
+}
+
+/** What a package page shows beyond the display metadata, read from the stored `indexData`. */
+export interface PackageDetails {
+  /** The long description, where the format stores one (apt's extended Description). */
+  longDescription?: string;
+  /** Paths inside the package, where the format's index stores them (pacman's files list); absent: the format keeps none. */
+  files?: string[];
+}
+
 export interface SetupSnippet {
   title: string;
   /** Language hint for the UI (`shell`, `ini`, `toml`, ...). */
@@ -337,4 +365,8 @@ export interface Provider {
   readonly uploadEndpoints?: readonly UploadEndpoint[];
   /** Copy-paste client setup for the UI and README. */
   setup(ctx: SetupContext): Promise<SetupSnippet[]>;
+  /** The shell command that installs this version with the format's client (`apt-get install hello=2.10-3`), for package pages. */
+  installCommand?(pkg: InstallTarget, ctx: InstallContext): string;
+  /** Long description and file list of a stored package, from what `parse` returned as `indexData`. */
+  packageDetails?(indexData: unknown): PackageDetails;
 }

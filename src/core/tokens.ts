@@ -48,7 +48,11 @@ export class TokenService {
   }
 
   async authenticate(secret: string): Promise<Principal> {
-    const hash = sha256Hex(secret);
+    return this.principalForHash(sha256Hex(secret));
+  }
+
+  /** The principal of a token by its sha256 (web UI sessions keep only the hash); 401 once revoked or expired. */
+  async principalForHash(hash: string): Promise<Principal> {
     if (crypto.timingSafeEqual(Buffer.from(hash), Buffer.from(this.adminHash))) return { tokenId: null, name: 'admin', role: 'admin', repoPattern: '*' };
     const repo = this.db.manager.getRepository(TokenEntity);
     const row = await repo.findOne({ where: { tokenHash: hash } });

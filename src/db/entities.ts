@@ -216,4 +216,30 @@ export const TokenEntity = new EntitySchema<TokenRow>({
   },
 });
 
-export const allEntities = [RepoEntity, FileEntity, ScopeEntity, GenerationEntity, IndexFileEntity, SigningKeyEntity, TokenEntity];
+
+export interface SessionRow {
+  id: number;
+  /** sha256 of the cookie's session id: a leaked database holds no usable cookie. */
+  sessionHash: string;
+  /** sha256 of the token signed in with, looked up again on every request (revoking the token ends the session). */
+  tokenHash: string;
+  /** The synchronizer CSRF token every state-changing form of this session carries. */
+  csrfToken: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export const SessionEntity = new EntitySchema<SessionRow>({
+  name: 'Session',
+  tableName: 'sessions',
+  columns: {
+    id: { type: Number, primary: true, generated: 'increment' },
+    sessionHash: { name: 'session_hash', type: String, length: 64 },
+    tokenHash: { name: 'token_hash', type: String, length: 64 },
+    csrfToken: { name: 'csrf_token', type: String, length: 64 },
+    createdAt: { name: 'created_at', type: 'bigint', transformer: bigNumber },
+    expiresAt: { name: 'expires_at', type: 'bigint', transformer: bigNumber },
+  },
+});
+
+export const allEntities = [RepoEntity, FileEntity, ScopeEntity, GenerationEntity, IndexFileEntity, SigningKeyEntity, TokenEntity, SessionEntity];

@@ -14,14 +14,14 @@ import { TokenService, type Role } from '../core/tokens';
 import type { Services } from '../services';
 
 /** zod issues -> one readable line ("keep: Too small ...; arches.0: ..."), 400. */
-function parseBody<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
+export function parseBody<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
   const r = schema.safeParse(body ?? {});
   if (r.success) return r.data;
   const reasons = r.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`);
   throw new BadRequestError(`invalid ${what}: ${reasons.join('; ')}`, { reasons });
 }
 
-const tokenBody = z.strictObject({
+export const tokenBody = z.strictObject({
   name: z.string().min(1).max(128),
   role: z.enum(['read', 'write', 'admin']),
   repoPattern: z.string().min(1).max(255).optional(),

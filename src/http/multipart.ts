@@ -21,6 +21,8 @@ export interface ReceivedUpload {
   /** Repeated fields (twine sends classifiers etc. once per value). */
   multiFields: Record<string, string[]>;
   files: Record<string, UploadedFile>;
+  /** Every file of a repeatable field, in the order sent (`files` holds the first). */
+  fileLists: Record<string, UploadedFile[]>;
   /** Removes every temp file that was not consumed. Always call it. */
   cleanup(): Promise<void>;
 }
@@ -30,6 +32,9 @@ export interface ReceiveOptions {
   maxFileSize: number;
   /** Accepted file field names, e.g. ['f', 'sig']. */
   fileFields: string[];
+  /** File fields that may be sent more than once (the web UI's `<input type="file" multiple>`), up to `maxFiles` files in all. */
+  repeatableFileFields?: string[];
+  maxFiles?: number;
 }
 
 export async function receiveMultipart(req: Request, opts: ReceiveOptions): Promise<ReceivedUpload> {
@@ -43,6 +48,7 @@ export async function receiveMultipart(req: Request, opts: ReceiveOptions): Prom
     fields: {},
     multiFields: {},
     files: {},
+    fileLists: {},
     cleanup: async () => {
       await Promise.all(temps.map((t) => fs.rm(t, { force: true })));
     },
@@ -50,7 +56,7 @@ export async function receiveMultipart(req: Request, opts: ReceiveOptions): Prom
   let bb: busboy.Busboy;
   try {
     // One more file than there are fields, so that a field sent twice gets its own message below.
-    bb = busboy({ headers: req.headers, limits: { files: opts.fileFields.length + 1, fields: 200, fieldSize: 1 << 20, fileSize: opts.maxFileSize, parts: 400 }, defParamCharset: 'utf8' });
+    bb = busboy({ headers: req.headers, limits: { files: opts.maxFiles ?? opts.fileFields.length + 1, fields: 200, fieldSize: 1 << 20, fileSize: opts.maxFileSize, parts: 400 }, defParamCharset: 'utf8' });
   } catch (e) {
     throw new BadRequestError(`malformed multipart request: ${(e as Error).message}`);
   }
@@ -86,7 +92,8 @@ export async function receiveMultipart(req: Request, opts: ReceiveOptions): Prom
           fail(new BadRequestError(`unexpected file field "${field}"; the package goes in field "${opts.fileFields[0]}"`));
           return;
         }
-        if (seenFiles.has(field)) {
+        const repeatable = opts.repeatableFileFields?.includes(field) ?? false;
+        if (seenFiles.has(field) && !repeatable) {
           stream.resume();
           fail(new BadRequestError(field === opts.fileFields[0] ? `send one file in field "${field}"; it was sent more than once` : `file field "${field}" was sent more than once; send it once`));
           return;
@@ -106,6 +113,10 @@ export async function receiveMultipart(req: Request, opts: ReceiveOptions): Prom
         const tmp = path.join(opts.tmpDir, `upload-${crypto.randomBytes(12).toString('hex')}`);
         temps.push(tmp);
         const hasher = new MultiHasher();
+        const list = (result.fileLists[field] ??= []);
+        // Reserve the slot now: the next part may start before this one is written.
+        const slot = list.push(undefined as unknown as UploadedFile) - 1;
+        list.length++;
         let truncated = false;
         stream.on('limit', () => {
           truncated = true;
@@ -114,7 +125,9 @@ export async function receiveMultipart(req: Request, opts: ReceiveOptions): Prom
         const w = pipeline(stream, hasher, createWriteStream(tmp)).then(() => {
           active.delete(stream);
           if (truncated) throw new TooLargeError(`"${clientFilename || field}" is larger than MAX_UPLOAD_SIZE (${opts.maxFileSize} bytes)`);
-          result.files[field] = { localPath: tmp, clientFilename, size: hasher.size, hashes: hasher.digests() };
+          const received = { localPath: tmp, clientFilename, size: hasher.size, hashes: hasher.digests() };
+          list[slot] = received;
+          if (slot === 0) result.files[field] = received;
         });
         w.catch(fail);
         writes.push(w);

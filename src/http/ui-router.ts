@@ -1,7 +1,8 @@
 /**
  * The web UI: server-rendered pages (home, search, repository, package), SVG plots, and
- * HTML error pages for everything under /ui/. Pages work without JavaScript; /static/ui.js
- * only adds copy buttons. A strict Content-Security-Policy (no inline script, no foreign
+ * HTML error pages for everything under /ui/; sign-in, uploads and management forms live in
+ * src/http/ui/*-routes.ts. Pages work without JavaScript; /static/ui.js only adds copy
+ * buttons and upload progress. A strict Content-Security-Policy (no inline script, no foreign
  * origins) backs up the templates' autoescaping.
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
@@ -10,20 +11,14 @@ import type { Services } from '../services';
 import './ui/format';
 import { homeModel, packageModel, repoModel, requireRepo, searchModel } from './ui/pages';
 import { sizeChart, uploadsChart } from './ui/plots';
-import { render } from './views';
+import type { SessionService } from '../core/sessions';
+import { accountRoutes } from './ui/account-routes';
+import { manageRoutes } from './ui/manage-routes';
+import { page } from './ui/render';
+import { uploadRoutes } from './ui/upload-routes';
 
-const HTML_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 // SVG served on its own: its inline <style> is the only thing it may use.
 const SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'";
-
-function page(res: Response, template: string, context: Record<string, unknown>, status = 200): void {
-  res.status(status);
-  res.setHeader('Content-Security-Policy', HTML_CSP);
-  res.setHeader('X-Content-Type-Options', 'nosniff');
-  res.setHeader('Referrer-Policy', 'same-origin');
-  res.setHeader('Cache-Control', 'no-cache');
-  res.type('html').send(render(template, context));
-}
 
 function svg(res: Response, body: string): void {
   res.setHeader('Content-Security-Policy', SVG_CSP);
@@ -34,8 +29,12 @@ function svg(res: Response, body: string): void {
 
 const param = (req: Request, name: string) => String(req.params[name]);
 
-export function uiRouter(s: Services): Router {
+export function uiRouter(s: Services, sessions: SessionService): Router {
   const r = express.Router();
+  // Sign-in, tokens, uploads and the manage forms (their paths never collide with the pages below).
+  r.use(accountRoutes(s, sessions));
+  r.use(uploadRoutes(s));
+  r.use(manageRoutes(s));
 
   // The home page doubles as the search page when given ?q=, so the header form works anywhere.
   r.get('/', async (req, res) => {
@@ -72,7 +71,8 @@ export function uiRouter(s: Services): Router {
 
   // HTML errors for the pages above; anything else (API, /repo/) keeps the JSON error handler.
   r.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
-    if (res.headersSent) return next(err);
+    // Scripted requests of the pages (ui.js uploads) get the API's JSON errors.
+    if (res.headersSent || req.accepts(['html', 'json']) === 'json') return next(err);
     const status = err instanceof DomainError ? err.status : 500;
     if (status >= 500) req.log.error('unhandled error', { error: (err as Error)?.stack ?? String(err) });
     if (err instanceof UnauthorizedError) res.setHeader('WWW-Authenticate', 'Basic realm="artifactd", charset="UTF-8"');
@@ -81,6 +81,7 @@ export function uiRouter(s: Services): Router {
       status,
       heading: titles[status] ?? (status >= 500 ? 'Something went wrong' : 'Error'),
       message: err instanceof DomainError ? err.message : `The server could not show this page (request ${req.id}).`,
+      signinNext: (status === 401 || status === 403) && req.method === 'GET' ? req.originalUrl : null,
     }, status);
   });
   return r;

@@ -44,31 +44,51 @@ export async function handleUpload(s: Services, req: Request, res: Response, opt
     opts.verify?.(upload.multiFields, upload.files);
     const file = upload.files[opts.fileField];
     if (!file) throw new BadRequestError(`no file in field "${opts.fileField}" (curl -F '${opts.fileField}=@package-file')`);
-    const repoName = checkRepoName(opts.repoName ?? fields.reponame ?? fields.repo);
-    TokenService.require(req.principal, 'write', repoName);
-    const provider = opts.provider ?? (fields.provider ? getProvider(fields.provider) : await detectProvider(file));
-    const rawParams = opts.params ? opts.params(fields) : fields;
-    const parsedParams = provider.uploadParams.safeParse(rawParams);
-    if (!parsedParams.success) {
-      const problems = parsedParams.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ');
-      throw new BadRequestError(`invalid ${provider.name} upload parameters: ${problems}`);
-    }
     const extraFiles = Object.fromEntries(Object.entries(upload.files).filter(([k]) => k !== opts.fileField));
     const wait = fields.wait !== '0' && fields.wait !== 'false';
-    const { view } = await s.packages.upload({
-      provider,
-      repoName,
-      file,
-      extraFiles,
-      params: parsedParams.data,
-      claimedName: rawParams.name,
-      claimedVersion: rawParams.version,
-      wait,
-    });
-    const url = `${repoUrl(s, req, provider.name, repoName)}/${view.path.split('/').map(encodeURIComponent).join('/')}`;
-    res.status(wait ? 201 : 202).json({ ...view, url, published: wait });
+    const stored = await storeUpload(s, req, { fields, file, extraFiles, wait, provider: opts.provider, repoName: opts.repoName, params: opts.params });
+    res.status(wait ? 201 : 202).json(stored);
   } finally {
     await upload.cleanup();
   }
 }
 
+export interface StoreRequest {
+  /** Form fields and query parameters (`reponame`, `provider`, the provider's parameters). */
+  fields: Record<string, string>;
+  file: UploadedFile;
+  extraFiles: Record<string, UploadedFile>;
+  wait: boolean;
+  provider?: Provider;
+  repoName?: string;
+  params?: (fields: Record<string, string>) => Record<string, string>;
+}
+
+/**
+ * One received package file -> stored and (with `wait`) published: the repository and token
+ * check, format detection, the provider's parameter validation and the upload itself. Shared
+ * by POST /addpkg, the twine endpoints and the web UI's upload form, so all give the same errors.
+ */
+export async function storeUpload(s: Services, req: Request, u: StoreRequest) {
+  const repoName = checkRepoName(u.repoName ?? u.fields.reponame ?? u.fields.repo);
+  TokenService.require(req.principal, 'write', repoName);
+  const provider = u.provider ?? (u.fields.provider ? getProvider(u.fields.provider) : await detectProvider(u.file));
+  const rawParams = u.params ? u.params(u.fields) : u.fields;
+  const parsedParams = provider.uploadParams.safeParse(rawParams);
+  if (!parsedParams.success) {
+    const problems = parsedParams.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ');
+    throw new BadRequestError(`invalid ${provider.name} upload parameters: ${problems}`);
+  }
+  const { view } = await s.packages.upload({
+    provider,
+    repoName,
+    file: u.file,
+    extraFiles: u.extraFiles,
+    params: parsedParams.data,
+    claimedName: rawParams.name,
+    claimedVersion: rawParams.version,
+    wait: u.wait,
+  });
+  const url = `${repoUrl(s, req, provider.name, repoName)}/${view.path.split('/').map(encodeURIComponent).join('/')}`;
+  return { ...view, url, published: u.wait };
+}

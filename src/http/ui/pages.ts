@@ -8,7 +8,9 @@ import { NotFoundError } from '../../core/errors';
 import { findProvider } from '../../core/provider-registry';
 import type { PackageMeta, Provider, RepoInfo, SetupSnippet } from '../../core/provider';
 import type { Services } from '../../services';
+import { TokenService } from '../../core/tokens';
 import { baseUrl, repoUrl } from '../urls';
+import { cliHelp } from './account-routes';
 import { filePath, licenseText, safeHttpUrl, uiPath } from './format';
 
 export const PAGE_SIZE = 50;
@@ -98,7 +100,7 @@ export async function homeModel(s: Services, req: Request) {
     );
     return { total, items };
   });
-  return { repos, baseUrl: baseUrl(s, req) };
+  return { repos, baseUrl: baseUrl(s, req), cli: cliHelp(s, req) };
 }
 
 export async function searchModel(s: Services, req: Request) {
@@ -142,6 +144,7 @@ export async function repoModel(s: Services, req: Request, providerName: string,
     packages,
     plots: { size: `${base}/plots/size.svg`, uploads: `${base}/plots/uploads.svg` },
     setup: await setupSnippets(s, req, provider, repo),
+    can: { upload: TokenService.allows(req.principal, 'write', repo.name), admin: TokenService.allows(req.principal, 'admin', repo.name) },
   };
 }
 
@@ -167,6 +170,9 @@ export async function packageModel(s: Services, req: Request, providerName: stri
     const target = targets.get(nameKeyOf(provider, dep));
     return { name: dep, href: target ? uiPath(provider.name, repo.name, target) : null };
   };
+  const installCtx = { repo, repoUrl: repoUrl(s, req, provider.name, repo.name), baseUrl: baseUrl(s, req) };
+  const installOf = (f: CatalogFile, newest: boolean) =>
+    provider.installCommand?.({ name: f.name, version: f.version, arch: f.arch, filename: f.filename, path: f.path, newest }, installCtx) ?? null;
   const versionViews = versions.map((v, i) => {
     const files = filesOfVersion[i];
     const meta = metas[i];
@@ -183,6 +189,7 @@ export async function packageModel(s: Services, req: Request, providerName: stri
       // A version is shown as yanked/hidden when all its files are.
       yanked: files.every((f) => f.yanked !== null) ? (files.find((f) => f.yanked)?.yanked ?? '') : null,
       hidden: files.every((f) => f.hidden),
+      install: [...new Set(files.map((f) => installOf(f, i === 0)).filter((c): c is string => c !== null))],
       files: files.map((f) => ({
         filename: f.filename,
         arch: f.arch,
@@ -195,9 +202,15 @@ export async function packageModel(s: Services, req: Request, providerName: stri
       })),
     };
   });
+  // Long description and file list of one version (the newest, or ?files=<version>): read from its stored indexData.
+  const shownIndex = Math.max(0, versions.indexOf(typeof req.query.files === 'string' ? req.query.files : ''));
+  const shownFile = filesOfVersion[shownIndex][filesOfVersion[shownIndex].length - 1];
+  const details = provider.packageDetails?.(await s.catalog.indexDataOf(repo, shownFile.id)) ?? {};
   return {
     provider: { name: provider.name, title: provider.title },
     repo: { name: repo.name, href: uiPath(provider.name, repo.name) },
+    can: { yank: TokenService.allows(req.principal, 'write', repo.name), delete: TokenService.allows(req.principal, 'admin', repo.name) },
+    details: { version: versions[shownIndex], arch: shownFile.arch, longDescription: details.longDescription ?? '', files: details.files ?? null },
     name: rows[rows.length - 1].name,
     latest: versionViews[0],
     versions: versionViews,
