@@ -70,6 +70,8 @@ export const aptProvider: Provider = {
   },
 
   buildIndex: buildAptIndex,
+  // InRelease carries its signature; clients of the older pair fetch Release then Release.gpg.
+  indexPartners: (path) => (path.endsWith('/Release') ? [`${path}.gpg`] : path.endsWith('/Release.gpg') ? [path.slice(0, -'.gpg'.length)] : []),
   compareVersions: compareDebianVersions,
   routes: aptRoutes,
   setup: aptSetup,

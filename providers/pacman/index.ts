@@ -143,6 +143,9 @@ export function createPacmanProvider(options: PacmanProviderOptions = {}): Provi
 
     compareVersions: vercmp,
 
+    // pacman downloads `<repo>.db` and then `<repo>.db.sig` (and the same for .files).
+    indexPartners: (path) => (path.endsWith('.sig') ? [path.slice(0, -'.sig'.length)] : [`${path}.sig`]),
+
     fallbackPaths(path: string): string[] {
       // `Server = .../$arch` asks for any packages under the client's arch directory.
       const slash = path.indexOf('/');

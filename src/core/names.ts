@@ -1,6 +1,7 @@
 import { BadRequestError } from './errors';
 
-const SAFE = /^[A-Za-z0-9][A-Za-z0-9._+~-]*$/;
+/** `^` sorts after the version it follows in rpm (1.0^git1 > 1.0), `~` before (apt, rpm). */
+const SAFE = /^[A-Za-z0-9][A-Za-z0-9._+~^-]*$/;
 /**
  * Unicode bidirectional formatting characters (UAX #9): embeddings and overrides U+202A-U+202E,
  * isolates U+2066-U+2069, the marks U+200E/U+200F and U+061C (Arabic letter mark). They are
@@ -32,7 +33,7 @@ export function checkPackageToken(kind: 'name' | 'version', value: unknown): str
   if (value.length > 200) throw new BadRequestError(`${kind} is longer than 200 characters`);
   // `:` appears in epochs (apt 1:2.0, pacman 1:1.0-1).
   if (!SAFE.test(value.replace(/:/g, '')) || value.includes('..') || value.includes('/')) {
-    throw new BadRequestError(`${kind} "${printable(value)}" may only contain letters, digits, ".", "_", "-", "+", "~", ":" and must start with a letter or digit`);
+    throw new BadRequestError(`${kind} "${printable(value)}" may only contain letters, digits, ".", "_", "-", "+", "~", "^", ":" and must start with a letter or digit`);
   }
   return value;
 }

@@ -357,6 +357,14 @@ export interface Provider {
   normalizeName?(name: string): string;
   /** Map a request before the generic lookup (index file, package file, attachment, listing). */
   rewrite?(req: RequestView): Rewrite | null;
+  /**
+   * Index files a client fetches right after this one that must come from the same generation:
+   * a file and its detached signature (pacman `<repo>.db` and `.db.sig`, rpm `repomd.xml` and
+   * `.asc`), in either order. On one connection the partner is served from the generation of
+   * the file just served, so a publish between the two requests cannot pair a file with another
+   * generation's signature.
+   */
+  indexPartners?(path: string): string[];
   /** Other stored paths that may serve a requested path (pacman any/ under $arch, apk noarch/). */
   fallbackPaths?(path: string): string[];
   /** Provider-specific GET routes under /repo/<provider>/<repo>/, tried before the generic lookup. */

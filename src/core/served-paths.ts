@@ -29,12 +29,25 @@ export class ServedPaths {
       .innerJoin('scopes', 's', 's.generation_id = f.generation_id')
       .innerJoin('generations', 'g', 'g.id = f.generation_id')
       .where('s.repo_id = :repoId AND f.path = :path', { repoId, path })
-      .select(['f.id AS id', 'f.sha256 AS sha256', 'f.size AS size', 'f.content_type AS contentType', 'g.created_at AS createdAt'])
+      .select(['f.id AS id', 'f.generation_id AS generationId', 'f.sha256 AS sha256', 'f.size AS size', 'f.content_type AS contentType', 'g.created_at AS createdAt'])
       .orderBy('f.generation_id', 'DESC')
       .limit(1)
+      .getRawOne()) as { id: number; generationId: number | string; sha256: string; size: string | number; contentType: string; createdAt: string | number } | undefined;
+    if (!row) return null;
+    return { id: row.id, generationId: Number(row.generationId), path, sha256: row.sha256, size: Number(row.size), contentType: row.contentType, historic: false, createdAt: Number(row.createdAt) };
+  }
+
+  /** An index file of one (retained) generation of this repository, current or not. */
+  async indexFileOfGeneration(repoId: number, generationId: number, path: string): Promise<(IndexFileRow & { createdAt: number }) | null> {
+    const row = (await this.db.manager
+      .getRepository(IndexFileEntity)
+      .createQueryBuilder('f')
+      .innerJoin('generations', 'g', 'g.id = f.generation_id')
+      .where('g.repo_id = :repoId AND f.generation_id = :generationId AND f.path = :path', { repoId, generationId, path })
+      .select(['f.id AS id', 'f.sha256 AS sha256', 'f.size AS size', 'f.content_type AS contentType', 'g.created_at AS createdAt'])
       .getRawOne()) as { id: number; sha256: string; size: string | number; contentType: string; createdAt: string | number } | undefined;
     if (!row) return null;
-    return { id: row.id, generationId: 0, path, sha256: row.sha256, size: Number(row.size), contentType: row.contentType, historic: false, createdAt: Number(row.createdAt) };
+    return { id: row.id, generationId, path, sha256: row.sha256, size: Number(row.size), contentType: row.contentType, historic: false, createdAt: Number(row.createdAt) };
   }
 
   /** A `historic` index file from any retained generation (apt by-hash names are content hashes, so any match is right). */

@@ -68,6 +68,37 @@ async function routeContext(s: Services, provider: Provider, req: Request, repo:
   };
 }
 
+/**
+ * Provider.indexPartners: after a file is served on a connection, its partners (a detached
+ * signature, or the file it signs) are served from the same generation on that connection for
+ * a few seconds. Clients fetch the pair back to back on one keep-alive connection (libcurl in
+ * pacman and librepo, zypper): a publish in between can no longer pair a file with another
+ * generation's signature. A client that opens a new connection for the second file keeps
+ * that (sub-second) window; the README says so.
+ */
+class GenerationPins {
+  private readonly bySocket = new WeakMap<object, Map<string, { generationId: number; until: number }>>();
+  static readonly SECONDS = 10;
+
+  take(req: Request, repoId: number, path: string): number | undefined {
+    const pins = this.bySocket.get(req.socket);
+    const key = `${repoId}\u0000${path}`;
+    const pin = pins?.get(key);
+    if (!pin) return undefined;
+    pins!.delete(key);
+    return pin.until > Date.now() ? pin.generationId : undefined;
+  }
+
+  pin(req: Request, repoId: number, paths: string[], generationId: number): void {
+    if (paths.length === 0) return;
+    let pins = this.bySocket.get(req.socket);
+    if (!pins) this.bySocket.set(req.socket, (pins = new Map()));
+    for (const p of paths) pins.set(`${repoId}\u0000${p}`, { generationId, until: Date.now() + GenerationPins.SECONDS * 1000 });
+  }
+}
+
+const pins = new GenerationPins();
+
 async function resolveAndSend(s: Services, provider: Provider, repo: RepoInfo, req: Request, res: Response): Promise<void> {
   let path = relativePath(req);
   const view: RequestView = { path, method: req.method, accept: req.headers.accept ?? '', query: Object.fromEntries(Object.entries(req.query).map(([k, v]) => [k, String(v)])) };
@@ -81,8 +112,12 @@ async function resolveAndSend(s: Services, provider: Provider, repo: RepoInfo, r
     path = rw.path;
     if (rw.vary) res.setHeader('Vary', rw.vary);
   }
-  const idx = (await s.paths.currentIndexFile(repo.id, path)) ?? (path.includes('/by-hash/') ? await s.paths.historicIndexFile(repo.id, path) : null);
+  const pinned = pins.take(req, repo.id, path);
+  const fromPin = pinned === undefined ? null : await s.paths.indexFileOfGeneration(repo.id, pinned, path);
+  const idx = fromPin ?? (await s.paths.currentIndexFile(repo.id, path)) ?? (path.includes('/by-hash/') ? await s.paths.historicIndexFile(repo.id, path) : null);
   if (idx) {
+    // Only a fresh answer pins: a pinned one must not keep the connection on an old generation.
+    if (!fromPin && idx.generationId) pins.pin(req, repo.id, provider.indexPartners?.(path) ?? [], idx.generationId);
     // Index files change between generations: let caches revalidate every time.
     await sendBlob(req, res, s.blobs, { sha256: idx.sha256, size: idx.size, contentType: idx.contentType, lastModified: new Date(idx.createdAt), cacheControl: 'no-cache' }, false);
     return;
