@@ -102,6 +102,9 @@ function foreignError(err: BodyParserError): { status: number; body: Record<stri
   return null;
 }
 
+/** Bodies up to this size are drained after an early refusal rather than cut off. */
+const SMALL_BODY = 64 << 10;
+
 /** Domain errors -> `{error, code}` with their status; anything else -> logged 500 without details. */
 export function errorHandler(log: Logger) {
   return (err: unknown, req: Request, res: Response, _next: NextFunction) => {
@@ -115,8 +118,10 @@ export function errorHandler(log: Logger) {
     if (err instanceof UnauthorizedError) res.setHeader('WWW-Authenticate', 'Basic realm="artifactd", charset="UTF-8"');
     // Refused before its body was read (an upload without a token, ...): close the connection
     // after the answer instead of letting Node read and discard the rest of a possibly huge body
-    // to keep the connection alive (lib/_http_server.js resOnFinish -> req._dump()).
-    if (hasBody(req) && !req.complete) res.setHeader('Connection', 'close');
+    // to keep the connection alive (lib/_http_server.js resOnFinish -> req._dump()). A small
+    // declared body is read and dropped: a client still sending it (fetch, browsers) would
+    // otherwise see a reset instead of the answer.
+    if (hasBody(req) && !req.complete && !(Number(req.headers['content-length']) <= SMALL_BODY)) res.setHeader('Connection', 'close');
     const body =
       err instanceof DomainError
         ? { error: err.message, code: err.code, ...(err.details ? { details: err.details } : {}) }

@@ -194,7 +194,7 @@ describe('bad input gets a 4xx JSON error and stores nothing', () => {
   const uploads: [string, { name: string; data: Buffer }, Record<string, string>, number, RegExp, Record<string, { name: string; data: Buffer }>?][] = [
     ['missing file field', { name: 'x', data: Buffer.from('x') }, { provider: 'tar', reponame: 'bad', name: 'x', version: '1' }, 400, /unexpected file field|no file/, { other: { name: 'y', data: Buffer.from('y') } }],
     ['empty file', { name: 'e.bin', data: Buffer.alloc(0) }, { provider: 'tar', reponame: 'bad', name: 'e', version: '1' }, 400, /empty/],
-    ['unknown provider', { name: 'x.bin', data: Buffer.from('x') }, { provider: 'rpm', reponame: 'bad', name: 'x', version: '1' }, 400, /unknown provider "rpm".*tar/],
+    ['unknown provider', { name: 'x.bin', data: Buffer.from('x') }, { provider: 'nuget', reponame: 'bad', name: 'x', version: '1' }, 400, /unknown provider "nuget".*tar/],
     ['undetectable format', { name: 'x.bin', data: Buffer.from('just text') }, { reponame: 'bad' }, 400, /could not detect.*tar/],
     ['tar without name', { name: 'x.bin', data: Buffer.from('x') }, { provider: 'tar', reponame: 'bad', version: '1' }, 400, /name is required/],
     ['tar without version', { name: 'x.bin', data: Buffer.from('x') }, { provider: 'tar', reponame: 'bad', name: 'x' }, 400, /version is required/],

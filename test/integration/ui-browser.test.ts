@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { startServer, type TestServer } from '../helpers/server';
+import { ADMIN_TOKEN, startServer, type TestServer } from '../helpers/server';
 import { seed, XSS_ATTR, XSS_SCRIPT } from './ui-fixtures';
 
 const ARTIFACTS = path.join(__dirname, '../../test-artifacts/ui');
@@ -104,7 +104,9 @@ test('browse: home, search, repository, copy snippet, package, dependency, downl
 });
 
 test('hostile names, descriptions and queries never execute', async () => {
-  const ctx = await browser.newContext();
+  // With credentials: an unknown repository answers an anonymous visitor 401 (like a private one),
+  // and the 404 page it shows a reader with a token is the one that echoes the hostile name.
+  const ctx = await browser.newContext({ httpCredentials: { username: 'reader', password: ADMIN_TOKEN } });
   const { page, dialogs, errors } = await newPage(ctx);
   try {
     const visits = [
