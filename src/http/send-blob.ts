@@ -43,14 +43,18 @@ export async function sendBlob(req: Request, res: Response, blobs: BlobStore, bl
   const etag = `"${blob.sha256}"`;
   // Each generation of an index is stamped at least a second after the previous one (so that
   // If-Modified-Since, all apt and pacman send, can tell them apart), which after a burst puts
-  // the newest stamp ahead of the clock. Last-Modified is never in the future: it says `now`
-  // until the stamp is reached, and until then dates are not trusted for 304 or If-Range. A
-  // client's date always comes from an older generation's stamp or earlier, so it is below
+  // the newest stamp ahead of the clock. Last-Modified then says `now`, and a date is not
+  // trusted for 304 or If-Range until the stamp is reached. One exception: a client revalidating
+  // within the second its copy is dated needs a later date, or libcurl (pacman, librepo) drops
+  // the new body as "not new enough" (lib/http.c, Curl_meets_timecondition); it gets the stamp.
+  // A client's date always comes from an older generation (at most its stamp), so it is below
   // every newer stamp: no stale 304, only a full answer where a 304 would have done.
-  const stamp = blob.lastModified.getTime();
-  const now = Date.now();
+  const stamp = Math.floor(blob.lastModified.getTime() / 1000) * 1000;
+  const now = Math.floor(Date.now() / 1000) * 1000;
   const young = stamp > now;
-  const lastModified = new Date(Math.floor(Math.min(stamp, now) / 1000) * 1000);
+  const ims = req.headers['if-modified-since'];
+  const since = ims === undefined ? NaN : Date.parse(ims);
+  const lastModified = new Date(young && !(since < now) && !Number.isNaN(since) ? stamp : Math.min(stamp, now));
   res.setHeader('ETag', etag);
   res.setHeader('Last-Modified', lastModified.toUTCString());
   res.setHeader('Accept-Ranges', 'bytes');
@@ -58,8 +62,7 @@ export async function sendBlob(req: Request, res: Response, blobs: BlobStore, bl
   if (blob.cacheControl) res.setHeader('Cache-Control', blob.cacheControl);
 
   const inm = req.headers['if-none-match'];
-  const ims = req.headers['if-modified-since'];
-  const notModified = inm !== undefined ? inm.split(',').some((t) => t.trim() === etag || t.trim() === `W/${etag}` || t.trim() === '*') : !young && ims !== undefined && !Number.isNaN(Date.parse(ims)) && lastModified.getTime() <= Date.parse(ims);
+  const notModified = inm !== undefined ? inm.split(',').some((t) => t.trim() === etag || t.trim() === `W/${etag}` || t.trim() === '*') : !young && !Number.isNaN(since) && lastModified.getTime() <= since;
   if (notModified) {
     res.status(304).end();
     return;

@@ -18,7 +18,9 @@ import { makeWheel, metadataText } from '../unit/pypi/helpers';
 const COUNT = Number(process.env.FUZZ_HTTP_COUNT ?? 60);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261202);
 const PER_REQUEST_MS = 10_000;
-const HEALTH_MS = 1000;
+// The bug this guards against stalled the server for 17 s; on a loaded 2-core CI machine, with the
+// mutations made in this same process, an honest answer can take over a second.
+const HEALTH_MS = 3000;
 
 let s: TestServer;
 let stopPoller: () => Promise<number>;
@@ -105,7 +107,7 @@ test('mutated wheels', async () => {
   await fuzzHttp('wheel', whl, 'fz-1.0-py3-none-any.whl', 'pypi', SEED + 14);
 });
 
-test('/healthz answered within 1 s throughout', async () => {
+test('/healthz answered within 3 s throughout (the zstd bomb stalled it 17 s)', async () => {
   const slowest = await stopPoller();
   assert.ok(slowest < HEALTH_MS, `slowest /healthz: ${slowest} ms`);
 });

@@ -42,12 +42,12 @@ function assertJsonError(r: { status: number; body: Record<string, unknown> }, s
   assert.match(String(r.body.error), message);
 }
 
-test('the zstd window bomb gets a 400 while /healthz keeps answering within 1 s', async () => {
+test('the zstd window bomb gets a 400 while /healthz keeps answering (within 2 s; it stalled 17 s)', async () => {
   for (const query of [{ provider: 'pacman', reponame: 'bomb' }, { reponame: 'bomb' }] as Record<string, string>[]) {
     const up = upload(s.url, { name: 'bomb-1-1-any.pkg.tar.zst', data: windowBomb() }, query);
     const slowest = await healthWhile(up);
     const r = await up;
-    assert.ok(slowest < 1000, `/healthz took ${slowest} ms`);
+    assert.ok(slowest < 2000, `/healthz took ${slowest} ms`);
     if (query.provider) assertJsonError(r, 400, /window/);
     else assertJsonError(r, 400, /could not detect/);
   }
