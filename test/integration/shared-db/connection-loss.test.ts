@@ -7,11 +7,8 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { DataSource } from 'typeorm';
 import { startServer, type TestServer } from '../../helpers/server';
-import { MYSQL_ROOT_URL } from '../../helpers/mysql';
-import { withPostgresAdmin } from '../../helpers/postgres';
-import { sharedDbKind } from '../../helpers/test-db';
+import { killDatabaseConnections, sharedDbKind } from '../../helpers/test-db';
 import { upload, getJson } from '../../helpers/http';
 
 const kind = sharedDbKind();
@@ -24,27 +21,7 @@ after(async () => {
   await srv.stop();
 });
 
-/** Kill every session connected to the server's database; returns how many there were. */
-async function killServerConnections(): Promise<number> {
-  const db = decodeURIComponent(new URL(srv.env.DATABASE_URL).pathname.slice(1));
-  if (kind === 'postgres') {
-    // pg_terminate_backend: the server ends the session, as a restart or failover would.
-    return withPostgresAdmin(async (c) => {
-      const r = await c.query('SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [db]);
-      return r.rows.filter((row: { killed: boolean }) => row.killed).length;
-    });
-  }
-  const u = new URL(MYSQL_ROOT_URL);
-  const admin = new DataSource({ type: 'mysql', host: u.hostname, port: Number(u.port || 3306), username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) });
-  await admin.initialize();
-  try {
-    const rows = (await admin.query('SELECT ID FROM information_schema.PROCESSLIST WHERE DB = ?', [db])) as { ID: number }[];
-    for (const r of rows) await admin.query(`KILL ${Number(r.ID)}`).catch(() => undefined);
-    return rows.length;
-  } finally {
-    await admin.destroy();
-  }
-}
+const killServerConnections = () => killDatabaseConnections(srv.env.DATABASE_URL);
 
 test('requests keep working after every database connection is killed', async () => {
   const first = await upload(srv.url, { name: 'a.bin', data: Buffer.from('a') }, { provider: 'tar', reponame: 'conn', name: 'a', version: '1' });
