@@ -46,7 +46,7 @@ export function buildApp(s: Services): Express {
       ok = false;
       checks.blobStore = `error: ${(e as Error).message}`;
     }
-    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', version: packageVersion(), database: s.db.mysql ? 'mysql' : 'sqlite', blobStore: s.blobs.kind, checks });
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'unavailable', version: packageVersion(), database: s.db.kind, blobStore: s.blobs.kind, checks });
   });
 
   app.post('/addpkg', (req, res) => handleUpload(s, req, res, { fileField: 'f' }));

@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   applyServerTimeouts(server, config);
   server.listen(config.PORT, config.HOST, () => {
     const addr = server.address();
-    log.info('listening', { port: typeof addr === 'object' && addr ? addr.port : config.PORT, database: s.db.mysql ? 'mysql' : 'sqlite', blobStore: s.blobs.kind, dataDir: config.dataDir });
+    log.info('listening', { port: typeof addr === 'object' && addr ? addr.port : config.PORT, database: s.db.kind, blobStore: s.blobs.kind, dataDir: config.dataDir });
   });
   const repoById = (id: number) => s.repos.byId(id);
   // Finish what a crash or `?wait=0` left unpublished, now and then periodically.

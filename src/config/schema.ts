@@ -29,7 +29,10 @@ export const configSchema = z.object({
     .optional(),
   DATABASE_URL: z
     .string()
-    .refine((u) => /^(sqlite:|mysql:\/\/|mariadb:\/\/)/.test(u), 'sqlite:<path> or mysql://user:pass@host:port/db')
+    .refine((u) => /^(sqlite:|mysql:\/\/|mariadb:\/\/|postgres:\/\/|postgresql:\/\/)/.test(u), 'sqlite:<path>, mysql://user:pass@host:port/db or postgres://user:pass@host:port/db')
+    // A server URL must parse (a password with '@' or '/' must be percent-encoded) and name the
+    // database: pg would otherwise silently use the user name as the database name.
+    .refine((u) => !/^(mysql|mariadb|postgres|postgresql):\/\//.test(u) || (URL.canParse(u) && new URL(u).pathname.length > 1), 'a URL with the database name: mysql://user:pass@host:3306/db, postgres://user:pass@host:5432/db (percent-encode special characters)')
     .optional(),
   S3_URL: z
     .url()

@@ -143,7 +143,7 @@ function sqlPage(page: Page): Page {
 const CHUNK = 500;
 const num = (v: unknown) => Number(v ?? 0);
 
-/** LIKE pattern for a literal substring, '!' as the escape character (same syntax in SQLite and MySQL). */
+/** LIKE pattern for a literal substring, '!' as the escape character (same syntax in SQLite, MySQL and PostgreSQL). */
 function likePattern(text: string): string {
   return `%${text.replace(/[!%_]/g, (c) => `!${c}`)}%`;
 }
@@ -168,23 +168,31 @@ export class Catalog {
   /**
    * `canRead` as SQL over `repos r`, so repository lists page in the database. Token
    * patterns are repository-name characters and `*` (TokenService.create), matched case-
-   * sensitively like the JS glob: GLOB on SQLite, a binary LIKE on MySQL.
+   * sensitively like the JS glob: GLOB on SQLite, a binary LIKE on MySQL, LIKE on PostgreSQL
+   * (case-sensitive there under every deterministic collation).
    */
   private whereReadable(qb: SelectQueryBuilder<RepoRow>, principal: Principal | undefined): SelectQueryBuilder<RepoRow> {
     if (principal && principal.repoPattern === '*') return qb;
-    const mysql = this.db.mysql;
+    const kind = this.db.kind;
     const ors: string[] = [];
     const params: Record<string, string> = {};
     if (this.publicRead) {
-      ors.push(mysql ? "COALESCE(JSON_CONTAINS(r.settings, 'true', '$.private'), 0) = 0" : "COALESCE(json_type(r.settings, '$.private'), '') <> 'true'");
+      // `settings` is JSON text; `private` is a boolean when set (settings schema).
+      ors.push(
+        kind === 'mysql'
+          ? "COALESCE(JSON_CONTAINS(r.settings, 'true', '$.private'), 0) = 0"
+          : kind === 'postgres'
+            ? "COALESCE(CAST(r.settings AS jsonb) -> 'private' = CAST('true' AS jsonb), false) = false"
+            : "COALESCE(json_type(r.settings, '$.private'), '') <> 'true'",
+      );
     }
     if (principal) {
-      if (mysql) {
-        ors.push("CAST(r.name AS BINARY) LIKE :pattern ESCAPE '!'");
-        params.pattern = principal.repoPattern.replace(/[!%_]/g, (c) => `!${c}`).replace(/\*/g, '%');
-      } else {
+      if (kind === 'sqlite') {
         ors.push('r.name GLOB :pattern');
         params.pattern = principal.repoPattern;
+      } else {
+        ors.push(kind === 'mysql' ? "CAST(r.name AS BINARY) LIKE :pattern ESCAPE '!'" : "r.name LIKE :pattern ESCAPE '!'");
+        params.pattern = principal.repoPattern.replace(/[!%_]/g, (c) => `!${c}`).replace(/\*/g, '%');
       }
     }
     return qb.where(ors.length ? `(${ors.join(' OR ')})` : '1 = 0', params);
@@ -239,8 +247,9 @@ export class Catalog {
       .where('f.repo_id = :id', { id: repo.id })
       .getRawOne()) as Record<string, unknown>;
     // COUNT(DISTINCT a, b) is MySQL only: count the distinct pairs in a derived table.
+    // createParameter: `?` on SQLite and MySQL, `$1` on PostgreSQL.
     const versions = (await this.db.manager.query(
-      'SELECT COUNT(*) AS n FROM (SELECT DISTINCT name_key, version FROM files WHERE repo_id = ?) v',
+      `SELECT COUNT(*) AS n FROM (SELECT DISTINCT name_key, version FROM files WHERE repo_id = ${this.db.ds.driver.createParameter('id', 0)}) v`,
       [repo.id],
     )) as { n: unknown }[];
     // Packages per architecture (distinct names), as pacman's and apt's per-arch indexes count them.

@@ -19,6 +19,11 @@ function likePrefix(prefix: string): string {
   return prefix.replace(/[!%_]/g, (c) => `!${c}`) + '%';
 }
 
+/*
+ * Raw aliases are lower-case with underscores: PostgreSQL folds unquoted identifiers to lower
+ * case (`AS createdAt` comes back as `createdat`), and these hot paths skip TypeORM's alias
+ * quoting. bigint columns come back as strings from mysql2 and pg, hence the Number()s.
+ */
 export class ServedPaths {
   constructor(private readonly db: Database) {}
 
@@ -29,12 +34,12 @@ export class ServedPaths {
       .innerJoin('scopes', 's', 's.generation_id = f.generation_id')
       .innerJoin('generations', 'g', 'g.id = f.generation_id')
       .where('s.repo_id = :repoId AND f.path = :path', { repoId, path })
-      .select(['f.id AS id', 'f.generation_id AS generationId', 'f.sha256 AS sha256', 'f.size AS size', 'f.content_type AS contentType', 'g.created_at AS createdAt'])
+      .select(['f.id AS id', 'f.generation_id AS generation_id', 'f.sha256 AS sha256', 'f.size AS size', 'f.content_type AS content_type', 'g.created_at AS created_at'])
       .orderBy('f.generation_id', 'DESC')
       .limit(1)
-      .getRawOne()) as { id: number; generationId: number | string; sha256: string; size: string | number; contentType: string; createdAt: string | number } | undefined;
+      .getRawOne()) as { id: number; generation_id: number | string; sha256: string; size: string | number; content_type: string; created_at: string | number } | undefined;
     if (!row) return null;
-    return { id: row.id, generationId: Number(row.generationId), path, sha256: row.sha256, size: Number(row.size), contentType: row.contentType, historic: false, createdAt: Number(row.createdAt) };
+    return { id: row.id, generationId: Number(row.generation_id), path, sha256: row.sha256, size: Number(row.size), contentType: row.content_type, historic: false, createdAt: Number(row.created_at) };
   }
 
   /** An index file of one (retained) generation of this repository, current or not. */
@@ -44,10 +49,10 @@ export class ServedPaths {
       .createQueryBuilder('f')
       .innerJoin('generations', 'g', 'g.id = f.generation_id')
       .where('g.repo_id = :repoId AND f.generation_id = :generationId AND f.path = :path', { repoId, generationId, path })
-      .select(['f.id AS id', 'f.sha256 AS sha256', 'f.size AS size', 'f.content_type AS contentType', 'g.created_at AS createdAt'])
-      .getRawOne()) as { id: number; sha256: string; size: string | number; contentType: string; createdAt: string | number } | undefined;
+      .select(['f.id AS id', 'f.sha256 AS sha256', 'f.size AS size', 'f.content_type AS content_type', 'g.created_at AS created_at'])
+      .getRawOne()) as { id: number; sha256: string; size: string | number; content_type: string; created_at: string | number } | undefined;
     if (!row) return null;
-    return { id: row.id, generationId, path, sha256: row.sha256, size: Number(row.size), contentType: row.contentType, historic: false, createdAt: Number(row.createdAt) };
+    return { id: row.id, generationId, path, sha256: row.sha256, size: Number(row.size), contentType: row.content_type, historic: false, createdAt: Number(row.created_at) };
   }
 
   /** A `historic` index file from any retained generation (apt by-hash names are content hashes, so any match is right). */
@@ -57,12 +62,12 @@ export class ServedPaths {
       .createQueryBuilder('f')
       .innerJoin('generations', 'g', 'g.id = f.generation_id')
       .where('g.repo_id = :repoId AND f.path = :path AND f.historic = 1', { repoId, path })
-      .select(['f.sha256 AS sha256', 'f.size AS size', 'f.content_type AS contentType', 'g.created_at AS createdAt'])
+      .select(['f.sha256 AS sha256', 'f.size AS size', 'f.content_type AS content_type', 'g.created_at AS created_at'])
       .orderBy('g.id', 'DESC')
       .limit(1)
-      .getRawOne()) as { sha256: string; size: string | number; contentType: string; createdAt: string | number } | undefined;
+      .getRawOne()) as { sha256: string; size: string | number; content_type: string; created_at: string | number } | undefined;
     if (!row) return null;
-    return { id: 0, generationId: 0, path, sha256: row.sha256, size: Number(row.size), contentType: row.contentType, historic: true, createdAt: Number(row.createdAt) };
+    return { id: 0, generationId: 0, path, sha256: row.sha256, size: Number(row.size), contentType: row.content_type, historic: true, createdAt: Number(row.created_at) };
   }
 
   async packageFile(repoId: number, path: string): Promise<FileRow | null> {
@@ -102,9 +107,9 @@ export class ServedPaths {
       .innerJoin('scopes', 's', 's.generation_id = f.generation_id')
       .innerJoin('generations', 'g', 'g.id = f.generation_id')
       .where("s.repo_id = :repoId AND f.path LIKE :p ESCAPE '!' AND f.historic = 0", { repoId, p: likePrefix(dir) })
-      .select(['f.path AS path', 'f.size AS size', 'g.created_at AS createdAt'])
-      .getRawMany()) as { path: string; size: string | number; createdAt: string | number }[];
-    for (const r of indexRows) add(r.path, Number(r.size), new Date(Number(r.createdAt)));
+      .select(['f.path AS path', 'f.size AS size', 'g.created_at AS created_at'])
+      .getRawMany()) as { path: string; size: string | number; created_at: string | number }[];
+    for (const r of indexRows) add(r.path, Number(r.size), new Date(Number(r.created_at)));
     const files = await this.db.manager
       .getRepository(FileEntity)
       .createQueryBuilder('f')

@@ -22,10 +22,20 @@ function createPrivateSqliteFiles(file: string): void {
   }
 }
 
-/** Build (not initialize) the DataSource for `sqlite:<path>` or `mysql://user:pass@host:port/db`. */
+export type DatabaseKind = 'sqlite' | 'mysql' | 'postgres';
+
+/** Which database a DATABASE_URL names (the schema accepts exactly these prefixes). */
+export function databaseKindOf(databaseUrl: string): DatabaseKind {
+  if (databaseUrl.startsWith('sqlite:')) return 'sqlite';
+  if (/^postgres(ql)?:\/\//.test(databaseUrl)) return 'postgres';
+  return 'mysql';
+}
+
+/** Build (not initialize) the DataSource for `sqlite:<path>`, `mysql://user:pass@host:port/db` or `postgres://user:pass@host:port/db`. */
 export function createDataSource(databaseUrl: string): DataSource {
   const common = { entities: allEntities, migrations, synchronize: false, migrationsRun: false, logging: false } as const;
-  if (databaseUrl.startsWith('sqlite:')) {
+  const kind = databaseKindOf(databaseUrl);
+  if (kind === 'sqlite') {
     const file = databaseUrl.slice('sqlite:'.length);
     if (file !== ':memory:') createPrivateSqliteFiles(file);
     const options: DataSourceOptions = {
@@ -40,6 +50,23 @@ export function createDataSource(databaseUrl: string): DataSource {
       },
     };
     return new DataSource(options);
+  }
+  if (kind === 'postgres') {
+    const u = new URL(databaseUrl);
+    return new DataSource({
+      ...common,
+      type: 'postgres',
+      // The whole URL goes to pg as its connection string, so libpq-style parameters
+      // (`?sslmode=require`, `?host=/run/postgresql`) work as users know them from psql.
+      url: databaseUrl,
+      // Named separately too: the lock manager hashes it into its advisory-lock keys.
+      database: decodeURIComponent(u.pathname.replace(/^\//, '')) || undefined,
+      // pg.Pool: dead sockets are dropped from the pool on their 'error' event and re-dialed
+      // on demand; TCP keepalive stops idle connections being cut silently by middleboxes.
+      extra: { keepAlive: true, keepAliveInitialDelayMillis: 10_000 },
+      poolSize: 20,
+      applicationName: 'artifactd',
+    });
   }
   const u = new URL(databaseUrl.replace(/^mariadb:/, 'mysql:'));
   return new DataSource({
@@ -58,6 +85,11 @@ export function createDataSource(databaseUrl: string): DataSource {
   });
 }
 
+export function databaseKind(ds: DataSource): DatabaseKind {
+  const type = ds.options.type;
+  return type === 'mysql' || type === 'mariadb' ? 'mysql' : type === 'postgres' ? 'postgres' : 'sqlite';
+}
+
 export function isMysql(ds: DataSource): boolean {
-  return ds.options.type === 'mysql';
+  return databaseKind(ds) === 'mysql';
 }

@@ -1,38 +1,48 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { KeyedMutex } from '../util/mutex';
-import { isMysql } from './data-source';
+import { databaseKind, type DatabaseKind } from './data-source';
 
-const DEADLOCK_CODES = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'SQLITE_BUSY']);
+/**
+ * Errors after which a whole transaction is simply run again: MySQL deadlock and lock wait
+ * timeout, PostgreSQL deadlock_detected (40P01) and serialization_failure (40001)
+ * (https://www.postgresql.org/docs/current/errcodes-appendix.html), SQLite busy.
+ */
+const RETRYABLE_CODES = new Set(['ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', '40P01', '40001', 'SQLITE_BUSY']);
 
-/** Was this a unique-constraint violation (two writers raced to insert the same row)? */
+/** Was this a unique-constraint violation (two writers raced to insert the same row)? PostgreSQL: unique_violation, 23505. */
 export function isUniqueViolation(e: unknown): boolean {
   const err = e as { code?: string; driverError?: { code?: string }; message?: string };
   const code = err.code ?? err.driverError?.code ?? '';
-  return code === 'ER_DUP_ENTRY' || code.startsWith('SQLITE_CONSTRAINT') || /UNIQUE constraint failed|Duplicate entry/i.test(err.message ?? '');
+  return code === 'ER_DUP_ENTRY' || code === '23505' || code.startsWith('SQLITE_CONSTRAINT') || /UNIQUE constraint failed|Duplicate entry/i.test(err.message ?? '');
 }
 
 /**
  * The DataSource plus one rule for writes: on SQLite (one connection, one writer) write
  * transactions are serialized in-process, because TypeORM would otherwise interleave
- * statements of concurrent transactions on the single connection. On MySQL they run
- * concurrently and are retried on deadlock.
+ * statements of concurrent transactions on the single connection. On MySQL and PostgreSQL
+ * (server databases, several instances may share one) they run concurrently and are
+ * retried on deadlock.
  */
 export class Database {
   private readonly writeMutex = new KeyedMutex();
+  readonly kind: DatabaseKind;
   readonly mysql: boolean;
+  readonly postgres: boolean;
 
   constructor(readonly ds: DataSource) {
-    this.mysql = isMysql(ds);
+    this.kind = databaseKind(ds);
+    this.mysql = this.kind === 'mysql';
+    this.postgres = this.kind === 'postgres';
   }
 
   async write<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
-    if (!this.mysql) return this.writeMutex.run('write', () => this.ds.transaction(fn));
+    if (this.kind === 'sqlite') return this.writeMutex.run('write', () => this.ds.transaction(fn));
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.ds.transaction(fn);
       } catch (e) {
         const code = (e as { code?: string; driverError?: { code?: string } }).code ?? (e as { driverError?: { code?: string } }).driverError?.code;
-        if (attempt >= 5 || !code || !DEADLOCK_CODES.has(code)) throw e;
+        if (attempt >= 5 || !code || !RETRYABLE_CODES.has(code)) throw e;
         await new Promise((r) => setTimeout(r, 20 * attempt + Math.random() * 50));
       }
     }

@@ -46,7 +46,7 @@ const keyInfo = obj({ kind: { type: 'string', enum: ['openpgp', 'rsa'] }, name: 
 
 const schemas: Record<string, Schema> = {
   Error: obj({ error: str, code: str, details: freeObject('extra facts, e.g. validation reasons'), requestId: str }, ['details', 'requestId']),
-  Health: obj({ status: { type: 'string', enum: ['ok', 'unavailable'] }, version: str, database: { type: 'string', enum: ['sqlite', 'mysql'] }, blobStore: str, checks: { type: 'object', additionalProperties: str } }),
+  Health: obj({ status: { type: 'string', enum: ['ok', 'unavailable'] }, version: str, database: { type: 'string', enum: ['sqlite', 'mysql', 'postgres'] }, blobStore: str, checks: { type: 'object', additionalProperties: str } }),
   Repo: obj({ provider: str, name: str, url: { type: 'string', format: 'uri' }, packages: int, files: int, size: int, lastPublished: nullable(dateTime), settings: freeObject('repository settings') }),
   RepoList: obj({ ...page, repos: arr(ref('Repo')) }),
   PackageSummary: obj(packageSummaryProps),

@@ -1,6 +1,7 @@
 /**
  * A real artifactd on port 0 for integration tests: SQLite in a temp dir by default,
- * MariaDB (a fresh database per server) with TEST_DB=mysql, s3rver with s3: true.
+ * MariaDB with TEST_DB=mysql, PostgreSQL with TEST_DB=postgres (a fresh database per
+ * server, dropped by stop()), s3rver with s3: true.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,7 +15,9 @@ import { buildApp } from '../../src/app';
 import { applyServerTimeouts } from '../../src/http/server-timeouts';
 import { createLogger } from '../../src/util/logger';
 import { startS3rver, type S3rverHandle } from './s3';
-import { createMysqlDatabase } from './mysql';
+import { createServerDatabase, testDbKind, type TestDbKind } from './test-db';
+
+export { testDbKind } from './test-db';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 export const SHARED_MASTER_KEY = 'test-shared-master-key-0123456789';
@@ -28,16 +31,12 @@ export interface TestServer {
 }
 
 export interface ServerOptions {
-  db?: 'sqlite' | 'mysql';
+  db?: TestDbKind;
   /** Share a database with another server (multi-instance tests). */
   databaseUrl?: string;
   s3?: boolean | { url: string };
   env?: Record<string, string>;
   logLines?: string[];
-}
-
-export function testDbKind(): 'sqlite' | 'mysql' {
-  return process.env.TEST_DB === 'mysql' ? 'mysql' : 'sqlite';
 }
 
 export async function startServer(opts: ServerOptions = {}): Promise<TestServer> {
@@ -48,8 +47,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   const env: Record<string, string> = { DATA_DIR: dataDir, ADMIN_TOKEN, LOG_LEVEL: opts.logLines ? 'info' : 'error', PORT: '0', ...shared, ...opts.env };
   const kind = opts.db ?? testDbKind();
   if (opts.databaseUrl) env.DATABASE_URL = opts.databaseUrl;
-  else if (kind === 'mysql') {
-    const db = await createMysqlDatabase();
+  else if (kind !== 'sqlite') {
+    const db = await createServerDatabase(kind);
     env.DATABASE_URL = db.url;
     cleanups.push(db.drop);
   }

@@ -2,15 +2,15 @@
  * Issue 7: kill -9 at arbitrary points of uploads and publishes, then restart. Afterwards
  * the repository must be consistent without manual repair: the signed index verifies,
  * names only stored files with the right hashes, and lists every upload that was
- * acknowledged with 201 before the crash. Runs on SQLite and on MariaDB (TEST_DB=mysql).
+ * acknowledged with 201 before the crash. Runs on SQLite, MariaDB (TEST_DB=mysql) and
+ * PostgreSQL (TEST_DB=postgres).
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startChildServer, freePort, type ChildServer } from '../helpers/child-server';
-import { createMysqlDatabase } from '../helpers/mysql';
-import { testDbKind } from '../helpers/server';
+import { createServerDatabase, testDbKind } from '../helpers/test-db';
 import { checkAptDist } from '../helpers/apt-check';
 import { buildDeb, controlText, tmpDir } from '../unit/apt/helpers';
 
@@ -35,8 +35,9 @@ async function post(base: string, token: string, deb: string): Promise<number> {
 
 test('kill -9 during uploads and publishes leaves a consistent repository after restart', { timeout: 300_000 }, async () => {
   const env: Record<string, string> = { DATA_DIR: path.join(work, 'data'), PUBLISH_SWEEP_SECONDS: '1', LOG_LEVEL: 'error' };
-  if (testDbKind() === 'mysql') {
-    const db = await createMysqlDatabase();
+  const kind = testDbKind();
+  if (kind !== 'sqlite') {
+    const db = await createServerDatabase(kind);
     env.DATABASE_URL = db.url;
     dbDrop = db.drop;
   }

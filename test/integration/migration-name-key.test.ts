@@ -1,6 +1,6 @@
 /**
- * The files.name_key migration on a database that already holds rows (SQLite, or MariaDB
- * with TEST_DB=mysql): up adds the column, backfills PEP 503 keys for PyPI repositories and
+ * The files.name_key migration on a database that already holds rows (SQLite, MariaDB
+ * with TEST_DB=mysql or PostgreSQL with TEST_DB=postgres): up adds the column, backfills PEP 503 keys for PyPI repositories and
  * the names as they are elsewhere, and indexes (repo_id, name_key); down removes both and
  * keeps the rows; up runs again after down. The migrated database then serves lookups.
  */
@@ -17,8 +17,7 @@ import { Initial1763600000000 } from '../../migrations/1763600000000-Initial';
 import { Catalog } from '../../src/core/catalog';
 import { createDataSource } from '../../src/db/data-source';
 import { Database } from '../../src/db/database';
-import { createMysqlDatabase } from '../helpers/mysql';
-import { testDbKind } from '../helpers/server';
+import { createServerDatabase, testDbKind } from '../helpers/test-db';
 
 const cleanups: (() => Promise<void>)[] = [];
 after(async () => {
@@ -26,8 +25,9 @@ after(async () => {
 });
 
 async function databaseUrl(): Promise<string> {
-  if (testDbKind() === 'mysql') {
-    const db = await createMysqlDatabase();
+  const kind = testDbKind();
+  if (kind !== 'sqlite') {
+    const db = await createServerDatabase(kind);
     cleanups.push(db.drop);
     return db.url;
   }
@@ -51,8 +51,9 @@ async function insertFile(ds: DataSource, repoId: number, name: string, version:
 }
 
 async function nameKeys(ds: DataSource): Promise<Record<string, string>> {
-  const rows = (await ds.query('SELECT f.repo_id AS repoId, f.name AS name, f.name_key AS nameKey FROM files f ORDER BY f.id')) as { repoId: number | string; name: string; nameKey: string }[];
-  return Object.fromEntries(rows.map((r) => [`${r.repoId}:${r.name}`, r.nameKey]));
+  // Lower-case aliases: PostgreSQL folds unquoted ones.
+  const rows = (await ds.query('SELECT f.repo_id AS repo_id, f.name AS name, f.name_key AS name_key FROM files f ORDER BY f.id')) as { repo_id: number | string; name: string; name_key: string }[];
+  return Object.fromEntries(rows.map((r) => [`${r.repo_id}:${r.name}`, r.name_key]));
 }
 
 test(`name_key migration up, down and up again with rows (${testDbKind()})`, async () => {

@@ -1,6 +1,8 @@
 /**
- * Issue 7: two instances sharing one MariaDB database and one S3 bucket (s3rver) behave
- * as one server. Runs in the MariaDB pass of scripts/test.sh.
+ * Issue 7: two instances sharing one database and one S3 bucket (s3rver) behave as one
+ * server: publishes are serialized by the database lock (MySQL GET_LOCK, PostgreSQL advisory
+ * locks). Runs in the MariaDB and PostgreSQL passes of scripts/test.sh (TEST_DB=mysql or
+ * unset: MariaDB; TEST_DB=postgres: PostgreSQL).
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startServer, type TestServer } from '../../helpers/server';
 import { startS3rver, type S3rverHandle } from '../../helpers/s3';
-import { createMysqlDatabase } from '../../helpers/mysql';
+import { createServerDatabase, sharedDbKind } from '../../helpers/test-db';
 import { upload, getJson } from '../../helpers/http';
 import { checkAptDist } from '../../helpers/apt-check';
 import { buildDeb, controlText, tmpDir } from '../../unit/apt/helpers';
@@ -20,7 +22,7 @@ let db: { url: string; drop: () => Promise<void> };
 const work = tmpDir('multi-');
 
 before(async () => {
-  db = await createMysqlDatabase();
+  db = await createServerDatabase(sharedDbKind());
   s3 = await startS3rver();
   const bucket = { url: s3.url('shared-bucket') };
   a = await startServer({ databaseUrl: db.url, s3: bucket });
@@ -74,6 +76,6 @@ test('the same file uploaded to both instances at once: one 201, one 409, no 500
 test('blobs live in the shared bucket, not on local disk', async () => {
   for (const srv of [a, b]) assert.equal(fs.existsSync(path.join(srv.dataDir, 'blobs')), false);
   const h = await getJson(`${a.url}/healthz`);
-  assert.equal(h.body.database, 'mysql');
+  assert.equal(h.body.database, sharedDbKind());
   assert.equal(h.body.blobStore, 's3');
 });
