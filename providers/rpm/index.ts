@@ -95,6 +95,8 @@ export function createRpmProvider(options: RpmProviderOptions = {}): Provider {
     },
 
     buildIndex: buildRpmIndex,
+    // `/repo/rpm/<repo>.repo`, beside the repository, as dnf and zypper users expect to paste it.
+    siblingSuffixes: ['.repo'],
     // dnf fetches repomd.xml then repomd.xml.asc; zypper the other way round.
     indexPartners: (path) => (path.endsWith('/repomd.xml') || path === 'repodata/repomd.xml' ? [`${path}.asc`] : path.endsWith('repomd.xml.asc') ? [path.slice(0, -'.asc'.length)] : []),
     compareVersions: compareEvr,

@@ -2,8 +2,8 @@
  * rpm-specific paths under /repo/rpm/<repo>/: the armored public key, and the ready `.repo`
  * files (`<repo>.repo` for the repository root, `<group>/<repo>-<group>.repo` per group) that
  * `dnf config-manager --add-repo <url>` and `zypper addrepo <url>` take as pasted
- * (docs/formats/rpm.md#repo-files). The core mounts provider routes under the repository, so
- * the issue's `/repo/rpm/<repo>.repo` is served as `/repo/rpm/<repo>/<repo>.repo`.
+ * (docs/formats/rpm.md#repo-files). `/repo/rpm/<repo>.repo`, beside the repository, reaches
+ * the first one too (Provider.siblingSuffixes).
  */
 import { NotFoundError } from '../../src/core/errors';
 import type { ProviderRoute, RouteContext } from '../../src/core/provider';

@@ -48,7 +48,8 @@ export async function rpmSetup(ctx: SetupContext): Promise<SetupSnippet[]> {
   const groups = ctx.partitions.filter((p) => p !== ROOT_PARTITION).sort();
   const group = ctx.partitions.includes(ROOT_PARTITION) || groups.length === 0 ? '' : groups[0];
   const id = repoId(ctx.repo.name, group);
-  const url = `${ctx.repoUrl}/${repoFilePath(ctx.repo.name, group)}`;
+  // The root's `.repo` beside the repository (`/repo/rpm/<repo>.repo`), a group's inside it.
+  const url = group ? `${ctx.repoUrl}/${repoFilePath(ctx.repo.name, group)}` : `${ctx.repoUrl}.repo`;
   const fpr = (await ctx.signer.openpgp()).fingerprint;
   const priv = ctx.repo.settings.private === true;
   const curlAuth = priv ? '-u token:<READ_TOKEN> ' : '';

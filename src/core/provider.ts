@@ -367,6 +367,13 @@ export interface Provider {
   indexPartners?(path: string): string[];
   /** Other stored paths that may serve a requested path (pacman any/ under $arch, apk noarch/). */
   fallbackPaths?(path: string): string[];
+  /**
+   * Files addressed beside the repository instead of inside it: `/repo/<provider>/<repo><suffix>`
+   * is answered as `/repo/<provider>/<repo>/<repo><suffix>` (rpm's `<repo>.repo`: the URL that
+   * `dnf config-manager --add-repo` and `zypper addrepo` take). A repository named with the
+   * suffix itself wins.
+   */
+  readonly siblingSuffixes?: readonly string[];
   /** Provider-specific GET routes under /repo/<provider>/<repo>/, tried before the generic lookup. */
   readonly routes?: readonly ProviderRoute[];
   /** Upload endpoints in a client's own protocol (twine), next to the core's POST /addpkg. */

@@ -191,7 +191,20 @@ export function providerRouter(s: Services, provider: Provider): Router {
 
 export function repoRouter(s: Services): Router {
   const router = express.Router();
-  for (const provider of providers) router.use(`/repo/${provider.name}/:repo`, providerRouter(s, provider));
+  for (const provider of providers) {
+    for (const suffix of provider.siblingSuffixes ?? []) {
+      // `/repo/<provider>/<repo><suffix>` -> `/repo/<provider>/<repo>/<repo><suffix>`, unless a repository has that very name.
+      router.get(`/repo/${provider.name}/:file`, async (req, _res, next) => {
+        const file = String(req.params.file);
+        if (file.endsWith(suffix) && file.length > suffix.length && !(await s.repos.find(provider.name, file))) {
+          const repo = file.slice(0, -suffix.length);
+          req.url = `/repo/${provider.name}/${encodeURIComponent(repo)}/${encodeURIComponent(file)}`;
+        }
+        next();
+      });
+    }
+    router.use(`/repo/${provider.name}/:repo`, providerRouter(s, provider));
+  }
   router.use('/repo/:provider', (req, _res, next) => next(new NotFoundError(`unknown provider "${req.params.provider}"; known: ${providers.map((p) => p.name).join(', ')}`)));
   return router;
 }

@@ -49,7 +49,8 @@ before(async () => {
   packager = gpgKey(T);
   rpmsign(pkgs.data, packager);
   pkgs.el9 = rpmbuild({ name: 'el9-only', version: '3.0', arch: 'noarch' }, T).rpm;
-  repoFileUrl = `${proxy.url}/repo/rpm/${REPO}/${REPO}.repo`;
+  // The form the README and the UI give: beside the repository (`/repo/rpm/<repo>.repo`).
+  repoFileUrl = `${proxy.url}/repo/rpm/${REPO}.repo`;
 });
 
 after(async () => {
@@ -141,6 +142,7 @@ test('HEAD repomd.xml, the .asc, the .key, /pubkey and the .repo file', { skip }
   const key = (await bytes(`${base}/repodata/repomd.xml.key`)).toString();
   assert.equal(key, (await bytes(`${base}/pubkey`)).toString());
   const repo = (await bytes(`${base}/${REPO}.repo`)).toString();
+  assert.equal((await bytes(`${base}.repo`)).toString(), repo, '/repo/rpm/<repo>.repo is the same file');
   assert.match(repo, new RegExp(`^\\[${REPO}\\]\nname=.*\nbaseurl=${base}\n`));
   assert.match(repo, /\nrepo_gpgcheck=1\n/);
   assert.match(repo, /\ngpgcheck=0\n/);
@@ -150,8 +152,8 @@ test('HEAD repomd.xml, the .asc, the .key, /pubkey and the .repo file', { skip }
   assert.equal((await fetch(`${base}/el8/${REPO}-el8.repo`)).status, 404);
   // The UI repository page shows the dnf and zypper snippets with the real URLs.
   const ui = await (await fetch(`${srv.url}/ui/rpm/${REPO}`)).text();
-  assert.ok(ui.includes(`${base}/${REPO}.repo -o /etc/yum.repos.d/${REPO}.repo`), 'dnf snippet');
-  assert.ok(ui.includes(`zypper addrepo ${base}/${REPO}.repo`), 'zypper snippet');
+  assert.ok(ui.includes(`${base}.repo -o /etc/yum.repos.d/${REPO}.repo`), 'dnf snippet');
+  assert.ok(ui.includes(`zypper addrepo ${base}.repo`), 'zypper snippet');
 });
 
 test('dnf makecache and list --available show the newest version by rpm order', { skip }, async () => {

@@ -36,7 +36,7 @@ export const uploadCommand: Command = {
   summary: 'upload package files (format detected from the bytes unless -y is given)',
   usage: `rpcli upload -r <repo> [-y <provider>] [-p <name>] [-i <version>] [-a key=value]... [--sig <file>] [--no-wait] (-f <file> | <file|glob>)...
 
-  -y tar|apt|pacman|pypi|apk   provider (omit: detected from the file)
+  -y tar|apt|rpm|pacman|pypi|apk   provider (omit: detected from the file)
   -p / -i                      package name and version (required for tar; must match the package otherwise)
   -a key=value                 provider parameters: apt dist=, component=; apk branch=; tar filename=
   --sig <file>                 detached signature to store with a pacman package (x.sig next to x is sent automatically)
