@@ -42,6 +42,29 @@ export async function build() {
     esbuild.build({ ...common, entryPoints: ['src/cli/entry.ts'], outfile: 'dist/rpcli.js', banner: { js: '#!/usr/bin/env node' }, sourcemap: false }),
   ]);
   fs.chmodSync(path.join(root, 'dist/rpcli.js'), 0o755);
+  writeCliPackage(version);
+}
+
+/**
+ * dist/rpcli-package/: the CLI as an npm package of its own (no dependencies), so that
+ * `npm pack dist/rpcli-package` gives a tarball `npm i -g` installs (`npm run pack:cli`).
+ */
+function writeCliPackage(version) {
+  const dir = path.join(root, 'dist/rpcli-package');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.copyFileSync(path.join(root, 'dist/rpcli.js'), path.join(dir, 'rpcli.js'));
+  fs.chmodSync(path.join(dir, 'rpcli.js'), 0o755);
+  const pkg = {
+    name: 'artifactd-rpcli',
+    version,
+    description: 'rpcli: the command-line client of the artifactd package repository server',
+    license: 'MIT',
+    bin: { rpcli: 'rpcli.js' },
+    files: ['rpcli.js'],
+    engines: { node: '>=20' },
+  };
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');
+  fs.writeFileSync(path.join(dir, 'README.md'), '# rpcli\n\nThe artifactd command-line client: `rpcli --help`. One file, Node.js 20+, no dependencies.\n');
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

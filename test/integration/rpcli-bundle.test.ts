@@ -89,6 +89,22 @@ test('install.sh installs rpcli to ~/.local/bin with this server as the default 
   assert.equal(fs.readFileSync(path.join(home, '.config/rpcli/config.json'), 'utf8'), '{"profiles": {}}');
 });
 
+test('npm pack of the CLI package installs with npm i -g and runs', { timeout: 120_000 }, async () => {
+  const root = path.join(__dirname, '../..');
+  const out = path.join(T, 'pack');
+  fs.mkdirSync(out);
+  await run('npm', ['pack', './dist/rpcli-package', '--pack-destination', out], { cwd: root });
+  const tarball = fs.readdirSync(out).find((f) => f.endsWith('.tgz'));
+  assert.ok(tarball, 'npm pack wrote a tarball');
+  const prefix = path.join(T, 'global');
+  await run('npm', ['i', '-g', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', `./${tarball}`], { cwd: out });
+  const version = await sh(path.join(prefix, 'bin/rpcli'), ['--version'], { HOME: T }, T);
+  assert.equal(version.code, 0, version.stderr);
+  assert.equal(version.stdout, `rpcli ${(JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version}\n`);
+  const list = await sh(path.join(prefix, 'bin/rpcli'), ['list', '--json', '-s', srv.url], { HOME: T, RPCLI_TOKEN: ADMIN_TOKEN }, T);
+  assert.equal(list.code, 0, list.stderr);
+});
+
 test('the compiled server (dist/server.js, what npm start runs) serves /healthz with its version', { timeout: 60_000 }, async () => {
   const data = fs.mkdtempSync(path.join(T, 'data-'));
   const child = spawn(process.execPath, ['dist/server.js'], { cwd: path.join(__dirname, '../..'), env: { ...process.env, DATA_DIR: data, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
