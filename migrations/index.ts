@@ -2,5 +2,6 @@
 import { Initial1763600000000 } from './1763600000000-Initial';
 import { FileNameKey1764000000000 } from './1764000000000-FileNameKey';
 import { IndexData1764700000000 } from './1764700000000-IndexData';
+import { Operations1765100000000 } from './1765100000000-Operations';
 
-export const migrations = [Initial1763600000000, FileNameKey1764000000000, IndexData1764700000000];
+export const migrations = [Initial1763600000000, FileNameKey1764000000000, IndexData1764700000000, Operations1765100000000];

@@ -11,6 +11,8 @@ import { repoRouter } from './http/repo-router';
 import { uiRouter } from './http/ui-router';
 import { handleUpload } from './http/upload-handler';
 import { projectRoot } from './util/project-root';
+import { auditErrors, auditTrail, httpMetrics, metricsEndpoint, requestContext } from './http/ops-middleware';
+import { opsRouter } from './http/ops-router';
 
 export function buildApp(s: Services): Express {
   const app = express();
@@ -19,7 +21,15 @@ export function buildApp(s: Services): Express {
   // Express would otherwise emit weak ETags for JSON/HTML it renders; blobs set their own.
   app.set('etag', false);
   app.use(requestLog(s.log));
+  app.use(httpMetrics(s.metrics));
   app.use(authenticate(s.tokens));
+  app.use(auditTrail(s.audit));
+  // JSON bodies are parsed here, before the request context is entered: body-parser calls
+  // next() from a stream event, where the AsyncLocalStorage context would be lost. The
+  // routers' own express.json() then finds the body parsed and passes straight on.
+  app.use('/api', express.json({ limit: '2mb' }));
+  app.use(requestContext(s));
+  app.get('/metrics', metricsEndpoint(s));
 
   app.get('/healthz', async (_req, res) => {
     const checks: Record<string, string> = {};
@@ -44,11 +54,13 @@ export function buildApp(s: Services): Express {
   app.post('/addpkg', (req, res) => handleUpload(s, req, res, { fileField: 'f' }));
   app.use('/api', apiRouter(s));
   app.use('/api', adminRouter(s));
+  app.use('/api', opsRouter(s));
   app.use('/api', apiReadRouter(s));
   app.use(repoRouter(s));
   app.use(uiRouter(s));
   app.use('/static', express.static(path.join(projectRoot, 'public'), { maxAge: '1h' }));
   app.use((req, _res, next) => next(new NotFoundError(`nothing at ${req.method} ${req.path}`)));
+  app.use(auditErrors());
   app.use(errorHandler(s.log));
   return app;
 }

@@ -53,7 +53,7 @@ export function apiRouter(s: Services): Router {
 
   r.get('/repos/:provider/:repo', async (req, res) => {
     const { repo } = await loadRepo(req);
-    const stats = (await s.catalog.repoStats([repo.id])).get(repo.id) ?? { packages: 0, files: 0, size: 0, lastUpload: null };
+    const stats = (await s.catalog.repoStats([repo.id])).get(repo.id) ?? { packages: 0, files: 0, size: 0, lastUpload: null, downloads: 0, lastDownloadedAt: null };
     res.json(await repoSummary(req, repo, stats));
   });
 

@@ -8,6 +8,7 @@ import { getProvider, providers } from '../core/provider-registry';
 import { TokenService } from '../core/tokens';
 import type { Services } from '../services';
 import { receiveMultipart } from './multipart';
+import { noteAudit } from './ops-middleware';
 import { repoUrl } from './urls';
 
 export interface UploadOptions {
@@ -46,7 +47,9 @@ export async function handleUpload(s: Services, req: Request, res: Response, opt
     if (!file) throw new BadRequestError(`no file in field "${opts.fileField}" (curl -F '${opts.fileField}=@package-file')`);
     const repoName = checkRepoName(opts.repoName ?? fields.reponame ?? fields.repo);
     TokenService.require(req.principal, 'write', repoName);
+    noteAudit(res, { repo: repoName, target: file.clientFilename || repoName, ...(opts.provider ? { provider: opts.provider.name } : {}) });
     const provider = opts.provider ?? (fields.provider ? getProvider(fields.provider) : await detectProvider(file));
+    noteAudit(res, { provider: provider.name });
     const rawParams = opts.params ? opts.params(fields) : fields;
     const parsedParams = provider.uploadParams.safeParse(rawParams);
     if (!parsedParams.success) {
@@ -65,6 +68,7 @@ export async function handleUpload(s: Services, req: Request, res: Response, opt
       claimedVersion: rawParams.version,
       wait,
     });
+    noteAudit(res, { target: `${view.name} ${view.version}${view.arch ? ` (${view.arch})` : ''} ${view.filename}` });
     const url = `${repoUrl(s, req, provider.name, repoName)}/${view.path.split('/').map(encodeURIComponent).join('/')}`;
     res.status(wait ? 201 : 202).json({ ...view, url, published: wait });
   } finally {
