@@ -42,6 +42,8 @@ export class WebhookDispatcher {
   private again = false;
   private stopped = true;
   private readonly abort = new AbortController();
+  /** One sender per webhook at a time; a slow receiver only ever holds up its own queue. */
+  private readonly busy = new Map<number, Promise<void>>();
 
   constructor(
     private readonly db: Database,
@@ -69,6 +71,7 @@ export class WebhookDispatcher {
     if (this.timer) clearTimeout(this.timer);
     this.abort.abort();
     await this.running?.catch(() => undefined);
+    await Promise.all(this.busy.values());
   }
 
   /** One pass over the queue (tests and `wake` call it; the timer repeats it). */
@@ -121,27 +124,33 @@ export class WebhookDispatcher {
 
   private async sendDue(): Promise<void> {
     const now = Date.now();
-    const due = await this.db.manager
+    const qb = this.db.manager
       .getRepository(DeliveryEntity)
       .createQueryBuilder('d')
-      .where("d.status = 'pending' AND d.next_attempt_at <= :now AND (d.claimed_until IS NULL OR d.claimed_until < :now)", { now })
-      .orderBy('d.id', 'ASC')
-      .limit(100)
-      .getMany();
+      .where("d.status = 'pending' AND d.next_attempt_at <= :now AND (d.claimed_until IS NULL OR d.claimed_until < :now)", { now });
+    if (this.busy.size) qb.andWhere('d.webhook_id NOT IN (:...busy)', { busy: [...this.busy.keys()] });
+    const due = await qb.orderBy('d.id', 'ASC').limit(100).getMany();
     if (due.length === 0) return;
     const byHook = new Map<number, DeliveryRow[]>();
     for (const d of due) (byHook.get(d.webhookId) ?? byHook.set(d.webhookId, []).get(d.webhookId)!).push(d);
     const payloads = new Map((await this.db.manager.getRepository(EventEntity).find({ where: { id: In([...new Set(due.map((d) => d.eventId))]) }, select: { id: true, payload: true } })).map((e) => [e.id, e.payload]));
     // One webhook's deliveries go one after another, oldest first (receivers see events in
-    // order while they answer 2xx); different webhooks are served in parallel.
-    await Promise.all(
-      [...byHook].map(async ([webhookId, list]) => {
+    // order while they answer 2xx); different webhooks are served in parallel, and the pass
+    // does not wait for them: a stalled receiver holds up nobody else's deliveries.
+    for (const [webhookId, list] of byHook) {
+      const worker = (async () => {
         for (const d of list) {
           if (this.stopped) return;
           await this.deliver(webhookId, d, payloads.get(d.eventId));
         }
-      }),
-    );
+      })()
+        .catch((e) => this.log.error('webhook delivery crashed', { webhook: webhookId, error: String(e) }))
+        .finally(() => {
+          this.busy.delete(webhookId);
+          this.wake();
+        });
+      this.busy.set(webhookId, worker);
+    }
   }
 
   private async deliver(webhookId: number, d: DeliveryRow, payload: string | undefined): Promise<void> {
