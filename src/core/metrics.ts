@@ -35,6 +35,9 @@ export class Metrics {
 
   constructor(pending: { scopes: () => Promise<number>; deliveries: () => Promise<number> }) {
     collectDefaultMetrics({ register: this.registry });
+    // prom-client names these gauges `_total`, which Prometheus reserves for counters
+    // (`promtool check metrics` flags them); the process and heap metrics stay.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name);
     for (const d of [0, 1, 2]) this.webhookDeliveries.inc({ outcome: ['delivered', 'retry', 'failed'][d] }, 0);
     new Gauge({
       name: 'artifactd_pending_publish_scopes',
