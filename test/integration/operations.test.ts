@@ -125,7 +125,8 @@ describe('download statistics', () => {
       for (const index of ['dists/stable/InRelease', 'dists/stable/main/binary-amd64/Packages']) assert.equal((await fetch(`${srv.url}/repo/apt/stats/${index}`)).status, 200);
       await settle();
     });
-    assert.deepEqual(writes.filter((q) => /^\s*(UPDATE|INSERT)/i.test(q.sql)).map((q) => q.sql), [], 'no database write while serving');
+    // (The webhook dispatcher may release the upload's event meanwhile: only download writes count here.)
+    assert.deepEqual(writes.filter((q) => /^\s*(UPDATE|INSERT)/i.test(q.sql) && /["`\s](files|download_days)["`\s]/.test(q.sql)).map((q) => q.sql), [], 'no download write while serving');
     const beforeFlush = await api('GET', '/api/repos/apt/stats/packages/counted');
     assert.equal(beforeFlush.body.downloads, 0);
     await srv.services.downloads.flush();
