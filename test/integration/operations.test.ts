@@ -145,6 +145,19 @@ describe('download statistics', () => {
     // The per-day table feeds the plots.
     const days = await srv.services.downloads.perDay(srv.services.catalog ? (await srv.services.repos.get('apt', 'stats')).id : 0, 'counted', 0);
     assert.deepEqual(days, [{ day: Math.floor(Date.now() / DAY), downloads: 5 }]);
+    // The UI shows them: package page (facts, per-file column, per-day plot) and repository page.
+    const page = await (await fetch(`${srv.url}/ui/apt/stats/counted`)).text();
+    assert.match(page, /<dt>Downloads<\/dt><dd>5 · last <time/);
+    assert.match(page, /<td class="num" data-label="Downloads">5<\/td>/);
+    assert.match(page, /src="\/ui\/apt\/stats\/plots\/downloads\.svg\?package=counted"/);
+    const plot = await fetch(`${srv.url}/ui/apt/stats/plots/downloads.svg?package=counted`);
+    assert.equal(plot.status, 200);
+    const svgText = await plot.text();
+    assert.match(svgText, /<title[^>]*>Downloads per day \(last 30 days\): counted in apt\/stats<\/title>/);
+    assert.match(svgText, /5 downloads of counted in apt\/stats/);
+    const repoPage = await (await fetch(`${srv.url}/ui/apt/stats`)).text();
+    assert.match(repoPage, /· 5 downloads/);
+    assert.match(repoPage, /plots\/downloads\.svg/);
     // Counting goes on: a flush adds to what is stored.
     await fetch(fileUrl).then((r) => r.arrayBuffer());
     await settle(); // the server counts once its side of the response is done
