@@ -37,11 +37,12 @@ Example: rpcli clean -r archrepo -y pacman --keep 3 --older-than-days 90 --dry-r
   async run(ctx) {
     noMoreArgs(ctx, 0);
     const v = ctx.values;
-    const { provider, repo } = await resolveRepo(ctx);
-    const body: Record<string, unknown> = { dryRun: v['dry-run'] ?? false };
+    // Bad flags are usage errors (exit 2) before any request.
     const keep = intOption('keep', v.keep);
     const older = intOption('older-than-days', v['older-than-days']);
     const downloaded = intOption('downloaded-within-days', v['downloaded-within-days']);
+    const { provider, repo } = await resolveRepo(ctx);
+    const body: Record<string, unknown> = { dryRun: v['dry-run'] ?? false };
     if (keep !== undefined) body.keep = keep;
     if (older !== undefined) body.deleteOlderThanDays = older;
     if (downloaded !== undefined) body.keepDownloadedWithinDays = downloaded;
