@@ -4,5 +4,6 @@ import { BinaryCollation1763700000000 } from './1763700000000-BinaryCollation';
 import { FileNameKey1764000000000 } from './1764000000000-FileNameKey';
 import { IndexData1764700000000 } from './1764700000000-IndexData';
 import { Sessions1765000000000 } from './1765000000000-Sessions';
+import { Operations1765100000000 } from './1765100000000-Operations';
 
-export const migrations = [Initial1763600000000, BinaryCollation1763700000000, FileNameKey1764000000000, IndexData1764700000000, Sessions1765000000000];
+export const migrations = [Initial1763600000000, BinaryCollation1763700000000, FileNameKey1764000000000, IndexData1764700000000, Sessions1765000000000, Operations1765100000000];

@@ -16,6 +16,8 @@ import { uiRouter } from './http/ui-router';
 import { handleUpload } from './http/upload-handler';
 import { projectRoot } from './util/project-root';
 import { packageVersion } from './util/version';
+import { auditErrors, auditTrail, httpMetrics, metricsEndpoint, requestContext } from './http/ops-middleware';
+import { opsRouter } from './http/ops-router';
 
 export function buildApp(s: Services): Express {
   const app = express();
@@ -24,10 +26,18 @@ export function buildApp(s: Services): Express {
   // Express would otherwise emit weak ETags for JSON/HTML it renders; blobs set their own.
   app.set('etag', false);
   app.use(requestLog(s.log));
+  app.use(httpMetrics(s.metrics));
   app.use(authenticate(s.tokens));
   // Web UI sign-ins (src/http/session.ts): the cookie counts for reads, and for writes only through the UI's CSRF-checked forms.
   const sessions = new SessionService(s.db, s.tokens);
   app.use(sessionAuth(sessions));
+  app.use(auditTrail(s.audit));
+  // JSON bodies are parsed here, behind the token check (nothing of an anonymous body is read)
+  // and before the request context is entered: body-parser calls next() from a stream event,
+  // where the AsyncLocalStorage context would be lost. 2 MiB: key imports.
+  app.use('/api', authenticatedJsonBody('2mb'));
+  app.use(requestContext(s));
+  app.get('/metrics', metricsEndpoint(s));
 
   app.get('/healthz', async (_req, res) => {
     const checks: Record<string, string> = {};
@@ -51,15 +61,15 @@ export function buildApp(s: Services): Express {
 
   app.post('/addpkg', (req, res) => handleUpload(s, req, res, { fileField: 'f' }));
   app.use(cliRouter(s));
-  // One JSON body parser for every /api route, behind the token check (key imports need the 2 MiB).
-  app.use('/api', authenticatedJsonBody('2mb'));
   app.use('/api', apiRouter(s));
   app.use('/api', adminRouter(s));
+  app.use('/api', opsRouter(s));
   app.use('/api', apiReadRouter(s));
   app.use(repoRouter(s));
   app.use(uiRouter(s, sessions));
   app.use('/static', express.static(path.join(projectRoot, 'public'), { maxAge: '1h' }));
   app.use((req, _res, next) => next(new NotFoundError(`nothing at ${req.method} ${req.path}`)));
+  app.use(auditErrors());
   app.use(errorHandler(s.log));
   return app;
 }

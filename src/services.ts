@@ -20,6 +20,15 @@ import { ServedPaths } from './core/served-paths';
 import type { RepoInfo } from './core/provider';
 import type { Logger } from './util/logger';
 import { withDefaults } from './core/settings';
+import { Metrics } from './core/metrics';
+import { Events } from './core/events';
+import { WebhookService } from './core/webhooks';
+import { WebhookDispatcher } from './core/webhook-dispatcher';
+import { AuditLog } from './core/audit';
+import { DownloadStats } from './core/download-stats';
+import { runScheduledRetention } from './core/scheduled-retention';
+import { ScopeEntity } from './db/entities';
+import { DeliveryEntity } from './db/ops-entities';
 
 export interface Services {
   config: Config;
@@ -37,6 +46,12 @@ export interface Services {
   tokens: TokenService;
   paths: ServedPaths;
   tmpDir: string;
+  metrics: Metrics;
+  events: Events;
+  webhooks: WebhookService;
+  dispatcher: WebhookDispatcher;
+  audit: AuditLog;
+  downloads: DownloadStats;
   close(): Promise<void>;
 }
 
@@ -55,6 +70,11 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
   await ds.initialize();
   await ds.runMigrations({ transaction: 'each' });
   const db = new Database(ds);
+  const metrics = new Metrics({
+    scopes: async () => (await ds.getRepository(ScopeEntity).createQueryBuilder('s').where('s.published_seq < s.requested_seq').getCount()),
+    deliveries: async () => ds.getRepository(DeliveryEntity).count({ where: { status: 'pending' } }),
+  });
+  metrics.watchDatabase(ds);
   let blobs: BlobStore;
   if (config.S3_URL) {
     const s3 = new S3BlobStore(parseS3Url(config.S3_URL, config.S3_REGION));
@@ -63,6 +83,7 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
   } else {
     blobs = new FsBlobStore(config.dataDir);
   }
+  blobs = metrics.watchBlobs(blobs);
   const locks = new LockManager(db);
   const keys = new KeyService(db, locks, resolveMasterKey(config, log), 'artifactd');
   // A master key that does not fit the stored keys stops the boot; release the pools first.
@@ -77,16 +98,55 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
   const tmpDir = path.join(config.dataDir, 'tmp');
   const renderer = new EntryRenderer(db, blobs, publisher, (repo) => keys.signerFor(repo), tmpDir);
   const catalog = new Catalog(db, config.PUBLIC_READ);
-  const packages = new PackageService(db, blobs, publisher, keys, repos, catalog, renderer);
+  let dispatcher: WebhookDispatcher | null = null;
+  const fallbackBaseUrl = config.BASE_URL ?? `http://${config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST}:${config.PORT}`;
+  const events = new Events(db, fallbackBaseUrl, () => dispatcher?.wake());
+  const audit = new AuditLog(db, log);
+  const webhooks = new WebhookService(db, config.MASTER_KEY, events);
+  dispatcher = new WebhookDispatcher(
+    db, events, webhooks, log,
+    { pollSeconds: config.WEBHOOK_POLL_SECONDS, timeoutSeconds: config.WEBHOOK_TIMEOUT_SECONDS, retrySeconds: config.WEBHOOK_RETRY_SECONDS, giveUpSeconds: config.WEBHOOK_GIVE_UP_SECONDS },
+    (outcome) => metrics.webhookDeliveries.inc({ outcome }),
+  );
+  const packages = new PackageService(db, blobs, publisher, keys, repos, catalog, renderer, events, audit);
+  repos.onCreated = (repo) => events.emit('repository.created', repo, null);
+  // A scope that keeps failing (the sweep retries it) raises publish.failed at most every 5 minutes.
+  const lastFailure = new Map<string, number>();
+  publisher.observer = {
+    published: (repo, _scope, ms) => {
+      metrics.publishes.inc({ provider: repo.provider, outcome: 'ok' });
+      metrics.publishDuration.observe({ provider: repo.provider }, ms / 1000);
+    },
+    failed: (repo, scope, error) => {
+      metrics.publishes.inc({ provider: repo.provider, outcome: 'error' });
+      const key = `${repo.id}\u0000${scope}`;
+      if (Date.now() - (lastFailure.get(key) ?? 0) < 300_000) return;
+      lastFailure.set(key, Date.now());
+      void events.emit('publish.failed', repo, null, { scope, error: (error as Error)?.message ?? String(error) }).catch((e) => log.error('publish.failed event not recorded', { error: String(e) }));
+    },
+  };
+  const downloads = new DownloadStats(db, log, config.DOWNLOAD_FLUSH_SECONDS);
   const tokens = new TokenService(db, resolveAdminToken(config, log));
   const paths = new ServedPaths(db);
-  return {
+  // Background work every instance runs (each step is claimed in the database, src/core/webhook-dispatcher.ts).
+  dispatcher.start();
+  downloads.start();
+  let retentionTimer: NodeJS.Timeout | null = null;
+  const services: Services = {
     config, log, db, blobs, locks, keys, repos, publisher, packages, catalog, renderer, tokens, paths,
-    tmpDir,
+    tmpDir, metrics, events, webhooks, dispatcher, audit, downloads,
     async close() {
+      if (retentionTimer) clearInterval(retentionTimer);
+      await dispatcher!.stop();
+      await downloads.stop();
       if (blobs instanceof S3BlobStore) blobs.destroy();
       await locks.close();
       await ds.destroy();
     },
   };
+  if (config.RETENTION_INTERVAL_SECONDS > 0) {
+    retentionTimer = setInterval(() => void runScheduledRetention(services).catch((e) => log.error('scheduled retention failed', { error: String(e) })), config.RETENTION_INTERVAL_SECONDS * 1000);
+    retentionTimer.unref();
+  }
+  return services;
 }

@@ -31,6 +31,19 @@ export const OPTIONS = {
   role: { type: 'string' },
   pattern: { type: 'string' },
   'expires-days': { type: 'string' },
+  url: { type: 'string' },
+  secret: { type: 'string' },
+  events: { type: 'string' },
+  'older-than-days': { type: 'string' },
+  'downloaded-within-days': { type: 'string' },
+  match: { type: 'string' },
+  'delete-newest': { type: 'boolean' },
+  actor: { type: 'string' },
+  action: { type: 'string' },
+  outcome: { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  limit: { type: 'string' },
 } as const;
 
 export type OptionName = keyof typeof OPTIONS;
@@ -60,6 +73,19 @@ export interface Values {
   role?: string;
   pattern?: string;
   'expires-days'?: string;
+  url?: string;
+  secret?: string;
+  events?: string;
+  'older-than-days'?: string;
+  'downloaded-within-days'?: string;
+  match?: string;
+  'delete-newest'?: boolean;
+  actor?: string;
+  action?: string;
+  outcome?: string;
+  since?: string;
+  until?: string;
+  limit?: string;
 }
 
 /** Accepted by every command. */

@@ -57,6 +57,19 @@ export const configSchema = z.object({
   BODY_IDLE_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(3600).default(60),
   /** Seconds between background sweeps that finish publishes interrupted by a crash. */
   PUBLISH_SWEEP_SECONDS: z.coerce.number().min(1).default(10),
+  /** Webhooks (src/core/webhook-dispatcher.ts): per-request timeout, first retry delay (doubles), give-up time, queue poll. */
+  WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(300).default(10),
+  WEBHOOK_RETRY_SECONDS: z.coerce.number().min(0.05).max(3600).default(10),
+  WEBHOOK_GIVE_UP_SECONDS: z.coerce.number().min(1).max(30 * 86_400).default(86_400),
+  WEBHOOK_POLL_SECONDS: z.coerce.number().min(0.05).max(300).default(2),
+  /** Audit entries older than this are pruned (0: keep forever). */
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(365),
+  /** Download counts are kept in memory and written in one batch this often. */
+  DOWNLOAD_FLUSH_SECONDS: z.coerce.number().min(0.05).max(300).default(5),
+  /** How often the repositories' retention rules run (0: only on upload and `rpcli clean`). */
+  RETENTION_INTERVAL_SECONDS: z.coerce.number().min(0).max(30 * 86_400).default(3600),
+  /** GET /metrics: public, admin (an admin token; anonymous scrapes get 401) or off (404). */
+  METRICS: z.enum(['public', 'admin', 'off']).default('admin'),
 });
 
 /**

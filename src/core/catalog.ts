@@ -19,12 +19,13 @@ import type { Principal } from './tokens';
 /** A stored package file as every reader but the publisher sees it. */
 export type CatalogFile = Pick<
   FileRow,
-  'id' | 'repoId' | 'name' | 'nameKey' | 'version' | 'arch' | 'filename' | 'path' | 'partition' | 'size' | 'sha256' | 'meta' | 'yanked' | 'hidden' | 'createdAt'
+  'id' | 'repoId' | 'name' | 'nameKey' | 'version' | 'arch' | 'filename' | 'path' | 'partition' | 'size' | 'sha256' | 'meta' | 'yanked' | 'hidden' | 'createdAt' | 'downloads' | 'lastDownloadedAt'
 >;
 
 const LIGHT_COLUMNS = {
   id: true, repoId: true, name: true, nameKey: true, version: true, arch: true, filename: true, path: true,
   partition: true, size: true, sha256: true, meta: true, yanked: true, hidden: true, createdAt: true,
+  downloads: true, lastDownloadedAt: true,
 } as const;
 
 export interface StoredFileView {
@@ -40,6 +41,15 @@ export interface StoredFileView {
   uploadedAt: string;
   yanked: string | null;
   hidden: boolean;
+  /** Counted downloads (flushed every DOWNLOAD_FLUSH_SECONDS, src/core/download-stats.ts). */
+  downloads: number;
+  lastDownloadedAt: string | null;
+}
+
+/** Sum of downloads and the latest download time over some files (a version, a package). */
+export function downloadTotals(files: Pick<CatalogFile, 'downloads' | 'lastDownloadedAt'>[]): { downloads: number; lastDownloadedAt: string | null } {
+  const last = Math.max(0, ...files.map((f) => f.lastDownloadedAt ?? 0));
+  return { downloads: files.reduce((n, f) => n + (f.downloads ?? 0), 0), lastDownloadedAt: last ? new Date(last).toISOString() : null };
 }
 
 export function fileView(repo: RepoInfo, f: CatalogFile): StoredFileView {
@@ -56,6 +66,8 @@ export function fileView(repo: RepoInfo, f: CatalogFile): StoredFileView {
     uploadedAt: new Date(f.createdAt).toISOString(),
     yanked: f.yanked,
     hidden: f.hidden,
+    downloads: f.downloads ?? 0,
+    lastDownloadedAt: f.lastDownloadedAt ? new Date(f.lastDownloadedAt).toISOString() : null,
   };
 }
 
@@ -73,6 +85,8 @@ export interface PackageSummary {
   size: number;
   updatedAt: string;
   description: string;
+  downloads: number;
+  lastDownloadedAt: string | null;
 }
 
 /** Group light rows into packages by name key; newest version by the provider's order. In first-seen key order. */
@@ -93,6 +107,7 @@ export function summarize(provider: Provider, rows: CatalogFile[]): PackageSumma
       size: files.reduce((n, f) => n + f.size, 0),
       updatedAt: new Date(Math.max(...files.map((f) => f.createdAt))).toISOString(),
       description: typeof meta.description === 'string' ? meta.description : '',
+      ...downloadTotals(files),
     };
   });
 }
@@ -108,6 +123,8 @@ export interface RepoStats {
   files: number;
   size: number;
   lastUpload: number | null;
+  downloads: number;
+  lastDownloadedAt: number | null;
 }
 
 export interface RepoStatus {
@@ -213,7 +230,7 @@ export class Catalog {
     const total = await base().getCount();
     const rows = await base().orderBy('r.provider', 'ASC').addOrderBy('r.name', 'ASC').limit(page.limit).offset(page.offset).getMany();
     const stats = await this.repoStats(rows.map((r) => r.id));
-    const empty: RepoStats = { packages: 0, files: 0, size: 0, lastUpload: null };
+    const empty: RepoStats = { packages: 0, files: 0, size: 0, lastUpload: null, downloads: 0, lastDownloadedAt: null };
     return { total, repos: rows.map((r) => ({ repo: toRepoInfo(r), stats: stats.get(r.id) ?? empty })) };
   }
 
@@ -227,11 +244,16 @@ export class Catalog {
         .addSelect('COUNT(*)', 'files')
         .addSelect('SUM(f.size)', 'size')
         .addSelect('MAX(f.created_at)', 'lastUpload')
+        .addSelect('SUM(f.downloads)', 'downloads')
+        .addSelect('MAX(f.last_downloaded_at)', 'lastDownloadedAt')
         .where('f.repo_id IN (:...ids)', { ids: repoIds.slice(i, i + CHUNK) })
         .groupBy('f.repo_id')
         .getRawMany()) as Record<string, unknown>[];
       for (const r of rows) {
-        out.set(num(r.repoId), { packages: num(r.packages), files: num(r.files), size: num(r.size), lastUpload: r.lastUpload === null ? null : num(r.lastUpload) });
+        out.set(num(r.repoId), {
+          packages: num(r.packages), files: num(r.files), size: num(r.size), lastUpload: r.lastUpload === null ? null : num(r.lastUpload),
+          downloads: num(r.downloads), lastDownloadedAt: r.lastDownloadedAt === null || r.lastDownloadedAt === undefined ? null : num(r.lastDownloadedAt),
+        });
       }
     }
     return out;

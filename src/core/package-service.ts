@@ -20,6 +20,9 @@ import type { ParsedPackage, Provider, RepoInfo, RepoSigner, UploadedFile } from
 import { providers as allProviders } from './provider-registry';
 import type { Publisher, SeqTargets } from './publisher';
 import type { RepoService } from './repo-service';
+import type { AuditLog } from './audit';
+import type { Events } from './events';
+import { selectDoomed, type DoomedVersion, type RetentionRules, rulesOf } from './retention';
 
 export type { StoredAttachment } from './entry-renderer';
 
@@ -57,6 +60,8 @@ export class PackageService {
     private readonly repos: RepoService,
     private readonly catalog: Catalog,
     private readonly renderer: EntryRenderer,
+    private readonly events: Events,
+    private readonly audit: AuditLog,
   ) {}
 
   async upload(req: UploadRequest): Promise<{ view: StoredFileView; targets: SeqTargets; published: boolean }> {
@@ -126,14 +131,20 @@ export class PackageService {
         });
         const id = Number(inserted.identifiers[0].id);
         const t = await this.publisher.requestInTx(m, repo.id, scopes);
-        return { row: await files.findOneByOrFail({ id }), targets: t };
+        const stored = await files.findOneByOrFail({ id });
+        // Held until the index scopes above are published, in this transaction: never before, never lost.
+        await this.events.emitWhenPublished(m, 'package.published', repo, [stored], t);
+        return { row: stored, targets: t };
       }));
     } catch (e) {
       if (isUniqueViolation(e)) throw new VersionExistsError(`${parsed.filename} (${parsed.name} ${parsed.version}) already exists in ${repo.provider}/${repo.name}`);
       throw e;
     }
-    if (typeof repo.settings.keep === 'number') await this.applyRetention(repo, provider, repo.settings.keep, parsed.name);
-    if (req.wait) await this.publisher.ensurePublished(repo, targets);
+    await this.applyRetention(repo, provider, rulesOf(repo.settings), parsed.name);
+    if (req.wait) {
+      await this.publisher.ensurePublished(repo, targets);
+      this.events.wake();
+    }
     return { view: fileView(repo, row), targets, published: req.wait };
   }
 
@@ -156,8 +167,10 @@ export class PackageService {
     await this.publisher.ensureScopes(repo.id, scopes);
     const targets = await this.db.write(async (m) => {
       await m.getRepository(FileEntity).delete(rows.map((r) => r.id));
+      await this.events.emit('package.deleted', repo, rows, undefined, m);
       return this.publisher.requestInTx(m, repo.id, scopes);
     });
+    this.events.wake();
     await this.publisher.ensurePublished(repo, targets);
     return rows.length;
   }
@@ -184,27 +197,28 @@ export class PackageService {
         rows.map((r) => r.id),
         listed ? { yanked: reason } : { yanked: reason, hidden: reason !== null },
       );
+      await this.events.emit(reason === null ? 'package.unyanked' : 'package.yanked', repo, rows, reason === null ? undefined : { reason }, m);
       return this.publisher.requestInTx(m, repo.id, scopes);
     });
+    this.events.wake();
     await this.publisher.ensurePublished(repo, targets);
     return rows.length;
   }
 
   /**
-   * Keep the newest `keep` versions of each package (or of `onlyName` alone: after an upload
-   * only that package's rows are read); returns what went (or would go).
+   * Apply retention rules (src/core/retention.ts) to every package, or to `onlyName` alone
+   * (after an upload only that package's rows are read); returns what went (or would go).
+   * Each deleted version is in the audit log (`retention.delete`) and fires `package.deleted`.
    */
-  async applyRetention(repo: RepoInfo, provider: Provider, keep: number, onlyName?: string, dryRun = false): Promise<StoredFileView[]> {
+  async applyRetention(repo: RepoInfo, provider: Provider, rules: RetentionRules, onlyName?: string, dryRun = false): Promise<(StoredFileView & { reason: string })[]> {
     const rows = onlyName === undefined ? await this.catalog.allFiles(repo) : await this.catalog.filesOf(repo, onlyName);
-    const byKey = new Map<string, CatalogFile[]>();
-    for (const r of rows) (byKey.get(r.nameKey) ?? byKey.set(r.nameKey, []).get(r.nameKey)!).push(r);
-    const doomed: CatalogFile[] = [];
-    for (const files of byKey.values()) {
-      const versions = [...new Set(files.map((f) => f.version))].sort((a, b) => provider.compareVersions(b, a));
-      const old = new Set(versions.slice(Math.max(keep, 0)));
-      doomed.push(...files.filter((f) => old.has(f.version)));
+    const doomed: DoomedVersion[] = selectDoomed(provider, rows, rules);
+    if (!dryRun && doomed.length) {
+      await this.deleteFiles(repo, provider, doomed.flatMap((d) => d.files));
+      for (const d of doomed) {
+        await this.audit.record({ action: 'retention.delete', provider: repo.provider, repo: repo.name, target: `${d.name} ${d.version}`, status: 200, detail: `${d.files.length} file(s): ${d.reason}` });
+      }
     }
-    if (!dryRun) await this.deleteFiles(repo, provider, doomed);
-    return doomed.map((f) => fileView(repo, f));
+    return doomed.flatMap((d) => d.files.map((f) => ({ ...fileView(repo, f), reason: d.reason })));
   }
 }

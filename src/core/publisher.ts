@@ -46,8 +46,15 @@ export function toEntryRow(f: FileRow): EntryRow {
   };
 }
 
+/** Told about every scope build (metrics, `publish.failed` events); set once at wiring time. */
+export interface PublishObserver {
+  published(repo: RepoInfo, scope: string, durationMs: number): void;
+  failed(repo: RepoInfo, scope: string, error: unknown): void;
+}
+
 export class Publisher {
   private readonly inflight = new Map<string, Promise<void>>();
+  observer: PublishObserver | null = null;
 
   constructor(
     private readonly db: Database,
@@ -123,18 +130,28 @@ export class Publisher {
       // Callers in this process share one running build per scope.
       let run = this.inflight.get(key);
       if (!run) {
-        run = this.locks.withLock(`publish:${repo.id}:${scope}`, () => this.buildScope(repo, scope)).finally(() => this.inflight.delete(key));
+        run = this.locks
+          .withLock(`publish:${repo.id}:${scope}`, () => this.buildScope(repo, scope))
+          .then(
+            (ms) => void (ms !== null && this.observer?.published(repo, scope, ms)),
+            (e: unknown) => {
+              this.observer?.failed(repo, scope, e);
+              throw e;
+            },
+          )
+          .finally(() => this.inflight.delete(key));
         this.inflight.set(key, run);
       }
       await run;
     }
   }
 
-  private async buildScope(repo: RepoInfo, scope: string): Promise<void> {
+  /** Returns how long the build took, or null when there was nothing to build. */
+  private async buildScope(repo: RepoInfo, scope: string): Promise<number | null> {
     const started = Date.now();
     const scopes = this.db.manager.getRepository(ScopeEntity);
     const row = await scopes.findOneOrFail({ where: { repoId: repo.id, scope } });
-    if (row.publishedSeq >= row.requestedSeq) return;
+    if (row.publishedSeq >= row.requestedSeq) return null;
     const target = row.requestedSeq;
     const provider = getProvider(repo.provider);
     const base = this.scopeContext(repo);
@@ -182,6 +199,7 @@ export class Publisher {
       await this.pruneGenerations(m, repo.id, scope);
     });
     this.log.info('publish', { repo: `${repo.provider}/${repo.name}`, scope, seq: target, files: stored.length, entries: entryCount, durationMs: Date.now() - started });
+    return Date.now() - started;
   }
 
   /**

@@ -31,6 +31,9 @@ export function hiddenRepoError(principal: Principal | undefined, provider: stri
 
 /** Repository rows: looked up by (provider, name), created on first upload. */
 export class RepoService {
+  /** Called once per repository this instance created (the `repository.created` event). */
+  onCreated: ((repo: RepoInfo) => Promise<void>) | null = null;
+
   constructor(private readonly db: Database) {}
 
   async find(provider: string, name: string): Promise<RepoInfo | null> {
@@ -74,13 +77,17 @@ export class RepoService {
   async getOrCreate(provider: string, name: string): Promise<RepoInfo> {
     const existing = await this.find(provider, name);
     if (existing) return existing;
+    let created = false;
     try {
       await this.db.write((m) => m.getRepository(RepoEntity).insert({ provider, name, settings: '{}', createdAt: Date.now() }));
+      created = true;
     } catch (e) {
       // Another upload (maybe on another instance) created it first.
       if (!isUniqueViolation(e)) throw e;
     }
-    return this.get(provider, name);
+    const repo = await this.get(provider, name);
+    if (created) await this.onCreated?.(repo);
+    return repo;
   }
 
   async list(): Promise<RepoInfo[]> {

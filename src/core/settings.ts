@@ -14,6 +14,14 @@ export const oneLine = (max: number) => z.string().max(max).regex(/^[^\u0000-\u0
 export const coreSettings: Record<string, z.ZodType> = {
   /** Newest versions kept per package (older ones are deleted on upload). */
   keep: z.number().int().min(1).max(100_000),
+  /** Retention (src/core/retention.ts): versions uploaded more than D days ago go (outside `keep`, when set). */
+  deleteOlderThanDays: z.number().int().min(1).max(36_500),
+  /** Retention: versions downloaded within the last D days are kept whatever the other rules say. */
+  keepDownloadedWithinDays: z.number().int().min(1).max(36_500),
+  /** Retention applies only to packages whose name matches this glob (`*` any run of characters; case-insensitive). */
+  retentionPattern: z.string().regex(/^[A-Za-z0-9._+@*-]{1,255}$/, 'package-name characters and "*"'),
+  /** Retention may delete the newest version of a package too (default: never). */
+  deleteNewest: z.boolean(),
   /** Allow replacing a file that already exists at its path. */
   overwrite: z.boolean(),
   /** Reads need a read token even when PUBLIC_READ is on. */

@@ -7,6 +7,7 @@
  * (bigint) to avoid time-zone conversions that differ between SQLite and MySQL.
  */
 import { EntitySchema } from 'typeorm';
+import { opsEntities } from './ops-entities';
 
 /** bigint columns come back as strings from mysql2; store/read them as numbers. */
 const bigNumber = { to: (v: number | null) => v, from: (v: string | number | null) => (v === null ? null : Number(v)) };
@@ -59,6 +60,9 @@ export interface FileRow {
   /** Removed from the index but still downloadable by URL ("yank" for non-PyPI formats). */
   hidden: boolean;
   createdAt: number;
+  /** Counted in memory and flushed in batches (src/core/download-stats.ts). */
+  downloads: number;
+  lastDownloadedAt: number | null;
 }
 
 export const FileEntity = new EntitySchema<FileRow>({
@@ -86,6 +90,8 @@ export const FileEntity = new EntitySchema<FileRow>({
     yanked: { type: String, length: 1024, nullable: true },
     hidden: { type: 'integer', transformer: boolean },
     createdAt: { name: 'created_at', type: 'bigint', transformer: bigNumber },
+    downloads: { type: 'bigint', default: 0, transformer: bigNumber },
+    lastDownloadedAt: { name: 'last_downloaded_at', type: 'bigint', nullable: true, transformer: bigNumber },
   },
 });
 
@@ -242,4 +248,4 @@ export const SessionEntity = new EntitySchema<SessionRow>({
   },
 });
 
-export const allEntities = [RepoEntity, FileEntity, ScopeEntity, GenerationEntity, IndexFileEntity, SigningKeyEntity, TokenEntity, SessionEntity];
+export const allEntities = [RepoEntity, FileEntity, ScopeEntity, GenerationEntity, IndexFileEntity, SigningKeyEntity, TokenEntity, SessionEntity, ...opsEntities];

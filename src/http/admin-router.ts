@@ -9,6 +9,7 @@ import { BadRequestError } from '../core/errors';
 import { runGc } from '../core/gc';
 import type { Provider, RepoInfo } from '../core/provider';
 import { getProvider } from '../core/provider-registry';
+import { hasRules, rulesOf, type RetentionRules } from '../core/retention';
 import { changesIndexes, settingsPatchSchema } from '../core/settings';
 import { TokenService, type Role } from '../core/tokens';
 import type { Services } from '../services';
@@ -29,8 +30,13 @@ export const tokenBody = z.strictObject({
 });
 
 
+// Retention rules for this run; each one given overrides the repository's setting (src/core/retention.ts).
 const cleanBody = z.strictObject({
   keep: z.number().int().min(1).max(100_000).optional(),
+  deleteOlderThanDays: z.number().int().min(1).max(36_500).optional(),
+  keepDownloadedWithinDays: z.number().int().min(1).max(36_500).optional(),
+  retentionPattern: z.string().regex(/^[A-Za-z0-9._+@*-]{1,255}$/).optional(),
+  deleteNewest: z.boolean().optional(),
   dryRun: z.boolean().optional(),
   name: z.string().min(1).max(255).optional(),
 });
@@ -90,17 +96,19 @@ export function adminRouter(s: Services): Router {
     const patch = parseBody(settingsPatchSchema(provider), req.body, 'settings');
     const updated = await s.repos.updateSettings(repo, patch);
     const republished = changesIndexes(provider, patch) ? await s.publisher.republishAll(updated) : [];
+    await s.events.emit('repository.settings_changed', updated, null, { changed: patch, settings: updated.settings });
     res.json({ provider: updated.provider, repo: updated.name, settings: updated.settings, republished });
   });
 
   r.post('/repos/:provider/:repo/clean', async (req, res) => {
     const { provider, repo } = await loadRepo(req, 'admin');
     const body = parseBody(cleanBody, req.body, 'clean request');
-    const keep = body.keep ?? (typeof repo.settings.keep === 'number' ? repo.settings.keep : undefined);
-    if (keep === undefined) throw new BadRequestError('clean needs {"keep": N} (or a "keep" repository setting)');
-    const dryRun = body.dryRun ?? false;
-    const removed = await s.packages.applyRetention(repo, provider, keep, body.name, dryRun);
-    res.json({ keep, dryRun, removed });
+    const { dryRun: dry, name, ...given } = body;
+    const rules: RetentionRules = { ...rulesOf(s.publisher.scopeContext(repo).repo.settings), ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) };
+    if (!hasRules(rules)) throw new BadRequestError('clean needs {"keep": N} or {"deleteOlderThanDays": D} (or those repository settings)');
+    const dryRun = dry ?? false;
+    const removed = await s.packages.applyRetention(repo, provider, rules, name, dryRun);
+    res.json({ keep: rules.keep ?? null, rules, dryRun, removed });
   });
 
   r.get('/repos/:provider/:repo/status', async (req, res) => {
@@ -125,14 +133,18 @@ export function adminRouter(s: Services): Router {
     const { provider, repo } = await loadRepo(req, 'admin');
     const body = parseBody(importBody, req.body, 'key import');
     const key = await s.keys.importOpenPgp(repo, body.armoredPrivateKey);
-    res.json({ key, republished: await afterKeyChange(provider, repo, 'openpgp') });
+    const republished = await afterKeyChange(provider, repo, 'openpgp');
+    await s.events.emit('key.rotated', repo, null, { kind: 'openpgp', imported: true, fingerprint: key.fingerprint });
+    res.json({ key, republished });
   });
 
   r.post('/repos/:provider/:repo/keys/rotate', async (req, res) => {
     const { provider, repo } = await loadRepo(req, 'admin');
     const body = parseBody(rotateBody, req.body, 'key rotation');
     const keys = await s.keys.rotate(repo, body.kind, body.retire ?? false);
-    res.json({ keys, republished: await afterKeyChange(provider, repo, body.kind) });
+    const republished = await afterKeyChange(provider, repo, body.kind);
+    await s.events.emit('key.rotated', repo, null, { kind: body.kind, retired: body.retire ?? false, active: keys.filter((k) => k.active && k.kind === body.kind).map((k) => k.fingerprint) });
+    res.json({ keys, republished });
   });
 
   // Render every entry again from its stored metadata, re-sign what the repository key signed, republish once.

@@ -4,7 +4,7 @@
  */
 import express, { type Request, type Router } from 'express';
 import { BadRequestError, NotFoundError } from '../core/errors';
-import { fileView } from '../core/catalog';
+import { downloadTotals, fileView } from '../core/catalog';
 import { getProvider } from '../core/provider-registry';
 import type { Services } from '../services';
 import { page } from './api-router';
@@ -53,6 +53,7 @@ export function apiReadRouter(s: Services): Router {
       repo: repo.name,
       name: rows[0].name,
       version,
+      ...downloadTotals(rows),
       files: rows.map((f) => ({ ...fileView(repo, f), url: `${root}/${f.path.split('/').map(encodeURIComponent).join('/')}`, meta: JSON.parse(f.meta || '{}') })),
     });
   });

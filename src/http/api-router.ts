@@ -2,7 +2,7 @@
 import express, { type Request, type Router } from 'express';
 import { z } from 'zod';
 import { BadRequestError, NotFoundError } from '../core/errors';
-import { fileView, type RepoStats } from '../core/catalog';
+import { downloadTotals, fileView, type RepoStats } from '../core/catalog';
 import type { Provider, RepoInfo } from '../core/provider';
 import { getProvider } from '../core/provider-registry';
 import { TokenService } from '../core/tokens';
@@ -37,6 +37,8 @@ export function apiRouter(s: Services): Router {
       packages: stats.packages,
       files: stats.files,
       size: stats.size,
+      downloads: stats.downloads,
+      lastDownloadedAt: stats.lastDownloadedAt ? new Date(stats.lastDownloadedAt).toISOString() : null,
       lastPublished: last ? new Date(last).toISOString() : null,
       settings: repo.settings,
     };
@@ -50,7 +52,7 @@ export function apiRouter(s: Services): Router {
 
   r.get('/repos/:provider/:repo', async (req, res) => {
     const { repo } = await loadRepo(req);
-    const stats = (await s.catalog.repoStats([repo.id])).get(repo.id) ?? { packages: 0, files: 0, size: 0, lastUpload: null };
+    const stats = (await s.catalog.repoStats([repo.id])).get(repo.id) ?? { packages: 0, files: 0, size: 0, lastUpload: null, downloads: 0, lastDownloadedAt: null };
     res.json(await repoSummary(req, repo, stats));
   });
 
@@ -76,11 +78,13 @@ export function apiRouter(s: Services): Router {
       provider: provider.name,
       repo: repo.name,
       latestVersion: versions[0],
+      ...downloadTotals(rows),
       total: versions.length,
       limit,
       offset,
       versions: versions.slice(offset, offset + limit).map((v) => ({
         version: v,
+        ...downloadTotals(rows.filter((f) => f.version === v)),
         files: rows.filter((f) => f.version === v).map((f) => ({ ...fileView(repo, f), url: `${base}/${f.path.split('/').map(encodeURIComponent).join('/')}`, meta: JSON.parse(f.meta || '{}') })),
       })),
     });

@@ -3,6 +3,7 @@
  * Response schemas are closed (`additionalProperties: false`) so the integration test that
  * checks real responses against them also catches fields that were added without docs.
  */
+import { EVENT_TYPES } from '../core/events';
 import { providers } from '../core/provider-registry';
 
 /** The further multipart file fields providers accept (`Provider.uploadFileFields`). */
@@ -34,9 +35,30 @@ const fileProps: Record<string, Schema> = {
   sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' }, uploadedAt: dateTime,
   yanked: { type: ['string', 'null'], description: 'null: not yanked; otherwise the reason (may be empty)' },
   hidden: { type: 'boolean', description: 'removed from the index, still downloadable by URL' },
+  ...downloadProps(),
 };
+/** Download statistics, counted in memory and written every DOWNLOAD_FLUSH_SECONDS. */
+function downloadProps(): Record<string, Schema> {
+  return { downloads: { type: 'integer', minimum: 0, description: 'downloads of the package file(s); index files are not counted' }, lastDownloadedAt: nullable(dateTime) };
+}
 const packageSummaryProps: Record<string, Schema> = {
-  name: str, latestVersion: str, versions: int, files: int, arch: arr(str), size: int, updatedAt: dateTime, description: str,
+  name: str, latestVersion: str, versions: int, files: int, arch: arr(str), size: int, updatedAt: dateTime, description: str, ...downloadProps(),
+};
+const eventTypes = { type: 'string', enum: [...EVENT_TYPES, '*'] };
+const webhookProps: Record<string, Schema> = {
+  id: int, url: { type: 'string', format: 'uri' }, events: arr(eventTypes), repoPattern: { type: 'string', description: "glob over repository names, like token patterns" },
+  active: bool, description: str, createdAt: dateTime, updatedAt: dateTime,
+};
+const deliveryProps: Record<string, Schema> = {
+  id: int, webhookId: int, eventId: int, event: str, status: { type: 'string', enum: ['pending', 'delivered', 'failed'] }, attempts: int,
+  responseCode: nullable(int), durationMs: nullable(int), error: nullable(str), createdAt: dateTime, nextAttemptAt: nullable(dateTime), finishedAt: nullable(dateTime),
+};
+const retentionProps: Record<string, Schema> = {
+  keep: { type: 'integer', minimum: 1, description: 'newest versions kept per package' },
+  deleteOlderThanDays: { type: 'integer', minimum: 1, description: 'versions uploaded longer ago go (outside keep, when set)' },
+  keepDownloadedWithinDays: { type: 'integer', minimum: 1, description: 'versions downloaded within this many days stay' },
+  retentionPattern: { type: 'string', description: 'only packages whose name matches this glob' },
+  deleteNewest: { type: 'boolean', description: 'allow deleting the newest version (default false)' },
 };
 const tokenProps: Record<string, Schema> = {
   id: int, name: str, role: { type: 'string', enum: ['read', 'write', 'admin'] }, repoPattern: str,
@@ -47,14 +69,14 @@ const keyInfo = obj({ kind: { type: 'string', enum: ['openpgp', 'rsa'] }, name: 
 const schemas: Record<string, Schema> = {
   Error: obj({ error: str, code: str, details: freeObject('extra facts, e.g. validation reasons'), requestId: str }, ['details', 'requestId']),
   Health: obj({ status: { type: 'string', enum: ['ok', 'unavailable'] }, version: str, database: { type: 'string', enum: ['sqlite', 'mysql', 'postgres'] }, blobStore: str, checks: { type: 'object', additionalProperties: str } }),
-  Repo: obj({ provider: str, name: str, url: { type: 'string', format: 'uri' }, packages: int, files: int, size: int, lastPublished: nullable(dateTime), settings: freeObject('repository settings') }),
+  Repo: obj({ provider: str, name: str, url: { type: 'string', format: 'uri' }, packages: int, files: int, size: int, ...downloadProps(), lastPublished: nullable(dateTime), settings: freeObject('repository settings') }),
   RepoList: obj({ ...page, repos: arr(ref('Repo')) }),
   PackageSummary: obj(packageSummaryProps),
   PackageList: obj({ ...page, packages: arr(ref('PackageSummary')) }),
   StoredFile: obj(fileProps),
   PackageFile: obj({ ...fileProps, url: { type: 'string', format: 'uri' }, meta: freeObject('display metadata: description, license, url, depends, format specifics') }),
-  PackageDetail: obj({ name: str, provider: str, repo: str, latestVersion: str, ...page, versions: arr(obj({ version: str, files: arr(ref('PackageFile')) })) }),
-  VersionDetail: obj({ provider: str, repo: str, name: str, version: str, files: arr(ref('PackageFile')) }),
+  PackageDetail: obj({ name: str, provider: str, repo: str, latestVersion: str, ...downloadProps(), ...page, versions: arr(obj({ version: str, ...downloadProps(), files: arr(ref('PackageFile')) })) }),
+  VersionDetail: obj({ provider: str, repo: str, name: str, version: str, ...downloadProps(), files: arr(ref('PackageFile')) }),
   SearchResults: obj({ q: str, ...page, results: arr(obj({ ...packageSummaryProps, provider: str, repo: str, api: { type: 'string', format: 'uri' }, page: { type: 'string', format: 'uri' } })) }),
   Upload: obj({ ...fileProps, url: { type: 'string', format: 'uri' }, published: { type: 'boolean', description: 'false with ?wait=0 (202)' } }),
   Deleted: obj({ deleted: int }),
@@ -66,7 +88,23 @@ const schemas: Record<string, Schema> = {
   TokenRevoked: obj({ revoked: int }),
   Settings: obj({ provider: str, repo: str, settings: freeObject('repository settings') }),
   SettingsUpdated: obj({ provider: str, repo: str, settings: freeObject('repository settings'), republished: arr(str) }),
-  CleanResult: obj({ keep: int, dryRun: bool, removed: arr(ref('StoredFile')) }),
+  CleanResult: obj({
+    keep: nullable(int), rules: obj(retentionProps, Object.keys(retentionProps)), dryRun: bool,
+    removed: arr(obj({ ...fileProps, reason: { type: 'string', description: 'which rules remove it' } })),
+  }),
+  Webhook: obj(webhookProps),
+  WebhookCreated: obj({ ...webhookProps, secret: { type: 'string', description: 'only when the server generated it: shown here once' } }, ['secret']),
+  WebhookList: obj({ webhooks: arr(ref('Webhook')) }),
+  WebhookDeleted: obj({ deleted: int }),
+  Delivery: obj(deliveryProps),
+  DeliveryList: obj({ ...page, deliveries: arr(ref('Delivery')) }),
+  AuditList: obj({
+    ...page,
+    entries: arr(obj({
+      id: int, at: dateTime, actor: obj({ id: nullable(int), name: { type: 'string', description: 'token name, anonymous or system' } }), clientIp: str, action: str,
+      provider: nullable(str), repo: nullable(str), target: str, outcome: { type: 'string', enum: ['ok', 'denied', 'refused', 'error'] }, status: int, detail: nullable(str),
+    })),
+  }),
   ReindexResult: obj({ provider: str, repo: str, rendered: int, changed: int, skipped: int, republished: arr(str) }),
   RepoStatus: obj({
     provider: str, repo: str, packages: int, versions: int, files: int, totalSize: int,
@@ -102,6 +140,7 @@ const P = {
   offset: query('offset', 'items to skip', { type: 'integer', minimum: 0, default: 0 }),
 };
 const repoParams = () => [P.provider(), P.repo];
+const hookId = pathParam('id', 'webhook id', { type: 'integer', minimum: 1 });
 const errorText: Record<number, string> = { 400: 'bad request', 401: 'no or unknown token', 403: 'token lacks the role or repository', 404: 'no such repository, package or version', 409: 'already exists', 413: 'upload too large' };
 
 function op(o: OpSpec): Schema {
@@ -190,17 +229,48 @@ export function openApiDocument(serverUrl: string): Schema {
             properties: {
               keep: nullable({ type: 'integer', minimum: 1 }), overwrite: nullable(bool), private: nullable(bool), arches: { type: ['array', 'null'], items: str },
               validDays: nullable({ type: 'integer', minimum: 1, maximum: 3650 }), origin: nullable(str), label: nullable(str), description: nullable(str),
+              ...Object.fromEntries(Object.entries(retentionProps).map(([k, v]) => [k, nullable(v)])),
             },
           },
         }),
       },
       [`${repo}/reindex`]: { post: op({ summary: 'Render every index entry again from stored metadata, re-sign what the repository key signed, republish once', tag: 'admin', auth: 'admin', params: repoParams(), body: obj({}, []), ok: [200, 'ReindexResult'], errors: [400, 404] }) },
-      [`${repo}/clean`]: { post: op({ summary: 'Apply retention: keep the newest N versions per package', tag: 'admin', auth: 'admin', params: repoParams(), body: obj({ keep: { type: 'integer', minimum: 1 }, dryRun: bool, name: str }, ['keep', 'dryRun', 'name']), ok: [200, 'CleanResult'], errors: [400, 404] }) },
+      [`${repo}/clean`]: { post: op({ summary: "Apply retention rules (the repository's, each overridable here); dryRun lists what would go", tag: 'admin', auth: 'admin', params: repoParams(), body: obj({ ...retentionProps, dryRun: bool, name: { type: 'string', description: 'only this package' } }, [...Object.keys(retentionProps), 'dryRun', 'name']), ok: [200, 'CleanResult'], errors: [400, 404] }) },
       [`${repo}/status`]: { get: op({ summary: 'Counts, sizes and publish state per index scope', tag: 'read', auth: 'read', params: repoParams(), ok: [200, 'RepoStatus'], errors: [400, 404] }) },
       [`${repo}/keys`]: { get: op({ summary: 'Public signing keys of the repository', tag: 'read', auth: 'read', params: repoParams(), ok: [200, 'KeyList'], errors: [400, 404] }) },
       [`${repo}/keys/import`]: { post: op({ summary: 'Import an OpenPGP private key (republishes)', tag: 'admin', auth: 'admin', params: repoParams(), body: obj({ armoredPrivateKey: str }), ok: [200, 'KeyImported'], errors: [400, 404] }) },
       [`${repo}/keys/rotate`]: { post: op({ summary: 'Rotate a signing key (republishes)', tag: 'admin', auth: 'admin', params: repoParams(), body: obj({ kind: { type: 'string', enum: ['openpgp', 'rsa'] }, retire: bool }, ['kind', 'retire']), ok: [200, 'KeysRotated'], errors: [400, 404] }) },
       '/api/gc': { post: op({ summary: 'Delete blobs nothing references', tag: 'admin', auth: 'admin', body: obj({ dryRun: bool }, ['dryRun']), ok: [200, 'GcResult'], errors: [400] }) },
+      '/api/webhooks': {
+        get: op({ summary: 'List webhooks (secrets are never shown)', tag: 'admin', auth: 'admin', ok: [200, 'WebhookList'] }),
+        post: op({
+          summary: 'Create a webhook', tag: 'admin', auth: 'admin', ok: [201, 'WebhookCreated'], errors: [400],
+          body: obj({ url: { type: 'string', format: 'uri' }, secret: { type: 'string', minLength: 16, description: 'HMAC key; generated (and shown once) when omitted' }, events: arr(eventTypes), repoPattern: str, active: bool, description: str }, ['secret', 'events', 'repoPattern', 'active', 'description']),
+        }),
+      },
+      '/api/webhooks/{id}': {
+        get: op({ summary: 'One webhook', tag: 'admin', auth: 'admin', params: [hookId], ok: [200, 'Webhook'], errors: [400, 404] }),
+        patch: op({
+          summary: 'Change a webhook', tag: 'admin', auth: 'admin', params: [hookId], ok: [200, 'Webhook'], errors: [400, 404],
+          body: obj({ url: { type: 'string', format: 'uri' }, secret: { type: 'string', minLength: 16 }, events: arr(eventTypes), repoPattern: str, active: bool, description: str }, ['url', 'secret', 'events', 'repoPattern', 'active', 'description']),
+        }),
+        delete: op({ summary: 'Delete a webhook and its delivery records', tag: 'admin', auth: 'admin', params: [hookId], ok: [200, 'WebhookDeleted'], errors: [400, 404] }),
+      },
+      '/api/webhooks/{id}/test': { post: op({ summary: 'Queue a ping event to this webhook alone', tag: 'admin', auth: 'admin', params: [hookId], ok: [202, 'Delivery'], errors: [400, 404] }) },
+      '/api/webhooks/{id}/deliveries': {
+        get: op({ summary: 'Deliveries of a webhook, newest first', tag: 'admin', auth: 'admin', params: [hookId, query('status', 'only this state', { type: 'string', enum: ['pending', 'delivered', 'failed'] }), P.limit, P.offset], ok: [200, 'DeliveryList'], errors: [400, 404] }),
+      },
+      '/api/webhooks/{id}/deliveries/{delivery}/redeliver': { post: op({ summary: 'Send one delivery again (same id and body)', tag: 'admin', auth: 'admin', params: [hookId, pathParam('delivery', 'delivery id', { type: 'integer', minimum: 1 })], ok: [202, 'Delivery'], errors: [400, 404] }) },
+      '/api/audit': {
+        get: op({
+          summary: 'The audit log, newest first', tag: 'admin', auth: 'admin', ok: [200, 'AuditList'], errors: [400],
+          params: [
+            query('provider', 'repository format', str), query('repo', 'repository name', str), query('actor', 'token name (or anonymous, system)', str),
+            query('action', "action, or a kind such as 'package.*'", str), query('outcome', 'ok, denied, refused or error', { type: 'string', enum: ['ok', 'denied', 'refused', 'error'] }),
+            query('since', 'from (ISO 8601 or epoch ms, inclusive)', str), query('until', 'to (exclusive)', str), P.limit, P.offset,
+          ],
+        }),
+      },
     },
     components: {
       schemas,

@@ -12,6 +12,7 @@ import { TokenService } from '../core/tokens';
 import type { Services } from '../services';
 import { contentTypeFor } from './content-types';
 import { sendListing } from './listing';
+import { countDownload } from './ops-middleware';
 import { sendBlob } from './send-blob';
 import { handleUpload } from './upload-handler';
 import { baseUrl, repoUrl } from './urls';
@@ -127,6 +128,7 @@ async function resolveAndSend(s: Services, provider: Provider, repo: RepoInfo, r
     const file = await s.paths.packageFile(repo.id, candidate);
     if (file) {
       await sendBlob(req, res, s.blobs, { sha256: file.sha256, size: file.size, contentType: contentTypeFor(provider, file.filename), lastModified: new Date(file.createdAt), redirectable: true, filename: file.filename, cacheControl: 'public, max-age=31536000, immutable' }, s.config.S3_REDIRECT === 'presigned');
+      countDownload(s, req, res, provider.name, file);
       return;
     }
   }

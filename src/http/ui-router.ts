@@ -10,7 +10,8 @@ import { DomainError, NotFoundError, UnauthorizedError } from '../core/errors';
 import type { Services } from '../services';
 import './ui/format';
 import { homeModel, packageModel, repoModel, requireRepo, searchModel } from './ui/pages';
-import { sizeChart, uploadsChart } from './ui/plots';
+import { downloadsChart, sizeChart, uploadsChart } from './ui/plots';
+import { nameKeyOf } from '../core/catalog';
 import type { SessionService } from '../core/sessions';
 import { accountRoutes } from './ui/account-routes';
 import { manageRoutes } from './ui/manage-routes';
@@ -56,7 +57,15 @@ export function uiRouter(s: Services, sessions: SessionService): Router {
       const days = Math.min(Math.max(Number.parseInt(String(req.query.days ?? '30'), 10) || 30, 7), 366);
       return svg(res, uploadsChart(label, files, Date.now(), days));
     }
-    throw new NotFoundError(`there is no plot "${req.params.plot}" (size, uploads)`);
+    if (req.params.plot === 'downloads') {
+      // The repository's downloads, or one package's (?package=<name>); index files are not counted.
+      const days = Math.min(Math.max(Number.parseInt(String(req.query.days ?? '30'), 10) || 30, 7), 366);
+      const name = typeof req.query.package === 'string' && req.query.package ? req.query.package : null;
+      const key = name === null ? null : nameKeyOf(provider, name);
+      const perDay = await s.downloads.perDay(repo.id, key, Math.floor(Date.now() / 86_400_000) - days);
+      return svg(res, downloadsChart(name === null ? label : `${name} in ${label}`, perDay, Date.now(), days));
+    }
+    throw new NotFoundError(`there is no plot "${req.params.plot}" (size, uploads, downloads)`);
   });
 
   r.get('/ui/:provider/:repo', async (req, res) => {

@@ -8,6 +8,7 @@ import { getProvider, providers } from '../core/provider-registry';
 import { TokenService } from '../core/tokens';
 import type { Services } from '../services';
 import { receiveMultipart } from './multipart';
+import { noteAudit } from './ops-middleware';
 import { repoUrl } from './urls';
 
 export interface UploadOptions {
@@ -72,7 +73,11 @@ export interface StoreRequest {
 export async function storeUpload(s: Services, req: Request, u: StoreRequest) {
   const repoName = checkRepoName(u.repoName ?? u.fields.reponame ?? u.fields.repo);
   TokenService.require(req.principal, 'write', repoName);
+  // What the audit entry of this request names (src/http/ops-middleware.ts).
+  const audit = (note: Parameters<typeof noteAudit>[1]) => req.res && noteAudit(req.res, note);
+  audit({ repo: repoName, target: u.file.clientFilename || repoName, ...(u.provider ? { provider: u.provider.name } : {}) });
   const provider = u.provider ?? (u.fields.provider ? getProvider(u.fields.provider) : await detectProvider(u.file));
+  audit({ provider: provider.name });
   const rawParams = u.params ? u.params(u.fields) : u.fields;
   const parsedParams = provider.uploadParams.safeParse(rawParams);
   if (!parsedParams.success) {
@@ -89,6 +94,7 @@ export async function storeUpload(s: Services, req: Request, u: StoreRequest) {
     claimedVersion: rawParams.version,
     wait: u.wait,
   });
+  audit({ target: `${view.name} ${view.version}${view.arch ? ` (${view.arch})` : ''} ${view.filename}` });
   const url = `${repoUrl(s, req, provider.name, repoName)}/${view.path.split('/').map(encodeURIComponent).join('/')}`;
   return { ...view, url, published: u.wait };
 }

@@ -189,6 +189,24 @@ test('upload, yank, delete and admin operations match their schemas', async () =
   await call('POST', '/api/gc', {}, { expect: 200, body: { dryRun: true } });
 });
 
+test('webhook and audit operations match their schemas', async () => {
+  const hook = await call('POST', '/api/webhooks', {}, { expect: 201, body: { url: 'http://127.0.0.1:9/hook', events: ['package.published'], active: false } });
+  assert.match(hook.secret, /^whsec_/);
+  const id = { id: String(hook.id) };
+  await call('GET', '/api/webhooks', {}, { expect: 200 });
+  await call('GET', '/api/webhooks/{id}', id, { expect: 200 });
+  await call('PATCH', '/api/webhooks/{id}', id, { expect: 200, body: { description: 'nowhere', repoPattern: 'py*' } });
+  const ping = await call('POST', '/api/webhooks/{id}/test', id, { expect: 202 });
+  const deliveries = await call('GET', '/api/webhooks/{id}/deliveries', id, { expect: 200 });
+  assert.equal(deliveries.deliveries[0].id, ping.id);
+  await call('POST', '/api/webhooks/{id}/deliveries/{delivery}/redeliver', { ...id, delivery: String(ping.id) }, { expect: 202 });
+  await call('PATCH', '/api/webhooks/{id}', id, { expect: 400, body: { events: ['nope'] } });
+  await call('DELETE', '/api/webhooks/{id}', id, { expect: 200 });
+  const audit = await call('GET', '/api/audit', {}, { expect: 200, query: { action: 'webhook.*', limit: '5' } });
+  assert.ok(audit.entries.length >= 3);
+  await call('GET', '/api/audit', {}, { expect: 400, query: { since: 'last tuesday' } });
+});
+
 test('every documented operation was exercised against the server', () => {
   const all: string[] = [];
   for (const [p, ops] of Object.entries<Doc>(doc.paths)) for (const m of Object.keys(ops)) all.push(`${m.toUpperCase()} ${p}`);

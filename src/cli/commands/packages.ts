@@ -24,7 +24,9 @@ export interface PackageInfo {
   provider: string;
   repo: string;
   latestVersion: string;
-  versions: { version: string; files: PackageFile[] }[];
+  downloads: number;
+  lastDownloadedAt: string | null;
+  versions: { version: string; downloads: number; lastDownloadedAt: string | null; files: PackageFile[] }[];
 }
 
 const pkgPath = (provider: string, repo: string, ...parts: string[]) => `${repoPath(provider, repo)}/packages/${parts.map(encodeURIComponent).join('/')}`;
@@ -72,11 +74,12 @@ export const infoCommand: Command = {
     const { provider, repo } = await resolveRepo(ctx);
     const info = await ctx.api().json<PackageInfo>('GET', pkgPath(provider, repo, name));
     if (ctx.out.json) return ctx.out.data(info);
-    ctx.out.line(`${info.name} in ${info.provider}/${info.repo}, latest ${info.latestVersion}`);
+    const downloads = (n: number, last: string | null) => `${n} download${n === 1 ? '' : 's'}${last ? `, last ${when(last)}` : ''}`;
+    ctx.out.line(`${info.name} in ${info.provider}/${info.repo}, latest ${info.latestVersion}, ${downloads(info.downloads, info.lastDownloadedAt)}`);
     for (const v of info.versions) {
-      ctx.out.line(`  ${v.version}`);
+      ctx.out.line(`  ${v.version} (${downloads(v.downloads, v.lastDownloadedAt)})`);
       for (const f of v.files) {
-        const flags = [f.arch, humanSize(f.size), f.yanked !== null ? `yanked${f.yanked ? `: ${f.yanked}` : ''}` : ''].filter(Boolean).join(', ');
+        const flags = [f.arch, humanSize(f.size), `${f.downloads} download${f.downloads === 1 ? '' : 's'}`, f.yanked !== null ? `yanked${f.yanked ? `: ${f.yanked}` : ''}` : ''].filter(Boolean).join(', ');
         ctx.out.line(`    ${f.filename} (${flags})`);
         ctx.out.line(`      sha256 ${f.sha256}`);
         ctx.out.line(`      ${f.url}`);

@@ -12,31 +12,48 @@ interface RemovedFile {
   arch: string;
   filename: string;
   size: number;
+  reason: string;
 }
 
 export const cleanCommand: Command = {
   name: 'clean',
-  summary: 'keep the newest N versions of each package, delete the rest (admin)',
-  usage: `rpcli clean -r <repo> [-y <provider>] [--keep N] [-p <package>] [--dry-run]
+  summary: 'apply retention rules: delete old versions (admin)',
+  usage: `rpcli clean -r <repo> [-y <provider>] [--keep N] [--older-than-days D] [--downloaded-within-days D]
+            [--match <glob>] [--delete-newest] [-p <package>] [--dry-run]
 
-  --keep N     versions to keep per package (default: the repository's "keep" setting)
-  -p <name>    only this package
-  --dry-run    show what would be deleted, delete nothing
+  --keep N                     keep the newest N versions of each package
+  --older-than-days D          delete versions uploaded more than D days ago (outside --keep, when given)
+  --downloaded-within-days D   but keep versions downloaded within the last D days
+  --match <glob>               only packages whose name matches (e.g. '*-nightly')
+  --delete-newest              the newest version of a package may go too (never, without this)
+  -p <name>                    only this package
+  --dry-run                    show exactly what would be deleted, delete nothing
 
-Example: rpcli clean -r archrepo -y pacman --keep 3 --dry-run`,
-  options: ['repo', 'provider', 'keep', 'name', 'dry-run'],
+Rules not given come from the repository's settings (keep, deleteOlderThanDays,
+keepDownloadedWithinDays, retentionPattern, deleteNewest), which also run on a schedule.
+
+Example: rpcli clean -r archrepo -y pacman --keep 3 --older-than-days 90 --dry-run`,
+  options: ['repo', 'provider', 'keep', 'older-than-days', 'downloaded-within-days', 'match', 'delete-newest', 'name', 'dry-run'],
   async run(ctx) {
     noMoreArgs(ctx, 0);
-    const keep = intOption('keep', ctx.values.keep);
+    const v = ctx.values;
+    // Bad flags are usage errors (exit 2) before any request.
+    const keep = intOption('keep', v.keep);
+    const older = intOption('older-than-days', v['older-than-days']);
+    const downloaded = intOption('downloaded-within-days', v['downloaded-within-days']);
     const { provider, repo } = await resolveRepo(ctx);
-    const body: Record<string, unknown> = { dryRun: ctx.values['dry-run'] ?? false };
+    const body: Record<string, unknown> = { dryRun: v['dry-run'] ?? false };
     if (keep !== undefined) body.keep = keep;
-    if (ctx.values.name) body.name = ctx.values.name;
-    const res = await ctx.api().json<{ keep: number; dryRun: boolean; removed: RemovedFile[] }>('POST', `${repoPath(provider, repo)}/clean`, body);
+    if (older !== undefined) body.deleteOlderThanDays = older;
+    if (downloaded !== undefined) body.keepDownloadedWithinDays = downloaded;
+    if (v.match) body.retentionPattern = v.match;
+    if (v['delete-newest']) body.deleteNewest = true;
+    if (v.name) body.name = v.name;
+    const res = await ctx.api().json<{ keep: number | null; dryRun: boolean; removed: RemovedFile[] }>('POST', `${repoPath(provider, repo)}/clean`, body);
     if (ctx.out.json) return ctx.out.data(res);
     const verb = res.dryRun ? 'would delete' : 'deleted';
-    for (const f of res.removed) ctx.out.line(`${verb} ${f.name} ${f.version}${f.arch ? ` (${f.arch})` : ''} ${f.filename}`);
-    ctx.out.line(`${verb} ${res.removed.length} file(s), ${humanSize(res.removed.reduce((n, f) => n + f.size, 0))}; keeping ${res.keep} version(s) per package`);
+    for (const f of res.removed) ctx.out.line(`${verb} ${f.name} ${f.version}${f.arch ? ` (${f.arch})` : ''} ${f.filename}: ${f.reason}`);
+    ctx.out.line(`${verb} ${res.removed.length} file(s), ${humanSize(res.removed.reduce((n, f) => n + f.size, 0))}${res.keep ? `; keeping ${res.keep} version(s) per package` : ''}`);
   },
 };
 

@@ -3,7 +3,7 @@
  * from the router so each page's content is one function of (services, request, params).
  */
 import type { Request } from 'express';
-import { nameKeyOf, type CatalogFile, type PackageSummary, type SearchHit } from '../../core/catalog';
+import { downloadTotals, nameKeyOf, type CatalogFile, type PackageSummary, type SearchHit } from '../../core/catalog';
 import { NotFoundError } from '../../core/errors';
 import { findProvider } from '../../core/provider-registry';
 import type { PackageMeta, Provider, RepoInfo, SetupSnippet } from '../../core/provider';
@@ -135,14 +135,14 @@ export async function repoModel(s: Services, req: Request, providerName: string,
     const got = await s.catalog.packages(repo, p, q);
     return { total: got.total, items: got.packages.map((pkg: PackageSummary) => ({ ...pkg, href: uiPath(provider.name, repo.name, pkg.name) })) };
   });
-  const stats = (await s.catalog.repoStats([repo.id])).get(repo.id) ?? { packages: 0, files: 0, size: 0 };
+  const stats = (await s.catalog.repoStats([repo.id])).get(repo.id) ?? { packages: 0, files: 0, size: 0, downloads: 0, lastDownloadedAt: null };
   return {
     provider: { name: provider.name, title: provider.title },
     repo: { name: repo.name, href: base, listing: `/repo/${encodeURIComponent(provider.name)}/${encodeURIComponent(repo.name)}/`, api: `/api/repos/${encodeURIComponent(provider.name)}/${encodeURIComponent(repo.name)}` },
-    stats: { packages: stats.packages, files: stats.files, size: stats.size, lastPublished: await s.publisher.lastPublished(repo.id) },
+    stats: { packages: stats.packages, files: stats.files, size: stats.size, downloads: stats.downloads, lastDownloadedAt: stats.lastDownloadedAt, lastPublished: await s.publisher.lastPublished(repo.id) },
     q,
     packages,
-    plots: { size: `${base}/plots/size.svg`, uploads: `${base}/plots/uploads.svg` },
+    plots: { size: `${base}/plots/size.svg`, uploads: `${base}/plots/uploads.svg`, downloads: `${base}/plots/downloads.svg` },
     setup: await setupSnippets(s, req, provider, repo),
     can: { upload: TokenService.allows(req.principal, 'write', repo.name), admin: TokenService.allows(req.principal, 'admin', repo.name) },
   };
@@ -190,7 +190,9 @@ export async function packageModel(s: Services, req: Request, providerName: stri
       yanked: files.every((f) => f.yanked !== null) ? (files.find((f) => f.yanked)?.yanked ?? '') : null,
       hidden: files.every((f) => f.hidden),
       install: [...new Set(files.map((f) => installOf(f, i === 0)).filter((c): c is string => c !== null))],
+      ...downloadTotals(files),
       files: files.map((f) => ({
+        downloads: f.downloads ?? 0,
         filename: f.filename,
         arch: f.arch,
         size: f.size,
@@ -214,6 +216,8 @@ export async function packageModel(s: Services, req: Request, providerName: stri
     name: rows[rows.length - 1].name,
     latest: versionViews[0],
     versions: versionViews,
+    ...downloadTotals(rows),
+    plot: `${uiPath(provider.name, repo.name)}/plots/downloads.svg?package=${encodeURIComponent(rows[rows.length - 1].name)}`,
     api: `/api/repos/${encodeURIComponent(provider.name)}/${encodeURIComponent(repo.name)}/packages/${encodeURIComponent(name)}`,
   };
 }

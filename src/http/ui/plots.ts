@@ -55,3 +55,18 @@ export function uploadsChart(repoLabel: string, files: Upload[], now: number, da
     (total ? `; the busiest day was ${busiest.day} with ${busiest.count}.` : '.');
   return barChart(series.map((d) => d.count), { title: `Uploads per day (last ${days} days): ${repoLabel}`, desc, yLabel: (v) => String(v), xLabel: (i) => series[i]?.day ?? '' });
 }
+
+/** Package file downloads per UTC day (download_days rows: day = days since 1970-01-01), the last `days` days. */
+export function downloadsChart(label: string, perDay: { day: number; downloads: number }[], now: number, days = 30): string {
+  const lastDay = Math.floor(now / DAY);
+  const counts = new Array<number>(days).fill(0);
+  for (const d of perDay) {
+    const i = d.day - (lastDay - days + 1);
+    if (i >= 0 && i < days) counts[i] += d.downloads;
+  }
+  const dayOf = (i: number) => day((lastDay - days + 1 + i) * DAY);
+  const total = counts.reduce((n, c) => n + c, 0);
+  const busiest = counts.indexOf(Math.max(...counts));
+  const desc = `${total} downloads of ${label} in the ${days} days from ${dayOf(0)} to ${dayOf(days - 1)}` + (total ? `; the busiest day was ${dayOf(busiest)} with ${counts[busiest]}.` : '.');
+  return barChart(counts, { title: `Downloads per day (last ${days} days): ${label}`, desc, yLabel: (v) => String(v), xLabel: (i) => dayOf(i) });
+}
