@@ -154,7 +154,9 @@ export class WebhookDispatcher {
   }
 
   private async deliver(webhookId: number, d: DeliveryRow, payload: string | undefined): Promise<void> {
-    const leaseMs = (this.opts.timeoutSeconds * 2 + 30) * 1000;
+    // The request is aborted after timeoutSeconds, so a claim older than twice that (plus slack
+    // for the bookkeeping writes) belongs to a process that died: another may send it again.
+    const leaseMs = (this.opts.timeoutSeconds * 2 + 5) * 1000;
     const now = Date.now();
     const claim = await this.db.write((m) =>
       m

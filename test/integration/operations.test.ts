@@ -4,6 +4,7 @@
  * version, package and repository), retention rules (dry run vs real, download window,
  * pattern, newest version, the schedule) and Prometheus metrics (promtool, METRICS modes).
  */
+import { FileEntity } from '../../src/db/entities';
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -170,7 +171,7 @@ describe('retention rules', () => {
   const age = async (repo: string, version: string, days: number) => {
     const r = await srv.services.repos.get('tar', repo);
     // Simulate an old upload: the rules compare against upload time.
-    await srv.services.db.manager.query('UPDATE files SET created_at = ? WHERE repo_id = ? AND version = ?', [Date.now() - days * DAY, r.id, version]);
+    await srv.services.db.manager.getRepository(FileEntity).update({ repoId: r.id, version }, { createdAt: Date.now() - days * DAY });
   };
   const versions = async (repo: string, name: string) => (await api('GET', `/api/repos/tar/${repo}/packages/${name}`)).body.versions?.map((v: any) => v.version) ?? [];
 

@@ -59,7 +59,8 @@ test('kill -9 with deliveries pending: delivered after restart, exactly once per
   const rx = await startReceiver(receiverPort);
   try {
     child = await startChildServer(env);
-    const got = await rx.waitFor(6, 30_000);
+    // Each delivery resumes at its own backoff (which kept doubling while the receiver was down).
+    const got = await rx.waitFor(6, 60_000);
     // Give a duplicate every chance to show up.
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal(rx.received.length, 6, `exactly six deliveries: ${rx.received.map((g) => `${g.json.id}:${g.json.type}`).join(', ')}`);
