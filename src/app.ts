@@ -5,6 +5,7 @@ import { NotFoundError } from './core/errors';
 import type { Services } from './services';
 import { adminRouter } from './http/admin-router';
 import { apiRouter } from './http/api-router';
+import { kindRouter } from './http/kind-router';
 import { apiReadRouter } from './http/api-read-router';
 import { authenticate, errorHandler, requestLog } from './http/middleware';
 import { repoRouter } from './http/repo-router';
@@ -42,6 +43,7 @@ export function buildApp(s: Services): Express {
   });
 
   app.post('/addpkg', (req, res) => handleUpload(s, req, res, { fileField: 'f' }));
+  app.use('/api', kindRouter(s));
   app.use('/api', apiRouter(s));
   app.use('/api', adminRouter(s));
   app.use('/api', apiReadRouter(s));

@@ -9,6 +9,7 @@ import { renderEntry, type PypiIndexData } from './entry';
 import { buildIndex, projectScope, ROOT_SCOPE } from './index-builder';
 import { normalizeName } from './names';
 import { parseUpload } from './parse';
+import { pypiRemote, pypiVirtual } from './remote';
 import { rewrite } from './rewrite';
 import { setup } from './setup';
 import { twineUpload } from './twine-routes';
@@ -41,6 +42,8 @@ export const pypiProvider: Provider = {
   rewrite,
   uploadEndpoints: [twineUpload],
   setup,
+  remote: pypiRemote,
+  virtual: pypiVirtual,
 };
 
 export default pypiProvider;

@@ -20,6 +20,7 @@ import type { ParsedPackage, Provider, RepoInfo, RepoSigner, UploadedFile } from
 import { providers as allProviders } from './provider-registry';
 import type { Publisher, SeqTargets } from './publisher';
 import type { RepoService } from './repo-service';
+import { refuseUploadInto } from './kinds';
 
 export type { StoredAttachment } from './entry-renderer';
 
@@ -65,6 +66,7 @@ export class PackageService {
     // The repository row is only created once the package is known to be good (or when
     // parsing needs its signing key): a rejected upload leaves nothing behind.
     let existing = await this.repos.find(provider.name, req.repoName);
+    await refuseUploadInto(this.repos, existing);
     const ensureRepo = async () => (existing ??= await this.repos.getOrCreate(provider.name, req.repoName));
     const provisional: RepoInfo = existing ?? { id: 0, provider: provider.name, name: req.repoName, settings: {} };
     const lazySigner: RepoSigner = {

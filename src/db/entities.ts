@@ -7,6 +7,7 @@
  * (bigint) to avoid time-zone conversions that differ between SQLite and MySQL.
  */
 import { EntitySchema } from 'typeorm';
+import { RemoteLinkEntity, RemoteObjectEntity } from './remote-entities';
 
 /** bigint columns come back as strings from mysql2; store/read them as numbers. */
 const bigNumber = { to: (v: number | null) => v, from: (v: string | number | null) => (v === null ? null : Number(v)) };
@@ -18,6 +19,15 @@ export interface RepoRow {
   name: string;
   settings: string;
   createdAt: number;
+  /** 'hosted' | 'remote' | 'virtual' (src/core/kinds.ts). */
+  kind: string;
+  upstream: string | null;
+  /** JSON array of member names (virtual). */
+  members: string | null;
+  /** JSON, credentials sealed (src/core/kinds.ts). */
+  remoteConfig: string | null;
+  cacheHits: number;
+  cacheMisses: number;
 }
 
 export const RepoEntity = new EntitySchema<RepoRow>({
@@ -29,6 +39,12 @@ export const RepoEntity = new EntitySchema<RepoRow>({
     name: { type: String, length: 128 },
     settings: { type: 'text' },
     createdAt: { name: 'created_at', type: 'bigint', transformer: bigNumber },
+    kind: { type: String, length: 16, default: 'hosted' },
+    upstream: { type: 'text', nullable: true },
+    members: { type: 'text', nullable: true },
+    remoteConfig: { name: 'remote_config', type: 'text', nullable: true },
+    cacheHits: { name: 'cache_hits', type: 'bigint', default: 0, transformer: bigNumber },
+    cacheMisses: { name: 'cache_misses', type: 'bigint', default: 0, transformer: bigNumber },
   },
 });
 
@@ -216,4 +232,4 @@ export const TokenEntity = new EntitySchema<TokenRow>({
   },
 });
 
-export const allEntities = [RepoEntity, FileEntity, ScopeEntity, GenerationEntity, IndexFileEntity, SigningKeyEntity, TokenEntity];
+export const allEntities = [RepoEntity, FileEntity, ScopeEntity, GenerationEntity, IndexFileEntity, SigningKeyEntity, TokenEntity, RemoteObjectEntity, RemoteLinkEntity];
