@@ -31,6 +31,12 @@ export const OPTIONS = {
   role: { type: 'string' },
   pattern: { type: 'string' },
   'expires-days': { type: 'string' },
+  remote: { type: 'string' },
+  virtual: { type: 'string' },
+  ttl: { type: 'string' },
+  offline: { type: 'boolean' },
+  'cache-max': { type: 'string' },
+  'merge-remote': { type: 'boolean' },
 } as const;
 
 export type OptionName = keyof typeof OPTIONS;
@@ -60,6 +66,12 @@ export interface Values {
   role?: string;
   pattern?: string;
   'expires-days'?: string;
+  remote?: string;
+  virtual?: string;
+  ttl?: string;
+  offline?: boolean;
+  'cache-max'?: string;
+  'merge-remote'?: boolean;
 }
 
 /** Accepted by every command. */

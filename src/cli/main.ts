@@ -15,9 +15,10 @@ import { keyCommand } from './commands/keys';
 import { deleteCommand, infoCommand, listCommand, unyank, yank } from './commands/packages';
 import { cleanCommand, gcCommand, reindexCommand, settingsCommand, statusCommand } from './commands/repo';
 import { tokenCommand } from './commands/tokens';
+import { repoCommand } from './commands/repo-kind';
 import { uploadCommand } from './commands/upload';
 
-const COMMANDS: Command[] = [uploadCommand, listCommand, infoCommand, downloadCommand, deleteCommand, yank, unyank, cleanCommand, reindexCommand, statusCommand, settingsCommand, keyCommand, tokenCommand, gcCommand];
+const COMMANDS: Command[] = [uploadCommand, listCommand, infoCommand, downloadCommand, deleteCommand, yank, unyank, cleanCommand, reindexCommand, statusCommand, settingsCommand, repoCommand, keyCommand, tokenCommand, gcCommand];
 
 const GLOBAL_HELP = `Global options (before or after the command):
   -s, --server <url>     server URL (env RPCLI_SERVER, or the profile's "server")
