@@ -13,6 +13,7 @@ import { partitionOf, scopeOf, splitPartition, uploadParams } from './params';
 import { readDeb } from './parse';
 import { aptRoutes } from './routes';
 import { aptSettings } from './settings';
+import { aptRemote } from './remote';
 import { aptSetup } from './setup';
 import { compareDebianVersions } from './version';
 
@@ -73,6 +74,7 @@ export const aptProvider: Provider = {
   compareVersions: compareDebianVersions,
   routes: aptRoutes,
   setup: aptSetup,
+  remote: aptRemote,
 };
 
 export default aptProvider;
