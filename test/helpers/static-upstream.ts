@@ -38,7 +38,7 @@ export async function startStaticUpstream(dir: string, port = 0): Promise<Static
     url: `http://127.0.0.1:${actualPort}`,
     requests: () => log.map((l) => /"(?:GET|HEAD) (\S+) HTTP/.exec(l)?.[1]).filter((p): p is string => !!p),
     async stop() {
-      if (child.exitCode !== null) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
       await exited;
