@@ -7,6 +7,7 @@ import { adminRouter } from './http/admin-router';
 import { apiRouter } from './http/api-router';
 import { cliRouter } from './http/cli-router';
 import { authenticatedJsonBody } from './http/json-body';
+import { kindRouter } from './http/kind-router';
 import { apiReadRouter } from './http/api-read-router';
 import { authenticate, errorHandler, requestLog } from './http/middleware';
 import { repoRouter } from './http/repo-router';
@@ -61,6 +62,7 @@ export function buildApp(s: Services): Express {
 
   app.post('/addpkg', (req, res) => handleUpload(s, req, res, { fileField: 'f' }));
   app.use(cliRouter(s));
+  app.use('/api', kindRouter(s));
   app.use('/api', apiRouter(s));
   app.use('/api', adminRouter(s));
   app.use('/api', opsRouter(s));

@@ -14,6 +14,7 @@ import { readDeb } from './parse';
 import { aptRoutes } from './routes';
 import { aptSettings } from './settings';
 import { aptInstallCommand, aptPackageDetails, aptSetup } from './setup';
+import { aptRemote } from './remote';
 import { compareDebianVersions } from './version';
 
 /** What a stanza is rendered from: the control file's fields as the package had them. */
@@ -77,6 +78,7 @@ export const aptProvider: Provider = {
   setup: aptSetup,
   installCommand: aptInstallCommand,
   packageDetails: aptPackageDetails,
+  remote: aptRemote,
 };
 
 export default aptProvider;

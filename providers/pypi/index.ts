@@ -9,6 +9,7 @@ import { renderEntry, type PypiIndexData } from './entry';
 import { buildIndex, projectScope, ROOT_SCOPE } from './index-builder';
 import { normalizeName } from './names';
 import { parseUpload } from './parse';
+import { pypiRemote, pypiVirtual } from './remote';
 import { rewrite } from './rewrite';
 import { pypiInstallCommand, setup } from './setup';
 import { twineUpload } from './twine-routes';
@@ -42,6 +43,8 @@ export const pypiProvider: Provider = {
   uploadEndpoints: [twineUpload],
   setup,
   installCommand: pypiInstallCommand,
+  remote: pypiRemote,
+  virtual: pypiVirtual,
 };
 
 export default pypiProvider;

@@ -90,4 +90,8 @@ export const tarProvider: Provider = {
       { title: 'Verify the checksum', language: 'shell', code: `curl -fsS '${ctx.repoUrl}/myapp/1.0/myapp-1.0.tar.gz.sha256' | sha256sum -c -` },
     ];
   },
+  // Remote: any HTTP base URL; a file is fetched on its first request and kept (issue 14).
+  remote: {
+    target: (path, ctx) => (path && !path.endsWith('/') ? { kind: 'package', url: `${ctx.upstream.replace(/\/+$/, '')}/${path.split('/').map(encodeURIComponent).join('/')}` } : null),
+  },
 };

@@ -44,6 +44,12 @@ export const OPTIONS = {
   since: { type: 'string' },
   until: { type: 'string' },
   limit: { type: 'string' },
+  remote: { type: 'string' },
+  virtual: { type: 'string' },
+  ttl: { type: 'string' },
+  offline: { type: 'boolean' },
+  'cache-max': { type: 'string' },
+  'merge-remote': { type: 'boolean' },
 } as const;
 
 export type OptionName = keyof typeof OPTIONS;
@@ -86,6 +92,12 @@ export interface Values {
   since?: string;
   until?: string;
   limit?: string;
+  remote?: string;
+  virtual?: string;
+  ttl?: string;
+  offline?: boolean;
+  'cache-max'?: string;
+  'merge-remote'?: boolean;
 }
 
 /** Accepted by every command. */

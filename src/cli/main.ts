@@ -17,9 +17,10 @@ import { deleteCommand, infoCommand, listCommand, unyank, yank } from './command
 import { cleanCommand, gcCommand, reindexCommand, settingsCommand, statusCommand } from './commands/repo';
 import { auditCommand, webhookCommand } from './commands/ops';
 import { tokenCommand } from './commands/tokens';
+import { repoCommand } from './commands/repo-kind';
 import { uploadCommand } from './commands/upload';
 
-const COMMANDS: Command[] = [uploadCommand, listCommand, infoCommand, downloadCommand, deleteCommand, yank, unyank, cleanCommand, reindexCommand, statusCommand, settingsCommand, keyCommand, tokenCommand, gcCommand, webhookCommand, auditCommand];
+const COMMANDS: Command[] = [uploadCommand, listCommand, infoCommand, downloadCommand, deleteCommand, yank, unyank, cleanCommand, reindexCommand, statusCommand, settingsCommand, repoCommand, keyCommand, tokenCommand, gcCommand, webhookCommand, auditCommand];
 
 const GLOBAL_HELP = `Global options (before or after the command):
   -s, --server <url>     server URL (env RPCLI_SERVER, or the profile's "server")

@@ -23,6 +23,7 @@ import type { RepoService } from './repo-service';
 import type { AuditLog } from './audit';
 import type { Events } from './events';
 import { selectDoomed, type DoomedVersion, type RetentionRules, rulesOf } from './retention';
+import { refuseUploadInto } from './kinds';
 
 export type { StoredAttachment } from './entry-renderer';
 
@@ -70,6 +71,7 @@ export class PackageService {
     // The repository row is only created once the package is known to be good (or when
     // parsing needs its signing key): a rejected upload leaves nothing behind.
     let existing = await this.repos.find(provider.name, req.repoName);
+    await refuseUploadInto(this.repos, existing);
     const ensureRepo = async () => (existing ??= await this.repos.getOrCreate(provider.name, req.repoName));
     const provisional: RepoInfo = existing ?? { id: 0, provider: provider.name, name: req.repoName, settings: {} };
     const lazySigner: RepoSigner = {

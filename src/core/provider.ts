@@ -7,6 +7,7 @@
  */
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
+import type { RemoteSupport, RepoKind, VirtualSupport } from './kind-contract';
 
 export interface FileHashes {
   sha256: string;
@@ -31,6 +32,10 @@ export interface RepoInfo {
   name: string;
   /** Free-form per-repository settings (JSON), e.g. `{ "arches": ["x86_64"], "keep": 3 }`. */
   settings: Record<string, unknown>;
+  /** Absent for rows read before kinds existed: hosted (src/core/kind-contract.ts). */
+  kind?: RepoKind;
+  /** Member names in order (virtual only). */
+  members?: string[];
 }
 
 export interface UploadInput {
@@ -384,4 +389,8 @@ export interface Provider {
   installCommand?(pkg: InstallTarget, ctx: InstallContext): string;
   /** Long description and file list of a stored package, from what `parse` returned as `indexData`. */
   packageDetails?(indexData: unknown): PackageDetails;
+  /** How this format's remote (pull-through cache) repositories fetch and rewrite; absent: none. */
+  readonly remote?: RemoteSupport;
+  /** How this format's virtual repositories merge their members; absent: none. */
+  readonly virtual?: VirtualSupport;
 }

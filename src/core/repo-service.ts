@@ -2,11 +2,14 @@ import type { Database } from '../db/database';
 import { isUniqueViolation } from '../db/database';
 import { RepoEntity, type RepoRow } from '../db/entities';
 import { NotFoundError, UnauthorizedError } from './errors';
+import type { RepoKind } from './kind-contract';
 import type { RepoInfo } from './provider';
 import { TokenService, type Principal, type Role } from './tokens';
 
 export function toRepoInfo(row: RepoRow): RepoInfo {
-  return { id: row.id, provider: row.provider, name: row.name, settings: JSON.parse(row.settings || '{}') as Record<string, unknown> };
+  const info: RepoInfo = { id: row.id, provider: row.provider, name: row.name, settings: JSON.parse(row.settings || '{}') as Record<string, unknown>, kind: (row.kind ?? 'hosted') as RepoKind };
+  if (row.kind === 'virtual') info.members = JSON.parse(row.members || '[]') as string[];
+  return info;
 }
 
 /** May this principal read the repository (public, or a token whose pattern covers its stored name)? */

@@ -6,6 +6,7 @@
 import type { Database } from '../db/database';
 import { FileEntity, IndexFileEntity, type FileRow, type IndexFileRow } from '../db/entities';
 import type { StoredAttachment } from './package-service';
+import { RemoteObjectEntity } from '../db/remote-entities';
 
 export interface ListingEntry {
   name: string;
@@ -133,6 +134,9 @@ export class ServedPaths {
     }
     const idx = (await this.db.manager.getRepository(IndexFileEntity).createQueryBuilder('f').select('DISTINCT f.sha256', 'sha256').getRawMany()) as { sha256: string }[];
     for (const r of idx) set.add(r.sha256);
+    // What remote repositories cached (issue 14): kept until evicted or the upstream changes.
+    const cached = (await this.db.manager.getRepository(RemoteObjectEntity).createQueryBuilder('o').select('DISTINCT o.sha256', 'sha256').getRawMany()) as { sha256: string }[];
+    for (const r of cached) set.add(r.sha256);
     return set;
   }
 }

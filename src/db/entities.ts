@@ -8,6 +8,7 @@
  */
 import { EntitySchema } from 'typeorm';
 import { opsEntities } from './ops-entities';
+import { RemoteLinkEntity, RemoteObjectEntity } from './remote-entities';
 
 /** bigint columns come back as strings from mysql2; store/read them as numbers. */
 const bigNumber = { to: (v: number | null) => v, from: (v: string | number | null) => (v === null ? null : Number(v)) };
@@ -19,6 +20,15 @@ export interface RepoRow {
   name: string;
   settings: string;
   createdAt: number;
+  /** 'hosted' | 'remote' | 'virtual' (src/core/kinds.ts). */
+  kind: string;
+  upstream: string | null;
+  /** JSON array of member names (virtual). */
+  members: string | null;
+  /** JSON, credentials sealed (src/core/kinds.ts). */
+  remoteConfig: string | null;
+  cacheHits: number;
+  cacheMisses: number;
 }
 
 export const RepoEntity = new EntitySchema<RepoRow>({
@@ -30,6 +40,12 @@ export const RepoEntity = new EntitySchema<RepoRow>({
     name: { type: String, length: 128 },
     settings: { type: 'text' },
     createdAt: { name: 'created_at', type: 'bigint', transformer: bigNumber },
+    kind: { type: String, length: 16, default: 'hosted' },
+    upstream: { type: 'text', nullable: true },
+    members: { type: 'text', nullable: true },
+    remoteConfig: { name: 'remote_config', type: 'text', nullable: true },
+    cacheHits: { name: 'cache_hits', type: 'bigint', default: 0, transformer: bigNumber },
+    cacheMisses: { name: 'cache_misses', type: 'bigint', default: 0, transformer: bigNumber },
   },
 });
 
@@ -248,4 +264,4 @@ export const SessionEntity = new EntitySchema<SessionRow>({
   },
 });
 
-export const allEntities = [RepoEntity, FileEntity, ScopeEntity, GenerationEntity, IndexFileEntity, SigningKeyEntity, TokenEntity, SessionEntity, ...opsEntities];
+export const allEntities = [RepoEntity, FileEntity, ScopeEntity, GenerationEntity, IndexFileEntity, SigningKeyEntity, TokenEntity, SessionEntity, ...opsEntities, RemoteObjectEntity, RemoteLinkEntity];

@@ -8,6 +8,7 @@ import { getProvider } from '../core/provider-registry';
 import { TokenService } from '../core/tokens';
 import type { Services } from '../services';
 import { repoUrl } from './urls';
+import { kindSummary } from './kind-router';
 
 export function page(req: Request): { limit: number; offset: number } {
   // Whole numbers: both go into SQL (catalog.ts); a huge offset is an empty page, not an error.
@@ -41,6 +42,7 @@ export function apiRouter(s: Services): Router {
       lastDownloadedAt: stats.lastDownloadedAt ? new Date(stats.lastDownloadedAt).toISOString() : null,
       lastPublished: last ? new Date(last).toISOString() : null,
       settings: repo.settings,
+      ...(await kindSummary(s, repo)),
     };
   };
 

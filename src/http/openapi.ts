@@ -66,10 +66,23 @@ const tokenProps: Record<string, Schema> = {
 };
 const keyInfo = obj({ kind: { type: 'string', enum: ['openpgp', 'rsa'] }, name: str, fingerprint: str, publicKey: str, active: bool, createdAt: dateTime });
 
+/** Repository kinds (issue 14): `type` always; the rest for remote or virtual repositories. */
+const kindProps: Record<string, Schema> = {
+  type: { type: 'string', enum: ['hosted', 'remote', 'virtual'] },
+  upstream: { type: 'string', description: 'remote: the upstream URL' },
+  remote: obj({ metadataTtl: int, offline: bool, cacheMaxBytes: nullable(int), timeoutSeconds: int, auth: nullable(obj({ type: { type: 'string', enum: ['basic', 'bearer'] }, username: str }, ['username'])) }),
+  cache: obj({ files: int, size: int, indexFiles: int, indexSize: int, hits: int, misses: int }),
+  members: arr(str),
+  mergeRemoteProjects: bool,
+};
+const kindOptional = ['upstream', 'remote', 'cache', 'members', 'mergeRemoteProjects'];
+
 const schemas: Record<string, Schema> = {
   Error: obj({ error: str, code: str, details: freeObject('extra facts, e.g. validation reasons'), requestId: str }, ['details', 'requestId']),
   Health: obj({ status: { type: 'string', enum: ['ok', 'unavailable'] }, version: str, database: { type: 'string', enum: ['sqlite', 'mysql', 'postgres'] }, blobStore: str, checks: { type: 'object', additionalProperties: str } }),
-  Repo: obj({ provider: str, name: str, url: { type: 'string', format: 'uri' }, packages: int, files: int, size: int, ...downloadProps(), lastPublished: nullable(dateTime), settings: freeObject('repository settings') }),
+  Repo: obj({ provider: str, name: str, url: { type: 'string', format: 'uri' }, packages: int, files: int, size: int, ...downloadProps(), lastPublished: nullable(dateTime), settings: freeObject('repository settings'), ...kindProps }, kindOptional),
+  RepoKind: obj({ provider: str, name: str, ...kindProps }, kindOptional),
+  CacheList: obj({ ...page, files: arr(obj({ path: str, kind: { type: 'string', enum: ['index', 'package'] }, size: int, sha256: str, contentType: str, origin: { type: 'string', description: 'the upstream URL the bytes came from' }, fetchedAt: dateTime, lastUsedAt: dateTime })) }),
   RepoList: obj({ ...page, repos: arr(ref('Repo')) }),
   PackageSummary: obj(packageSummaryProps),
   PackageList: obj({ ...page, packages: arr(ref('PackageSummary')) }),
@@ -200,7 +213,19 @@ export function openApiDocument(serverUrl: string): Schema {
       '/api/openapi.json': { get: { summary: 'This document', tags: ['read'], security: [], responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } } } },
       '/api/search': { get: op({ summary: 'Search package names and descriptions across repositories', tag: 'read', auth: 'none', params: [query('q', 'text to find (case-insensitive substring)', { type: 'string', minLength: 1, maxLength: 200 }, true), P.limit, P.offset], ok: [200, 'SearchResults'], errors: [400] }) },
       '/api/repos': { get: op({ summary: 'Repositories the caller may read', tag: 'read', auth: 'none', params: [P.limit, P.offset], ok: [200, 'RepoList'] }) },
-      [repo]: { get: op({ summary: 'One repository', tag: 'read', auth: 'read', params: repoParams(), ok: [200, 'Repo'], errors: [400, 404] }) },
+      [repo]: {
+        get: op({ summary: 'One repository (with its kind: upstream and cache figures, or members)', tag: 'read', auth: 'read', params: repoParams(), ok: [200, 'Repo'], errors: [400, 404] }),
+        put: withResponse(op({
+          summary: 'Create or change a remote (pull-through cache) or virtual repository', tag: 'admin', auth: 'admin', params: repoParams(), ok: [200, 'RepoKind'], errors: [400, 409],
+          body: {
+            oneOf: [
+              obj({ type: { const: 'remote' }, upstream: { type: 'string', format: 'uri' }, metadataTtl: { type: 'integer', minimum: 0, default: 600 }, offline: bool, cacheMaxBytes: nullable({ type: 'integer', minimum: 1 }), timeoutSeconds: { type: 'integer', minimum: 1, maximum: 3600, default: 30 }, auth: nullable({ type: 'object', description: '{"type":"basic","username","password"} or {"type":"bearer","token"}; sealed, never shown again; omitted keeps the stored one' }) }, ['metadataTtl', 'offline', 'cacheMaxBytes', 'timeoutSeconds', 'auth']),
+              obj({ type: { const: 'virtual' }, members: arr(str), mergeRemoteProjects: bool }, ['mergeRemoteProjects']),
+            ],
+          },
+        }), 201, 'created', 'RepoKind'),
+      },
+      [`${repo}/cache`]: { get: op({ summary: 'What a remote repository cached: path, origin, fetch and last-use time', tag: 'read', auth: 'read', params: [...repoParams(), P.limit, P.offset], ok: [200, 'CacheList'], errors: [400, 404] }) },
       [`${repo}/packages`]: { get: op({ summary: 'Packages of a repository, by name', tag: 'read', auth: 'read', params: [...repoParams(), query('q', 'filter: substring of name or description', str), P.limit, P.offset], ok: [200, 'PackageList'], errors: [400, 404] }) },
       [pkg]: {
         get: op({ summary: 'One package: its versions (newest first, paginated) and their files', tag: 'read', auth: 'read', params: [...repoParams(), P.name, P.limit, P.offset], ok: [200, 'PackageDetail'], errors: [400, 404] }),

@@ -15,6 +15,7 @@ import { sendListing } from './listing';
 import { countDownload } from './ops-middleware';
 import { sendBlob } from './send-blob';
 import { handleUpload } from './upload-handler';
+import { serveKind } from './kind-serve';
 import { baseUrl, repoUrl } from './urls';
 
 /** Repository-relative path of the request, percent-decoded ('' = repository root). */
@@ -113,6 +114,8 @@ async function resolveAndSend(s: Services, provider: Provider, repo: RepoInfo, r
     path = rw.path;
     if (rw.vary) res.setHeader('Vary', rw.vary);
   }
+  // Remote and virtual repositories (issue 14): the cache or the members answer.
+  if (await serveKind(s, provider, repo, path, req, res, (member) => resolveAndSend(s, provider, member, req, res))) return;
   const pinned = pins.take(req, repo.id, path);
   const fromPin = pinned === undefined ? null : await s.paths.indexFileOfGeneration(repo.id, pinned, path);
   const idx = fromPin ?? (await s.paths.currentIndexFile(repo.id, path)) ?? (path.includes('/by-hash/') ? await s.paths.historicIndexFile(repo.id, path) : null);

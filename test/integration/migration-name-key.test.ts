@@ -5,6 +5,7 @@
  * keeps the rows; up runs again after down. The migrated database then serves lookups.
  */
 import { FileNameKey1764000000000 } from '../../migrations/1764000000000-FileNameKey';
+import { RepoKinds1765200000000 } from '../../migrations/1765200000000-RepoKinds';
 import { IndexData1764700000000 } from '../../migrations/1764700000000-IndexData';
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -95,6 +96,14 @@ test(`name_key migration up, down and up again with rows (${testDbKind()})`, asy
   assert.deepEqual((await catalog.filesOf(pypi, 'ACME-core')).map((f) => f.version), ['1.0', '2.0']);
   assert.deepEqual((await catalog.filesOf({ id: ids.tar, provider: 'tar', name: 'files', settings: {} }, 'acme-core')).length, 0, 'tar names are not normalized');
 
+  // RepoKinds down drops its repos columns and the remote cache tables; up restores them.
+  const kinds = new RepoKinds1765200000000();
+  await kinds.down(runner);
+  assert.ok(!(await runner.getTable('repos'))!.columns.some((c) => c.name === 'kind'), 'RepoKinds down drops repos.kind');
+  assert.equal(await runner.hasTable('remote_objects'), false);
+  assert.equal(await runner.hasTable('remote_links'), false);
+  await kinds.up(runner);
+  assert.ok((await runner.getTable('repos'))!.columns.some((c) => c.name === 'kind'));
   // Down in reverse order (later migrations touch other tables): IndexData (drops index_data), then FileNameKey.
   const indexData = new IndexData1764700000000();
   const nameKey = new FileNameKey1764000000000();

@@ -187,6 +187,18 @@ test('upload, yank, delete and admin operations match their schemas', async () =
   await call('POST', '/api/repos/{provider}/{repo}/keys/import', { provider: 'apt', repo: 'debs' }, { expect: 200, body: { armoredPrivateKey: privateKey } });
   await call('POST', '/api/repos/{provider}/{repo}/keys/rotate', { provider: 'apt', repo: 'debs' }, { expect: 200, body: { kind: 'openpgp' } });
   await call('POST', '/api/gc', {}, { expect: 200, body: { dryRun: true } });
+
+  // Repository kinds (issue 14): nothing is fetched until a client asks, so the upstream need not exist.
+  const remote = { provider: 'pypi', repo: 'mirror' };
+  await call('PUT', '/api/repos/{provider}/{repo}', remote, { expect: 201, body: { type: 'remote', upstream: 'http://127.0.0.1:9/simple/', auth: { type: 'bearer', token: 'x' } } });
+  const changed = await call('PUT', '/api/repos/{provider}/{repo}', remote, { expect: 200, body: { type: 'remote', upstream: 'http://127.0.0.1:9/simple/', metadataTtl: 60 } });
+  assert.deepEqual(changed.remote.auth, { type: 'bearer' }, 'omitted auth keeps the stored one');
+  const shown = await call('GET', '/api/repos/{provider}/{repo}', remote, { expect: 200 });
+  assert.equal(shown.type, 'remote');
+  await call('GET', '/api/repos/{provider}/{repo}/cache', remote, { expect: 200 });
+  const virt = await call('PUT', '/api/repos/{provider}/{repo}', { provider: 'pypi', repo: 'everything' }, { expect: 201, body: { type: 'virtual', members: ['py', 'mirror'] } });
+  assert.deepEqual(virt.members, ['py', 'mirror']);
+  await call('PUT', '/api/repos/{provider}/{repo}', { provider: 'pypi', repo: 'py' }, { expect: 409, body: { type: 'remote', upstream: 'http://127.0.0.1:9/' } });
 });
 
 test('webhook and audit operations match their schemas', async () => {

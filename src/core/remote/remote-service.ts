@@ -1,0 +1,429 @@
+/**
+ * The pull-through cache behind every remote repository, whatever its format (the provider's
+ * `remote` hooks say what a path is upstream):
+ * - index files are fetched, transformed by the provider and kept; trusted for `metadataTtl`,
+ *   then fetched again; when the upstream is down the cached copy is served stale;
+ * - package files are fetched on their first request, streamed to that client while they are
+ *   written to a temporary file and hashed, checked against the sha256 the cached index names
+ *   (mismatch: nothing is kept), stored as content-addressed blobs and served from the store
+ *   afterwards;
+ * - concurrent first requests share one upstream fetch: in-process through a map of running
+ *   fetches, across instances through the database lock (src/core/locks.ts) and a re-check of
+ *   the cache once it is held.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { once } from 'node:events';
+import type { Request, Response } from 'express';
+import { In } from 'typeorm';
+import { FileEntity, IndexFileEntity, RepoEntity } from '../../db/entities';
+import { RemoteLinkEntity, RemoteObjectEntity, type RemoteObjectRow } from '../../db/remote-entities';
+import { contentTypeFor } from '../../http/content-types';
+import { sendBlob } from '../../http/send-blob';
+import type { Services } from '../../services';
+import { blobKey } from '../../storage/blob-store';
+import { DomainError, NotFoundError } from '../errors';
+import type { RemoteContext, RemoteTarget, TransformedIndex } from '../kind-contract';
+import { kindConfigOf, type KindConfig } from '../kinds';
+import type { Provider, RepoInfo } from '../provider';
+import { readBounded, shown, timedChunks, upstreamGet, UpstreamError, UpstreamNotFound, type UpstreamOptions } from './upstream';
+
+/** PyPI's whole project list is ~30 MB of HTML; an index larger than this is not one. */
+const MAX_INDEX_BYTES = 256 << 20;
+/** After a checksum mismatch the same file is refused without asking the upstream again for this long. */
+const BAD_FILE_SECONDS = 30;
+const CHUNK = 400;
+
+export interface CacheStats {
+  files: number;
+  size: number;
+  indexFiles: number;
+  indexSize: number;
+  hits: number;
+  misses: number;
+}
+
+interface IndexHit {
+  row: RemoteObjectRow;
+  stale: boolean;
+  reason?: string;
+}
+
+export class RemoteService {
+  private readonly running = new Map<string, Promise<unknown>>();
+  private readonly badFiles = new Map<string, { until: number; error: UpstreamError }>();
+  private readonly counts = new Map<number, { hits: number; misses: number }>();
+  private readonly touched = new Map<number, number>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly s: Services) {
+    // Hit/miss counters and LRU times go to the database in batches: a warm page must not cost a write.
+    this.timer = setInterval(() => void this.flush().catch(() => undefined), 2000);
+    this.timer.unref();
+  }
+
+  async config(repo: RepoInfo): Promise<KindConfig> {
+    const row = await this.s.db.manager.getRepository(RepoEntity).findOneByOrFail({ id: repo.id });
+    return kindConfigOf(row, this.s.config.MASTER_KEY);
+  }
+
+  private ctx(repo: RepoInfo, cfg: KindConfig): RemoteContext {
+    return { upstream: cfg.upstream ?? '', repoName: repo.name };
+  }
+
+  private opts(cfg: KindConfig): UpstreamOptions {
+    return { upstream: cfg.upstream ?? '', auth: cfg.auth, timeoutSeconds: cfg.remote.timeoutSeconds };
+  }
+
+  private count(repoId: number, what: 'hits' | 'misses'): void {
+    const c = this.counts.get(repoId) ?? { hits: 0, misses: 0 };
+    c[what]++;
+    this.counts.set(repoId, c);
+  }
+
+  /** Serve `path` of a remote repository. False: the format has nothing at this path upstream. */
+  async serve(provider: Provider, repo: RepoInfo, relPath: string, req: Request, res: Response): Promise<boolean> {
+    const cfg = await this.config(repo);
+    const target = provider.remote?.target(relPath, this.ctx(repo, cfg));
+    if (!target) return false;
+    if (target.kind === 'index') {
+      const hit = await this.index(provider, repo, cfg, relPath, target);
+      if (!hit) return false;
+      if (hit.stale) {
+        // RFC 7234 warn-codes 110/111: what pip/apt users see in a proxy's answer when it could not revalidate.
+        res.setHeader('Warning', `111 artifactd "Revalidation Failed: ${(hit.reason ?? 'upstream unavailable').replace(/["\\\r\n]/g, ' ').slice(0, 200)}"`);
+        res.setHeader('X-Cache', 'STALE');
+      }
+      await sendBlob(req, res, this.s.blobs, { sha256: hit.row.sha256, size: hit.row.size, contentType: hit.row.contentType, lastModified: new Date(hit.row.fetchedAt), cacheControl: 'no-cache' }, false);
+      return true;
+    }
+    return this.servePackage(provider, repo, cfg, relPath, target, req, res);
+  }
+
+  /** The bytes a remote serves at an index path (virtual merges), or null when the upstream has none. */
+  async indexBytes(provider: Provider, repo: RepoInfo, relPath: string): Promise<Buffer | null> {
+    const cfg = await this.config(repo);
+    const target = provider.remote?.target(relPath, this.ctx(repo, cfg));
+    if (!target || target.kind !== 'index') return null;
+    const hit = await this.index(provider, repo, cfg, relPath, target).catch((e) => {
+      if (e instanceof NotFoundError || e instanceof UpstreamNotFound) return null;
+      throw e;
+    });
+    if (!hit) return null;
+    const chunks: Buffer[] = [];
+    for await (const c of await this.s.blobs.get(blobKey(hit.row.sha256))) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  private objects() {
+    return this.s.db.manager.getRepository(RemoteObjectEntity);
+  }
+
+  // ---- index files ------------------------------------------------------------------------
+
+  private async index(provider: Provider, repo: RepoInfo, cfg: KindConfig, relPath: string, target: Extract<RemoteTarget, { kind: 'index' }>): Promise<IndexHit | null> {
+    const cached = await this.objects().findOne({ where: { repoId: repo.id, path: relPath } });
+    const fresh = (row: RemoteObjectRow | null) => !!row && Date.now() - row.fetchedAt < cfg.remote.metadataTtl * 1000;
+    if (cached && (fresh(cached) || cfg.remote.offline)) {
+      this.count(repo.id, 'hits');
+      this.touched.set(cached.id, Date.now());
+      return { row: cached, stale: false };
+    }
+    if (cfg.remote.offline) throw new UpstreamError(`${repo.provider}/${repo.name} is offline and has no cached copy of ${relPath}`, 'upstream_offline');
+    try {
+      await this.once(`index:${repo.id}:${target.source}`, () =>
+        this.s.locks.withLock(`remote:${repo.id}:${target.source}`, async () => {
+          // Another request (or instance) may have fetched it while this one waited for the lock.
+          if (fresh(await this.objects().findOne({ where: { repoId: repo.id, path: relPath } }))) return;
+          await this.refreshIndex(provider, repo, cfg, relPath, target);
+        }),
+      );
+    } catch (e) {
+      if (e instanceof UpstreamNotFound) throw new NotFoundError(`${relPath} is not in ${repo.provider}/${repo.name}: ${e.message}`);
+      if (cached && e instanceof DomainError && (e.status === 502 || e.status === 504)) {
+        this.s.log.warn('remote: upstream failed, serving the cached index stale', { repo: `${repo.provider}/${repo.name}`, path: relPath, fetchedAt: new Date(cached.fetchedAt).toISOString(), error: e.message });
+        this.count(repo.id, 'hits');
+        return { row: cached, stale: true, reason: e.message };
+      }
+      throw e;
+    }
+    const row = await this.objects().findOne({ where: { repoId: repo.id, path: relPath } });
+    return row ? { row, stale: false } : null;
+  }
+
+  private async refreshIndex(provider: Provider, repo: RepoInfo, cfg: KindConfig, relPath: string, target: Extract<RemoteTarget, { kind: 'index' }>): Promise<void> {
+    const started = Date.now();
+    const up = await upstreamGet(target.url, this.opts(cfg), target.accept);
+    const body = await readBounded(up, MAX_INDEX_BYTES);
+    const fetched = { path: relPath, source: target.source, url: up.url, contentType: up.contentType, body };
+    let out: TransformedIndex;
+    try {
+      out = provider.remote?.transformIndex ? provider.remote.transformIndex(fetched, this.ctx(repo, cfg)) : { files: [{ path: relPath, data: body, contentType: up.contentType }], links: [] };
+    } catch (e) {
+      throw new UpstreamError(`the upstream's ${shown(up.url)} could not be read: ${(e as Error).message}`, 'upstream_bad_index');
+    }
+    for (const f of out.files) {
+      const sha = sha256(f.data);
+      if (!(await this.s.blobs.stat(blobKey(sha)))) await this.s.blobs.putBuffer(blobKey(sha), f.data, f.contentType);
+    }
+    const now = Date.now();
+    await this.s.db.write(async (m) => {
+      const objects = m.getRepository(RemoteObjectEntity);
+      const links = m.getRepository(RemoteLinkEntity);
+      await objects.delete({ repoId: repo.id, source: target.source, kind: 'index' });
+      const paths = out.files.map((f) => f.path);
+      for (let i = 0; i < paths.length; i += CHUNK) await objects.delete({ repoId: repo.id, path: In(paths.slice(i, i + CHUNK)) });
+      for (const f of out.files) {
+        await objects.insert({ repoId: repo.id, path: f.path, kind: 'index', sha256: sha256(f.data), size: f.data.length, contentType: f.contentType, upstreamUrl: up.url, source: target.source, fetchedAt: now, lastUsedAt: now });
+      }
+      // The links of this index replace its previous ones (and any other index's for the same paths).
+      await links.delete({ repoId: repo.id, source: target.source });
+      const unique = [...new Map(out.links.map((l) => [l.path, l])).values()];
+      for (let i = 0; i < unique.length; i += CHUNK) {
+        const part = unique.slice(i, i + CHUNK);
+        await links.delete({ repoId: repo.id, path: In(part.map((l) => l.path)) });
+        await links.insert(part.map((l) => ({ repoId: repo.id, path: l.path, source: target.source, upstreamUrl: l.url, sha256: l.sha256 ?? null })));
+      }
+    });
+    this.count(repo.id, 'misses');
+    this.s.log.info('remote: index fetched', { repo: `${repo.provider}/${repo.name}`, path: relPath, url: shown(up.url), bytes: body.length, files: out.files.length, links: out.links.length, durationMs: Date.now() - started });
+  }
+
+  // ---- package files ----------------------------------------------------------------------
+
+  /** A cached package file with the expected bytes (by path, or by hash from another path). */
+  private async cachedPackage(repoId: number, relPath: string, expected: string | null): Promise<RemoteObjectRow | null> {
+    const atPath = await this.objects().findOne({ where: { repoId, path: relPath } });
+    if (atPath && (!expected || atPath.sha256 === expected)) return atPath;
+    if (!expected) return null;
+    return this.objects().findOne({ where: { repoId, sha256: expected } });
+  }
+
+  private async servePackage(provider: Provider, repo: RepoInfo, cfg: KindConfig, relPath: string, target: Extract<RemoteTarget, { kind: 'package' }>, req: Request, res: Response): Promise<boolean> {
+    const link = await this.s.db.manager.getRepository(RemoteLinkEntity).findOne({ where: { repoId: repo.id, path: relPath } });
+    const expected = link?.sha256 ?? null;
+    const url = link?.upstreamUrl ?? target.url;
+    const send = async (row: RemoteObjectRow) => {
+      this.touched.set(row.id, Date.now());
+      const filename = path.posix.basename(relPath);
+      await sendBlob(req, res, this.s.blobs, { sha256: row.sha256, size: row.size, contentType: contentTypeFor(provider, filename), lastModified: new Date(row.fetchedAt), redirectable: true, filename, cacheControl: 'public, max-age=31536000, immutable' }, this.s.config.S3_REDIRECT === 'presigned');
+    };
+    const hit = await this.cachedPackage(repo.id, relPath, expected);
+    if (hit) {
+      this.count(repo.id, 'hits');
+      await send(hit);
+      return true;
+    }
+    if (!url) return false;
+    if (cfg.remote.offline) throw new UpstreamError(`${repo.provider}/${repo.name} is offline and has no cached copy of ${relPath}`, 'upstream_offline');
+    const key = `pkg:${repo.id}:${relPath}`;
+    const bad = this.badFiles.get(key);
+    if (bad && bad.until > Date.now()) throw bad.error;
+    const runningFill = this.running.get(key);
+    if (runningFill) {
+      // Another request of this process is fetching it: wait, then serve from the store.
+      await runningFill;
+      const row = await this.cachedPackage(repo.id, relPath, expected);
+      if (!row) throw new UpstreamError(`fetching ${relPath} from the upstream failed`);
+      this.count(repo.id, 'hits');
+      await send(row);
+      return true;
+    }
+    let streamed = false;
+    const fill = this.once(key, () =>
+      this.s.locks.withLock(`remote:${repo.id}:${relPath}`, async () => {
+        const again = await this.cachedPackage(repo.id, relPath, expected);
+        if (again) return again;
+        streamed = req.method === 'GET';
+        return this.fetchPackage(provider, repo, cfg, relPath, url, expected, streamed ? res : null);
+      }),
+    );
+    let row: RemoteObjectRow;
+    try {
+      row = await fill;
+    } catch (e) {
+      if (res.headersSent) {
+        // The client already has a 200 and part of the body: breaking the connection is the only
+        // way to tell it; it never receives the last chunk, so it never holds a complete wrong file.
+        res.destroy();
+        return true;
+      }
+      throw e;
+    }
+    if (!streamed) {
+      this.count(repo.id, 'hits');
+      await send(row);
+    }
+    return true;
+  }
+
+  /** Fetch, hash, verify and store one package file, writing it to `res` (when given) as it arrives. */
+  private async fetchPackage(provider: Provider, repo: RepoInfo, cfg: KindConfig, relPath: string, url: string, expected: string | null, res: Response | null): Promise<RemoteObjectRow> {
+    const started = Date.now();
+    const up = await upstreamGet(url, this.opts(cfg));
+    fs.mkdirSync(this.s.tmpDir, { recursive: true });
+    const tmp = path.join(this.s.tmpDir, `remote-${crypto.randomBytes(8).toString('hex')}`);
+    const out = fs.createWriteStream(tmp);
+    const hash = crypto.createHash('sha256');
+    let size = 0;
+    let clientOk = !!res;
+    if (res) {
+      const filename = path.posix.basename(relPath);
+      res.status(200);
+      res.setHeader('Content-Type', contentTypeFor(provider, filename));
+      if (up.length !== null) res.setHeader('Content-Length', String(up.length));
+      res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+      res.setHeader('X-Cache', 'MISS');
+      res.flushHeaders();
+    }
+    // The newest chunk is held back until the bytes are verified: a client whose download turns
+    // out not to match the index's sha256 never receives the complete file.
+    let held: Buffer | null = null;
+    try {
+      for await (const chunk of timedChunks(up)) {
+        hash.update(chunk);
+        size += chunk.length;
+        if (!out.write(chunk)) await once(out, 'drain');
+        if (held && clientOk) clientOk = await writeTo(res!, held);
+        held = chunk;
+      }
+      out.end();
+      await once(out, 'close');
+      if (up.length !== null && size !== up.length) throw new UpstreamError(`the upstream sent ${size} of the ${up.length} bytes of ${shown(up.url)}`);
+      const actual = hash.digest('hex');
+      if (expected && actual !== expected) {
+        const err = new UpstreamError(`the upstream's ${shown(up.url)} has sha256 ${actual}, but the upstream's index says ${expected}; nothing was kept`, 'upstream_checksum_mismatch', { expected, actual });
+        this.badFiles.set(`pkg:${repo.id}:${relPath}`, { until: Date.now() + BAD_FILE_SECONDS * 1000, error: err });
+        this.s.log.warn('remote: checksum mismatch, file refused', { repo: `${repo.provider}/${repo.name}`, path: relPath, url: shown(up.url), expected, actual });
+        throw err;
+      }
+      const key = blobKey(actual);
+      if (!(await this.s.blobs.stat(key))) await this.s.blobs.putFile(key, tmp);
+      const now = Date.now();
+      const row = await this.s.db.write(async (m) => {
+        const objects = m.getRepository(RemoteObjectEntity);
+        await objects.delete({ repoId: repo.id, path: relPath });
+        await objects.insert({ repoId: repo.id, path: relPath, kind: 'package', sha256: actual, size, contentType: contentTypeFor(provider, path.posix.basename(relPath)), upstreamUrl: up.url, source: relPath, fetchedAt: now, lastUsedAt: now });
+        return objects.findOneByOrFail({ repoId: repo.id, path: relPath });
+      });
+      this.count(repo.id, 'misses');
+      this.s.log.info('remote: file fetched', { repo: `${repo.provider}/${repo.name}`, path: relPath, url: shown(up.url), bytes: size, verified: !!expected, durationMs: Date.now() - started });
+      if (res && clientOk) {
+        if (held) await writeTo(res, held);
+        res.end();
+      }
+      if (cfg.remote.cacheMaxBytes !== null) await this.evict(repo, cfg.remote.cacheMaxBytes, row.id);
+      return row;
+    } catch (e) {
+      up.abort();
+      out.destroy();
+      throw e;
+    } finally {
+      await fs.promises.rm(tmp, { force: true });
+    }
+  }
+
+  // ---- cache size, eviction, counters, listing -----------------------------------------
+
+  /**
+   * Least recently used package files go until the cache fits `maxBytes` (never the one just
+   * stored, never index files: a cached index names them and is what clients verify against).
+   * A blob is deleted only when nothing else (a hosted file, an attachment, an index, another
+   * cache) references it; `gc` would find the rest.
+   */
+  async evict(repo: RepoInfo, maxBytes: number, keepId: number): Promise<number> {
+    await this.flush();
+    const rows = await this.objects().find({ where: { repoId: repo.id, kind: 'package' }, order: { lastUsedAt: 'ASC', id: 'ASC' }, select: { id: true, sha256: true, size: true, path: true } });
+    let total = rows.reduce((n, r) => n + r.size, 0);
+    let evicted = 0;
+    for (const r of rows) {
+      if (total <= maxBytes) break;
+      if (r.id === keepId) continue;
+      await this.s.db.write((m) => m.getRepository(RemoteObjectEntity).delete({ id: r.id }));
+      total -= r.size;
+      evicted++;
+      if (!(await this.blobReferenced(r.sha256))) await this.s.blobs.delete(blobKey(r.sha256)).catch(() => undefined);
+      this.s.log.info('remote: evicted', { repo: `${repo.provider}/${repo.name}`, path: r.path, bytes: r.size });
+    }
+    return evicted;
+  }
+
+  private async blobReferenced(sha: string): Promise<boolean> {
+    const m = this.s.db.manager;
+    if ((await m.getRepository(FileEntity).count({ where: { sha256: sha } })) > 0) return true;
+    if ((await m.getRepository(RemoteObjectEntity).count({ where: { sha256: sha } })) > 0) return true;
+    if ((await m.getRepository(IndexFileEntity).count({ where: { sha256: sha } })) > 0) return true;
+    const att = await m.getRepository(FileEntity).createQueryBuilder('f').where('f.attachments LIKE :p', { p: `%${sha}%` }).getCount();
+    return att > 0;
+  }
+
+  async flush(): Promise<void> {
+    const counts = [...this.counts];
+    this.counts.clear();
+    const touched = [...this.touched];
+    this.touched.clear();
+    if (counts.length === 0 && touched.length === 0) return;
+    await this.s.db.write(async (m) => {
+      for (const [id, c] of counts) {
+        await m.getRepository(RepoEntity).createQueryBuilder().update().set({ cacheHits: () => `cache_hits + ${Number(c.hits)}`, cacheMisses: () => `cache_misses + ${Number(c.misses)}` }).where('id = :id', { id }).execute();
+      }
+      for (const [id, at] of touched) await m.getRepository(RemoteObjectEntity).update({ id }, { lastUsedAt: at });
+    });
+  }
+
+  async stats(repo: RepoInfo): Promise<CacheStats> {
+    await this.flush();
+    const rows = (await this.objects().createQueryBuilder('o').select('o.kind', 'kind').addSelect('COUNT(*)', 'n').addSelect('SUM(o.size)', 'size').where('o.repo_id = :id', { id: repo.id }).groupBy('o.kind').getRawMany()) as { kind: string; n: unknown; size: unknown }[];
+    const of = (k: string) => rows.find((r) => r.kind === k);
+    const row = await this.s.db.manager.getRepository(RepoEntity).findOneByOrFail({ id: repo.id });
+    return { files: Number(of('package')?.n ?? 0), size: Number(of('package')?.size ?? 0), indexFiles: Number(of('index')?.n ?? 0), indexSize: Number(of('index')?.size ?? 0), hits: row.cacheHits, misses: row.cacheMisses };
+  }
+
+  /** Cached files, newest fetch first (the JSON API and the UI). */
+  async list(repo: RepoInfo, page: { limit: number; offset: number }): Promise<{ total: number; files: RemoteObjectRow[] }> {
+    await this.flush();
+    const total = await this.objects().count({ where: { repoId: repo.id } });
+    const files = await this.objects().find({ where: { repoId: repo.id }, order: { fetchedAt: 'DESC', id: 'DESC' }, take: page.limit, skip: page.offset });
+    return { total, files };
+  }
+
+  /** Run `fn` once per key at a time in this process; concurrent callers share its result. */
+  private once<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const existing = this.running.get(key) as Promise<T> | undefined;
+    if (existing) return existing;
+    const p = fn().finally(() => this.running.delete(key));
+    this.running.set(key, p);
+    p.catch(() => undefined);
+    return p;
+  }
+}
+
+function sha256(data: Buffer): string {
+  return crypto.createHash('sha256').update(data).digest('hex');
+}
+
+/** Write with backpressure; false once the client has gone (the fetch still completes for the cache). */
+async function writeTo(res: Response, chunk: Buffer): Promise<boolean> {
+  if (res.destroyed || res.writableEnded) return false;
+  if (res.write(chunk)) return true;
+  return new Promise<boolean>((resolve) => {
+    const done = (ok: boolean) => {
+      res.off('drain', onDrain);
+      res.off('close', onClose);
+      resolve(ok);
+    };
+    const onDrain = () => done(true);
+    const onClose = () => done(false);
+    res.once('drain', onDrain);
+    res.once('close', onClose);
+  });
+}
+
+const services = new WeakMap<Services, RemoteService>();
+/** The one RemoteService of a Services instance (it batches counters in memory). */
+export function remoteService(s: Services): RemoteService {
+  let r = services.get(s);
+  if (!r) services.set(s, (r = new RemoteService(s)));
+  return r;
+}
