@@ -4,14 +4,17 @@
  * deliveries and redeliver, change, delete behind a confirmation page) and /audit (newest
  * first, filters, SQL paging), who may see them (admin over every repository only), CSRF,
  * and the retention rules on the repository settings page. HTTP level, like
- * ui-session.test.ts; the browser part is in ui-ops-browser.test.ts. Runs on MariaDB too
- * (TEST_DB=mysql).
+ * ui-session.test.ts, then a short part in a real browser (Debian's chromium driven by
+ * playwright-core, like ui-manage-browser.test.ts): create with the keyboard-reachable form,
+ * copy the secret, ping, delete, filter the audit log without JavaScript, nothing scrolls
+ * sideways at 360 px. Screenshots go to test-artifacts/ui/. Runs on MariaDB too (TEST_DB=mysql).
  */
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { EVENT_TYPES } from '../../src/core/events';
 import { HTML_CSP } from '../../src/http/ui/render';
 import { upload } from '../helpers/http';
@@ -26,6 +29,8 @@ let dir: string;
 let admin: UiSession;
 let hookId: number;
 let secret: string;
+let browser: Browser;
+const ARTIFACTS = path.join(__dirname, '../../test-artifacts/ui');
 
 async function apiToken(name: string, role: string, repoPattern = '*'): Promise<string> {
   const r = await fetch(`${srv.url}/api/tokens`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ name, role, repoPattern }) });
@@ -58,8 +63,11 @@ before(async () => {
   srv = await startServer({ env: { WEBHOOK_RETRY_SECONDS: '0.1', WEBHOOK_POLL_SECONDS: '0.1', WEBHOOK_GIVE_UP_SECONDS: '5', WEBHOOK_TIMEOUT_SECONDS: '5' } });
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ui-ops-'));
   admin = await signIn(srv.url, ADMIN_TOKEN);
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
 });
 after(async () => {
+  await browser?.close();
   await srv?.stop();
   await rx?.stop();
   fs.rmSync(dir, { recursive: true, force: true });
@@ -334,5 +342,96 @@ describe('retention rules on the settings page', () => {
     const bad = await admin.post('/ui/apt/ops-debs/-/settings', { deleteOlderThanDays: '0' });
     assert.equal(bad.status, 400);
     assert.equal((await srv.services.repos.find('apt', 'ops-debs'))!.settings.deleteOlderThanDays, 30);
+  });
+});
+
+describe('in a browser', () => {
+  const shot = async (page: Page, name: string) => {
+    for (const width of [360, 1280]) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.screenshot({ path: path.join(ARTIFACTS, `ops-${name}-${width}.png`), fullPage: true });
+      if (width === 360) {
+        const overflow = Number(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'));
+        assert.ok(overflow <= 0, `${name} scrolls sideways by ${overflow}px on a 360px screen`);
+      }
+    }
+  };
+  const signInPage = async (page: Page) => {
+    await page.goto(`${srv.url}/signin`);
+    await page.getByLabel('Token').fill(ADMIN_TOKEN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${srv.url}/`);
+  };
+
+  test('create a webhook, copy its secret, ping it, delete it by keyboard', async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: srv.url });
+    const page = await ctx.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    // Every page, stylesheet and script loads (the browser's own /favicon.ico probe aside).
+    page.on('response', (r) => r.status() >= 400 && !r.url().endsWith('/favicon.ico') && errors.push(`${r.status()} ${r.url()}`));
+    try {
+      await signInPage(page);
+      await page.getByRole('link', { name: 'Webhooks', exact: true }).click();
+      await page.waitForURL(`${srv.url}/webhooks`);
+      await page.getByLabel('Receiver URL').fill(`${rx.url}?from=browser`);
+      await page.getByLabel(/Every event/).uncheck();
+      await page.getByLabel('package.deleted', { exact: true }).check();
+      await page.getByLabel('key.rotated', { exact: true }).check();
+      await page.getByLabel('Repositories').fill('browser-*');
+      await page.getByRole('button', { name: 'Create webhook' }).click();
+      const shown = (await page.locator('#new-secret').textContent())!;
+      assert.match(shown, /^whsec_/);
+      await page.getByRole('button', { name: 'Copy' }).click();
+      assert.equal(await page.evaluate('navigator.clipboard.readText()'), shown);
+      await shot(page, 'webhooks-created');
+      const id = Math.max(...(await srv.services.webhooks.list()).map((w) => w.id));
+      assert.deepEqual((await srv.services.webhooks.get(id)).events, ['package.deleted', 'key.rotated']);
+
+      await page.getByRole('link', { name: `Open webhook #${id}` }).click();
+      const before = rx.received.length;
+      await page.getByRole('button', { name: 'Send test ping' }).click();
+      await page.waitForURL(/notice=webhook-ping/);
+      const [ping] = (await rx.waitFor(before + 1)).slice(before);
+      assert.ok(verifySignature(shown, ping.body, ping.headers['x-artifactd-signature'] as string), 'signed with the secret the page showed');
+      for (let i = 0; i < 100 && (await page.locator('.state-delivered').count()) === 0; i++) await page.reload();
+      assert.equal(await page.locator('tbody .state-delivered').count(), 1);
+      await shot(page, 'webhook');
+
+      // Keyboard only: focus the delete link, Enter, then the confirmation button, Enter.
+      await page.getByRole('link', { name: 'Delete this webhook…' }).focus();
+      await page.keyboard.press('Enter');
+      await page.waitForURL(`${srv.url}/webhooks/${id}/delete`);
+      await shot(page, 'webhook-delete');
+      await page.getByRole('button', { name: 'Delete this webhook' }).focus();
+      await page.keyboard.press('Enter');
+      await page.waitForURL(/notice=webhook-deleted/);
+      assert.ok(!(await srv.services.webhooks.list()).some((w) => w.id === id));
+      assert.deepEqual(errors, []);
+    } finally {
+      await ctx.close();
+    }
+  });
+
+  test('the audit log filters with its GET form, without JavaScript', async () => {
+    const ctx = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 1280, height: 900 } });
+    const page = await ctx.newPage();
+    try {
+      await signInPage(page);
+      await page.getByRole('link', { name: 'Audit log', exact: true }).click();
+      await page.waitForURL(`${srv.url}/audit`);
+      await page.getByLabel('Action').fill('webhook.delete');
+      await page.getByLabel('Actor (token name)').fill('admin');
+      await page.getByRole('button', { name: 'Filter' }).click();
+      await page.waitForURL(/\/audit\?.*action=webhook\.delete/);
+      const actions = await page.locator('tbody td[data-label="Action"]').allTextContents();
+      assert.ok(actions.length >= 2, `${actions}`);
+      assert.ok(actions.every((a) => a === 'webhook.delete'));
+      assert.match((await page.getByRole('status').textContent())!, /entries match the filter/);
+      await shot(page, 'audit');
+    } finally {
+      await ctx.close();
+    }
   });
 });
