@@ -83,6 +83,18 @@ const ACTIONS: Record<string, string> = {
   'DELETE /api/webhooks/:id': 'webhook.delete',
   'POST /api/webhooks/:id/test': 'webhook.test',
   'POST /api/webhooks/:id/deliveries/:delivery/redeliver': 'webhook.redeliver',
+  // The web UI's forms (src/http/ui/*-routes.ts) do the same things under the same names.
+  'POST /upload': 'package.upload',
+  'POST /ui/:provider/:repo/-/delete': 'package.delete',
+  'POST /ui/:provider/:repo/-/settings': 'repo.settings',
+  'POST /ui/:provider/:repo/-/keys/rotate': 'key.rotate',
+  'POST /tokens': 'token.create',
+  'POST /tokens/:id/revoke': 'token.revoke',
+  'POST /webhooks': 'webhook.create',
+  'POST /webhooks/:id': 'webhook.update',
+  'POST /webhooks/:id/delete': 'webhook.delete',
+  'POST /webhooks/:id/test': 'webhook.test',
+  'POST /webhooks/:id/deliveries/:delivery/redeliver': 'webhook.redeliver',
 };
 
 /** The values of a template's `:params` in a path (`req.params` is gone once an error left the router). */

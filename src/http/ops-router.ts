@@ -4,6 +4,7 @@
  */
 import express, { type Request, type Router } from 'express';
 import { z } from 'zod';
+import type { AuditFilter } from '../core/audit';
 import { BadRequestError } from '../core/errors';
 import { EVENT_TYPES } from '../core/events';
 import { TokenService } from '../core/tokens';
@@ -26,10 +27,11 @@ const webhookFields = {
   active: z.boolean(),
   description: z.string().max(255),
 };
-const createBody = z.strictObject({ ...webhookFields, secret: webhookFields.secret.optional(), events: eventList.optional(), repoPattern: webhookFields.repoPattern.optional(), active: z.boolean().optional(), description: webhookFields.description.optional() });
-const updateBody = z.strictObject(Object.fromEntries(Object.entries(webhookFields).map(([k, v]) => [k, v.optional()])) as { [K in keyof typeof webhookFields]: z.ZodOptional<(typeof webhookFields)[K]> });
+/** The create and change bodies of /api/webhooks; the web UI's webhook forms validate with them too. */
+export const createBody = z.strictObject({ ...webhookFields, secret: webhookFields.secret.optional(), events: eventList.optional(), repoPattern: webhookFields.repoPattern.optional(), active: z.boolean().optional(), description: webhookFields.description.optional() });
+export const updateBody = z.strictObject(Object.fromEntries(Object.entries(webhookFields).map(([k, v]) => [k, v.optional()])) as { [K in keyof typeof webhookFields]: z.ZodOptional<(typeof webhookFields)[K]> });
 
-function positiveId(raw: unknown, what: string): number {
+export function positiveId(raw: unknown, what: string): number {
   const id = Number(raw);
   if (!Number.isSafeInteger(id) || id < 1) throw new BadRequestError(`${what} must be a positive integer, got "${String(raw)}"`);
   return id;
@@ -51,6 +53,23 @@ function textParam(req: Request, name: string): string | undefined {
   if (typeof v !== 'string' || v.length > 255) throw new BadRequestError(`${name} must be one value of at most 255 characters`);
   return v;
 }
+
+/** The filter of GET /api/audit from its query (the web UI's audit page reads the same one). */
+export function auditFilter(req: Request): AuditFilter {
+  const outcome = textParam(req, 'outcome');
+  if (outcome && !AUDIT_OUTCOMES.includes(outcome)) throw new BadRequestError(`outcome is ok, denied, refused or error, got "${outcome}"`);
+  return {
+    provider: textParam(req, 'provider'),
+    repo: textParam(req, 'repo'),
+    actor: textParam(req, 'actor'),
+    action: textParam(req, 'action'),
+    outcome,
+    since: timeParam(req, 'since'),
+    until: timeParam(req, 'until'),
+  };
+}
+
+export const AUDIT_OUTCOMES = ['ok', 'denied', 'refused', 'error'];
 
 export function opsRouter(s: Services): Router {
   const r = express.Router();
@@ -107,19 +126,8 @@ export function opsRouter(s: Services): Router {
 
   r.get('/audit', async (req, res) => {
     admin(req);
-    const outcome = textParam(req, 'outcome');
-    if (outcome && !['ok', 'denied', 'refused', 'error'].includes(outcome)) throw new BadRequestError(`outcome is ok, denied, refused or error, got "${outcome}"`);
     const { limit, offset } = page(req);
-    const filter = {
-      provider: textParam(req, 'provider'),
-      repo: textParam(req, 'repo'),
-      actor: textParam(req, 'actor'),
-      action: textParam(req, 'action'),
-      outcome,
-      since: timeParam(req, 'since'),
-      until: timeParam(req, 'until'),
-    };
-    res.json({ limit, offset, ...(await s.audit.list(filter, { limit, offset })) });
+    res.json({ limit, offset, ...(await s.audit.list(auditFilter(req), { limit, offset })) });
   });
 
   return r;

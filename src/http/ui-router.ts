@@ -17,6 +17,8 @@ import { accountRoutes } from './ui/account-routes';
 import { manageRoutes } from './ui/manage-routes';
 import { page } from './ui/render';
 import { uploadRoutes } from './ui/upload-routes';
+import { webhookRoutes } from './ui/webhook-routes';
+import { auditRoutes } from './ui/audit-routes';
 
 // SVG served on its own: its inline <style> is the only thing it may use.
 const SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'";
@@ -32,10 +34,12 @@ const param = (req: Request, name: string) => String(req.params[name]);
 
 export function uiRouter(s: Services, sessions: SessionService): Router {
   const r = express.Router();
-  // Sign-in, tokens, uploads and the manage forms (their paths never collide with the pages below).
+  // Sign-in, tokens, uploads, the manage forms, webhooks and the audit log (their paths never collide with the pages below).
   r.use(accountRoutes(s, sessions));
   r.use(uploadRoutes(s));
   r.use(manageRoutes(s));
+  r.use(webhookRoutes(s));
+  r.use(auditRoutes(s));
 
   // The home page doubles as the search page when given ?q=, so the header form works anywhere.
   r.get('/', async (req, res) => {

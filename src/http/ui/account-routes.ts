@@ -8,6 +8,7 @@ import type { SessionService } from '../../core/sessions';
 import { TokenService, type Principal } from '../../core/tokens';
 import type { Services } from '../../services';
 import { parseBody, tokenBody } from '../admin-router';
+import { noteAudit } from '../ops-middleware';
 import { acceptForm, CSRF_FIELD, readCookie, requireSameOrigin, SESSION_COOKIE, sessionCookie } from '../session';
 import { baseUrl } from '../urls';
 import { page } from './render';
@@ -99,6 +100,8 @@ export function accountRoutes(s: Services, sessions: SessionService): Router {
   });
 
   r.post('/tokens/:id/revoke', form, async (req, res) => {
+    // The audit entry names the token as DELETE /api/tokens/:id's does.
+    noteAudit(res, { target: `token ${String(req.params.id)}` });
     tokenAdmin(s, req);
     const id = Number(req.params.id);
     if (!Number.isSafeInteger(id) || id < 1) throw new DomainError(400, 'bad_request', `token id must be a positive integer, got "${req.params.id}"`);

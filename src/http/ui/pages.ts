@@ -47,7 +47,7 @@ export function pager<T>(items: T[], total: number, page: number, req: Request, 
  * One page of a list whose total comes first: `load(offset, limit)` is asked for the
  * requested page and, when that is past the end, once more for the last page.
  */
-async function sqlPage<T>(req: Request, path: string, load: (p: { limit: number; offset: number }) => Promise<{ total: number; items: T[] }>): Promise<Pager<T>> {
+export async function sqlPage<T>(req: Request, path: string, load: (p: { limit: number; offset: number }) => Promise<{ total: number; items: T[] }>): Promise<Pager<T>> {
   let page = pageNumber(req);
   let got = await load({ limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE });
   const pages = Math.max(1, Math.ceil(got.total / PAGE_SIZE));

@@ -22,6 +22,8 @@ export interface Viewer {
   canManageTokens: boolean;
   /** May upload somewhere: write or admin, on the repositories of its pattern. */
   canUpload: boolean;
+  /** May see the webhooks and audit log pages (the same rule as /api/webhooks and /api/audit: admin over every repository). */
+  canOperate: boolean;
 }
 
 export function viewerOf(req: Request): Viewer {
@@ -35,6 +37,7 @@ export function viewerOf(req: Request): Viewer {
     csrfToken: req.session?.csrfToken ?? '',
     canManageTokens: p ? allowsEverywhere(p, 'admin') : false,
     canUpload: p ? p.role !== 'read' : false,
+    canOperate: p ? allowsEverywhere(p, 'admin') : false,
   };
 }
 
@@ -55,6 +58,10 @@ const NOTICES: Record<string, string> = {
   settings: 'The settings were saved.',
   rotated: 'A new key signs this repository now; clients need the new public key.',
   revoked: 'The token was revoked; its sessions have ended.',
+  'webhook-saved': 'The webhook was saved.',
+  'webhook-deleted': 'The webhook and its delivery records were deleted.',
+  'webhook-ping': 'A test ping was queued; reload the page to see its delivery.',
+  'webhook-redeliver': 'The delivery was queued again; reload the page to see the result.',
 };
 
 export function page(res: Response, template: string, context: Record<string, unknown>, status = 200): void {
