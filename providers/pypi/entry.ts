@@ -16,6 +16,8 @@ export interface StoredFileEntry {
 /** What a file's entry is rendered from, besides its name, size and sha256 (stored with the file). */
 export interface PypiIndexData {
   requiresPython?: string;
+  /** The long description (METADATA's Description or body), for the package page; capped. */
+  description?: string;
   /** sha256 of the served `.metadata` bytes, when there is one. */
   metadataSha256?: string;
 }

@@ -43,6 +43,11 @@ export const pypiProvider: Provider = {
   uploadEndpoints: [twineUpload],
   setup,
   installCommand: pypiInstallCommand,
+  // The project's long description (often its README), as PyPI shows it, as text.
+  packageDetails: (indexData) => {
+    const d = (indexData as PypiIndexData | null)?.description;
+    return d ? { longDescription: d } : {};
+  },
   remote: pypiRemote,
   virtual: pypiVirtual,
 };

@@ -65,6 +65,9 @@ export function packageMeta(m: CoreMetadata): PackageMeta {
   return meta;
 }
 
+/** The long description kept for the package page (READMEs are rarely longer). */
+const MAX_LONG_DESCRIPTION = 64 * 1024;
+
 const sha256 = (b: Buffer): string => crypto.createHash('sha256').update(b).digest('hex');
 
 export async function parseUpload(input: UploadInput): Promise<ParsedPackage> {
@@ -117,6 +120,7 @@ export async function parseUpload(input: UploadInput): Promise<ParsedPackage> {
     meta: packageMeta(metadata),
     indexData: {
       ...(metadata.requiresPython !== undefined ? { requiresPython: metadata.requiresPython } : {}),
+      ...(metadata.description?.trim() ? { description: metadata.description.slice(0, MAX_LONG_DESCRIPTION) } : {}),
       ...(served ? { metadataSha256: sha256(metadataBytes) } : {}),
     } satisfies PypiIndexData,
     attachments,

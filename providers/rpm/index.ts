@@ -15,7 +15,7 @@ import { DEFAULT_METADATA_LIMITS, evrString, readMetadata, rpmFilename, type Met
 import { DEFAULT_RPM_LIMITS, LEAD_SIZE, looksLikeRpm, readLayout, verifyDigests, type RpmParseLimits } from './parse';
 import { rpmRoutes } from './routes';
 import { rpmSettings } from './settings';
-import { rpmSetup } from './setup';
+import { rpmInstallCommand, rpmPackageDetails, rpmSetup } from './setup';
 import { compareEvr } from './version';
 
 async function detect(file: UploadedFile): Promise<boolean> {
@@ -108,6 +108,8 @@ export function createRpmProvider(options: RpmProviderOptions = {}): Provider {
 
     routes: rpmRoutes,
     setup: rpmSetup,
+    installCommand: rpmInstallCommand,
+    packageDetails: rpmPackageDetails,
   };
 }
 

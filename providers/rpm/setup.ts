@@ -4,7 +4,9 @@
  * no `$releasever`/`$basearch`: one repodata holds every architecture (dnf and zypper pick
  * theirs), and Debian has no `$releasever` at all.
  */
-import type { RepoInfo, SetupContext, SetupSnippet } from '../../src/core/provider';
+import type { InstallTarget, PackageDetails, RepoInfo, SetupContext, SetupSnippet } from '../../src/core/provider';
+import { shellQuote } from '../../src/util/shell';
+import type { RpmIndexData } from './metadata';
 import { ROOT_PARTITION } from './layout';
 
 /** dnf repository ids: letters, digits, `-_.:` (libdnf's ConfigParser); `+` becomes `_`. */
@@ -74,4 +76,22 @@ export async function rpmSetup(ctx: SetupContext): Promise<SetupSnippet[]> {
     });
   }
   return snippets;
+}
+
+/**
+ * `dnf install name-[epoch:]version-release` names exactly this build (dnf's NEVRA forms);
+ * a source rpm is fetched with `dnf download --source`.
+ */
+export function rpmInstallCommand(pkg: InstallTarget): string {
+  if (pkg.arch === 'src') return `dnf download --source ${shellQuote(`${pkg.name}-${pkg.version}`)}`;
+  return `sudo dnf install ${shellQuote(`${pkg.name}-${pkg.version}`)}`;
+}
+
+/** The description and the file list, both stored at upload (primary.xml and filelists.xml need them). */
+export function rpmPackageDetails(indexData: unknown): PackageDetails {
+  const data = indexData as Partial<RpmIndexData> | null;
+  return {
+    ...(data?.description ? { longDescription: data.description } : {}),
+    ...(Array.isArray(data?.files) ? { files: data.files.map((f) => f.path) } : {}),
+  };
 }

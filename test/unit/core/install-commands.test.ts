@@ -18,9 +18,17 @@ test('install commands pin the version in each client’s own syntax', () => {
   assert.equal(getProvider('tar').installCommand!(pkg({ path: "it's/1/x" }), ctx('tar')), "curl -fLO 'http://127.0.0.1:8080/repo/tar/team/it's/1/x'".replace("it's", "it'\\''s"));
 });
 
-test('package details: apt’s extended description, pacman’s file list, none elsewhere', () => {
+test('package details: apt’s extended description, pacman’s file list, pypi’s and rpm’s long description', () => {
   const apt = getProvider('apt').packageDetails!({ control: [{ name: 'Package', value: 'hello' }, { name: 'Description', value: 'greets\nThe long part.\n.\nSecond paragraph.' }] });
   assert.deepEqual(apt, { longDescription: 'The long part.\n\nSecond paragraph.' });
   assert.deepEqual(getProvider('pacman').packageDetails!({ info: {}, files: ['usr/', 'usr/bin/hello'], signedBy: 'repository' }), { files: ['usr/', 'usr/bin/hello'] });
-  assert.equal(getProvider('pypi').packageDetails, undefined);
+  assert.deepEqual(getProvider('pypi').packageDetails!({ description: '# Acme\n\nLong text.' }), { longDescription: '# Acme\n\nLong text.' });
+  assert.deepEqual(getProvider('pypi').packageDetails!({}), {});
+  const rpm = getProvider('rpm').packageDetails!({ description: 'A tool.', files: [{ path: '/usr/bin/tool', type: 'file' }] });
+  assert.deepEqual(rpm, { longDescription: 'A tool.', files: ['/usr/bin/tool'] });
+});
+
+test('rpm: dnf install with name-[epoch:]version-release; a source rpm is downloaded', () => {
+  assert.equal(getProvider('rpm').installCommand!(pkg({ version: '1:2.0-1', arch: 'x86_64' }), ctx('rpm')), 'sudo dnf install hello-1:2.0-1');
+  assert.equal(getProvider('rpm').installCommand!(pkg({ version: '2.0-1', arch: 'src' }), ctx('rpm')), 'dnf download --source hello-2.0-1');
 });
