@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one command that installs everything the tests need and runs every test:
-#   Debian packages (real clients: pacman, apt tools, pip/twine, gpgv/sqv, chromium),
+#   Debian packages (real clients: pacman, apt tools, pip/twine, gpgv/sqv, dnf/zypper/rpm/
+#   createrepo_c, promtool from prometheus, chromium),
 #   MariaDB and PostgreSQL (started if they are not running), npm dependencies, then the
 #   type check, unit tests, and the integration suite on SQLite, on MariaDB and on PostgreSQL.
 set -euo pipefail
@@ -9,7 +10,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(pacman-package-manager makepkg libarchive-tools fakeroot zstd xz-utils
   dpkg-dev reprepro gpgv sqv gnupg openssl python3 python3-venv python3-pip twine
   chromium mariadb-server postgresql curl ca-certificates
-  dnf zypper rpm createrepo-c)
+  dnf zypper rpm createrepo-c prometheus)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
