@@ -32,3 +32,16 @@ export async function getJson(url: string, headers: Record<string, string> = {})
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null, headers: res.headers };
 }
+
+/**
+ * An API body without its download statistics (`downloads`, `lastDownloadedAt`): they are
+ * flushed in the background every DOWNLOAD_FLUSH_SECONDS, so two reads around unrelated work
+ * may differ in them alone.
+ */
+export function withoutDownloadStats<T>(body: T): T {
+  if (Array.isArray(body)) return body.map(withoutDownloadStats) as T;
+  if (body && typeof body === 'object') {
+    return Object.fromEntries(Object.entries(body).filter(([k]) => k !== 'downloads' && k !== 'lastDownloadedAt').map(([k, v]) => [k, withoutDownloadStats(v)])) as T;
+  }
+  return body;
+}
