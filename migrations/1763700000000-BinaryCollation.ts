@@ -2,7 +2,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { exactCollation } from './collation';
 
 /** Every table of the schema (1763600000000-Initial). */
-const TABLES = ['repos', 'files', 'scopes', 'generations', 'index_files', 'signing_keys', 'tokens'];
+export const TABLES = ['repos', 'files', 'scopes', 'generations', 'index_files', 'signing_keys', 'tokens'];
 
 /**
  * Names compare byte for byte, as on SQLite. MySQL/MariaDB tables take the database's default
