@@ -272,7 +272,8 @@ describe('audit page', () => {
     assert.equal((await upload(srv.url, deb, { reponame: 'ops-audit' }, { token: uploader })).status, 201);
 
     // Entries are written when the answer has gone out: wait for the upload's.
-    const byRepoHtml = await pageUntil(admin, '/audit?repo=ops-audit&provider=apt', /package\.upload/);
+    // (Match a table row, not the action filter's own "package.upload" option.)
+    const byRepoHtml = await pageUntil(admin, '/audit?repo=ops-audit&provider=apt', /data-label="Actor">ops-uploader/);
     const byRepo = rowsOf(byRepoHtml);
     assert.equal(byRepo.length, 1);
     assert.match(byRepo[0], /data-label="Actor">ops-uploader <span class="muted">#\d+<\/span>/);

@@ -66,8 +66,10 @@ test('kill -9 with deliveries pending: delivered after restart, exactly once per
     assert.equal(rx.received.length, 6, `exactly six deliveries: ${rx.received.map((g) => `${g.json.id}:${g.json.type}`).join(', ')}`);
     const ids = got.map((g) => g.json.id);
     assert.equal(new Set(ids).size, 6, 'one delivery per event id');
-    assert.deepEqual(got.map((g) => g.json.type), ['repository.created', ...Array(5).fill('package.published')]);
-    assert.deepEqual(got.slice(1).map((g) => g.json.package.version), ['1.0', '2.0', '3.0', '4.0', '5.0']);
+    // After failures each delivery resumes at its own backoff, so arrival order is not the event
+    // order here (ordering with a healthy receiver: webhooks.test.ts): compare as sets.
+    assert.deepEqual(got.map((g) => g.json.type).sort(), ['package.published', 'package.published', 'package.published', 'package.published', 'package.published', 'repository.created']);
+    assert.deepEqual(got.filter((g) => g.json.type === 'package.published').map((g) => g.json.package.version).sort(), ['1.0', '2.0', '3.0', '4.0', '5.0']);
     for (const g of got) assert.ok(verifySignature(secret, g.body, g.headers['x-artifactd-signature'] as string));
     const rows = (await json(child, 'GET', `/api/webhooks/${hook.id}/deliveries`)).deliveries;
     assert.ok(rows.every((d: any) => d.status === 'delivered' && d.attempts >= 2), JSON.stringify(rows));
