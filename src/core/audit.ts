@@ -21,19 +21,11 @@ export interface AuditEntry {
   clientIp?: string;
 }
 
-export interface AuditView {
-  id: number;
+/** The API's shape of an audit row: the time as ISO text, the actor as one object. */
+export type AuditView = Omit<AuditRow, 'at' | 'actorId' | 'actorName'> & {
   at: string;
   actor: { id: number | null; name: string };
-  clientIp: string;
-  action: string;
-  provider: string | null;
-  repo: string | null;
-  target: string;
-  outcome: string;
-  status: number;
-  detail: string | null;
-}
+};
 
 export interface AuditFilter {
   provider?: string;

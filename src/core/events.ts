@@ -14,6 +14,7 @@ import type { EntityManager } from 'typeorm';
 import type { Database } from '../db/database';
 import { ScopeEntity } from '../db/entities';
 import { EventEntity } from '../db/ops-entities';
+import type { StoredFileView } from './catalog';
 import type { RepoInfo } from './provider';
 import { currentActor, currentContext } from './request-context';
 import type { SeqTargets } from './publisher';
@@ -33,15 +34,7 @@ export type EventType = (typeof EVENT_TYPES)[number];
 export type AnyEventType = EventType | 'ping';
 
 /** The package file an event is about (a stored file's view). */
-export interface EventFile {
-  name: string;
-  version: string;
-  arch: string;
-  filename: string;
-  path: string;
-  size: number;
-  sha256: string;
-}
+export type EventFile = Pick<StoredFileView, 'name' | 'version' | 'arch' | 'filename' | 'path' | 'size' | 'sha256'>;
 
 /** The JSON body of a delivery; `id` (the event id) is added when it is sent. */
 export interface EventPayload {
