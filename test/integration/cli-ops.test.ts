@@ -9,6 +9,7 @@ import { startServer, ADMIN_TOKEN, type TestServer } from '../helpers/server';
 import { getJson, upload, auth } from '../helpers/http';
 import { startReceiver, verifySignature, type WebhookReceiver } from '../helpers/webhook-receiver';
 import { rpcli, oneErrorLine } from './cli-run';
+import { eventually } from '../helpers/eventually';
 
 let srv: TestServer;
 let rx: WebhookReceiver;
@@ -44,9 +45,11 @@ describe('rpcli webhook, audit, info, clean', () => {
     const [got] = await rx.waitFor(1);
     assert.equal(got.json.type, 'ping');
     assert.ok(verifySignature(secret, got.body, got.headers['x-artifactd-signature'] as string));
-    const deliveries = await rpcli(['webhook', 'deliveries', String(hookId)], { env });
+    // The server records the delivery after the receiver's 204 reaches it: poll, do not race it.
+    const delivered = new RegExp(`^${got.headers['x-artifactd-delivery']}\\s+ping\\s+delivered\\s+1\\s+204`, 'm');
+    const deliveries = await eventually(() => rpcli(['webhook', 'deliveries', String(hookId)], { env }), { accept: (d) => delivered.test(d.stdout) });
     assert.match(deliveries.stdout, /^ID\s+EVENT\s+STATUS/m);
-    assert.match(deliveries.stdout, new RegExp(`^${got.headers['x-artifactd-delivery']}\\s+ping\\s+delivered\\s+1\\s+204`, 'm'));
+    assert.match(deliveries.stdout, delivered);
     const again = await rpcli(['webhook', 'redeliver', String(hookId), String(got.headers['x-artifactd-delivery'])], { env });
     assert.equal(again.code, 0, again.stderr);
     assert.equal((await rx.waitFor(2))[1].body, got.body);

@@ -14,6 +14,7 @@ import { startServer, type TestServer } from '../helpers/server';
 import { upload, getJson, auth } from '../helpers/http';
 import { freePort } from '../helpers/child-server';
 import { startReceiver, verifySignature, type WebhookReceiver } from '../helpers/webhook-receiver';
+import { eventually } from '../helpers/eventually';
 import { makeDeb } from './ui-fixtures';
 
 let srv: TestServer;
@@ -134,9 +135,13 @@ describe('webhooks', () => {
     const ev = got[before];
     assert.equal(ev.json.type, 'package.yanked');
     assert.equal(ev.json.details.reason, 'broken');
-    const d = await api('GET', `/api/webhooks/${hookId}/deliveries?limit=50`);
-    assert.equal(d.status, 200);
-    const rec = d.body.deliveries.find((x: any) => String(x.id) === ev.headers['x-artifactd-delivery']);
+    // The receiver has the request before its 204 reaches the server, which records it after.
+    const record = async () => {
+      const d = await api('GET', `/api/webhooks/${hookId}/deliveries?limit=50`);
+      assert.equal(d.status, 200);
+      return d.body.deliveries.find((x: any) => String(x.id) === ev.headers['x-artifactd-delivery']);
+    };
+    const rec = await eventually(record, { accept: (x: any) => x?.status === 'delivered' });
     assert.equal(rec.status, 'delivered');
     assert.equal(rec.attempts, 3);
     assert.equal(rec.responseCode, 204);
