@@ -46,6 +46,13 @@ export class DownloadStats {
     else this.days.set(key, { repoId: f.repoId, nameKey: f.nameKey, day, n: 1 });
   }
 
+  /** Downloads counted and not yet flushed (metrics, and tests waiting for a count). */
+  unflushed(): number {
+    let n = 0;
+    for (const c of this.files.values()) n += c.n;
+    return n;
+  }
+
   start(): void {
     this.timer = setInterval(() => void this.flush(), this.flushSeconds * 1000);
     this.timer.unref();

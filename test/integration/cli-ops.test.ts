@@ -60,8 +60,10 @@ describe('rpcli webhook, audit, info, clean', () => {
 
   test('info shows download counts; clean --dry-run lists what the rules remove, with why', async () => {
     for (const v of ['1', '2', '3']) assert.equal((await upload(srv.url, { name: `tool-${v}.tgz`, data: Buffer.from(`tool ${v}`) }, { provider: 'tar', reponame: 'cli-shop', name: 'tool', version: v })).status, 201);
+    const since = srv.services.downloads.unflushed();
     for (let i = 0; i < 2; i++) await (await fetch(`${srv.url}/repo/tar/cli-shop/tool/3/tool-3.tgz`)).arrayBuffer();
-    await new Promise((r) => setTimeout(r, 50));
+    // Counted once the server's side of each answer is done.
+    await eventually(() => srv.services.downloads.unflushed() >= since + 2);
     await srv.services.downloads.flush();
     const info = await rpcli(['info', 'tool', '-r', 'cli-shop'], { env });
     assert.equal(info.code, 0, info.stderr);
@@ -87,8 +89,8 @@ describe('rpcli webhook, audit, info, clean', () => {
     const rm = await rpcli(['webhook', 'rm', String(hookId)], { env });
     assert.equal(rm.code, 0, rm.stderr);
     assert.equal((await getJson(`${srv.url}/api/webhooks`, auth())).body.webhooks.length, 0);
-    await new Promise((r) => setTimeout(r, 50));
-    const audit = await rpcli(['audit', '--action', 'webhook.*'], { env });
+    // Audit entries are written when each answer is finished: wait for the delete's.
+    const audit = await eventually(() => rpcli(['audit', '--action', 'webhook.*'], { env }), { accept: (a) => /\swebhook\.delete\s/.test(a.stdout) });
     assert.equal(audit.code, 0, audit.stderr);
     assert.match(audit.stdout, /^TIME\s+ACTOR\s+FROM\s+ACTION/m);
     for (const a of ['webhook.create', 'webhook.test', 'webhook.redeliver', 'webhook.delete']) assert.match(audit.stdout, new RegExp(`\\sadmin\\s+127\\.0\\.0\\.1\\s+${a.replace('.', '\\.')}\\s`));

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { startServer, ADMIN_TOKEN, type TestServer } from '../helpers/server';
 import { upload, auth } from '../helpers/http';
 import { queriesDuring } from '../helpers/query-log';
+import { eventually } from '../helpers/eventually';
 import { makeDeb } from './ui-fixtures';
 import { EventEntity } from '../../src/db/ops-entities';
 
@@ -28,7 +29,9 @@ async function api(method: string, p: string, body?: unknown, token: string | nu
 }
 const tar = (repo: string, name: string, version: string, data = crypto.randomBytes(1000)) => upload(srv.url, { name: `${name}-${version}.tar.gz`, data }, { provider: 'tar', reponame: repo, name, version });
 const DAY = 86_400_000;
-const settle = () => new Promise((r) => setTimeout(r, 50));
+/** The server counts a download once its side of the response is done: wait for `n` more than `since`. */
+const unflushed = () => srv.services.downloads.unflushed();
+const counted = (since: number, n: number) => eventually(() => unflushed() >= since + n);
 
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'artifactd-ops-'));
@@ -61,9 +64,8 @@ describe('audit log', () => {
     assert.equal((await api('DELETE', `/api/webhooks/${hook.id}`)).status, 200);
     assert.equal((await api('DELETE', '/api/repos/tar/audited/packages/lib/2.0')).status, 200);
     assert.equal((await api('DELETE', `/api/tokens/${writer.id}`)).status, 200);
-    await new Promise((r) => setTimeout(r, 100)); // entries are written when the answer is finished
-
-    const { body } = await api('GET', '/api/audit?limit=100');
+    // Entries are written when the answer is finished: wait for the last one.
+    const { body } = await eventually(() => api('GET', '/api/audit?limit=100'), { accept: (r) => r.body.entries.some((e: any) => e.action === 'token.revoke') });
     const entries = [...body.entries].reverse();
     const line = (e: any) => `${e.action} ${e.outcome} ${e.status} ${e.actor.name}`;
     const lines = entries.map(line);
@@ -118,13 +120,14 @@ describe('download statistics', () => {
     const up = await upload(srv.url, deb, { provider: 'apt', reponame: 'stats' });
     assert.equal(up.status, 201, JSON.stringify(up.body));
     const fileUrl = String(up.body.url);
+    const since = unflushed();
     const writes = await queriesDuring(srv.services.db.ds, async () => {
       for (let i = 0; i < 5; i++) assert.equal((await fetch(fileUrl)).status, 200);
       assert.equal((await fetch(fileUrl, { headers: { Range: 'bytes=10-20' } })).status, 206); // a resumed download: not a new one
       assert.equal((await fetch(fileUrl, { method: 'HEAD' })).status, 200);
       assert.equal((await fetch(fileUrl, { headers: { 'If-None-Match': `"${up.body.sha256}"` } })).status, 304);
       for (const index of ['dists/stable/InRelease', 'dists/stable/main/binary-amd64/Packages']) assert.equal((await fetch(`${srv.url}/repo/apt/stats/${index}`)).status, 200);
-      await settle();
+      await counted(since, 5);
     });
     // (The webhook dispatcher may release the upload's event meanwhile: only download writes count here.)
     assert.deepEqual(writes.filter((q) => /^\s*(UPDATE|INSERT)/i.test(q.sql) && /["`\s](files|download_days)["`\s]/.test(q.sql)).map((q) => q.sql), [], 'no download write while serving');
@@ -160,8 +163,9 @@ describe('download statistics', () => {
     assert.match(repoPage, /· 5 downloads/);
     assert.match(repoPage, /plots\/downloads\.svg/);
     // Counting goes on: a flush adds to what is stored.
+    const since2 = unflushed();
     await fetch(fileUrl).then((r) => r.arrayBuffer());
-    await settle(); // the server counts once its side of the response is done
+    await counted(since2, 1);
     await srv.services.downloads.flush();
     assert.equal((await api('GET', '/api/repos/apt/stats/packages/counted')).body.downloads, 6);
   });
@@ -181,8 +185,9 @@ describe('retention rules', () => {
     for (const v of ['1', '2', '3', '4', '5']) await age('ret', v, 100 - Number(v));
     await age('ret', '1', 100); // keepme 1 too: it is the newest (only) version of its package
     // Version 2 was downloaded recently.
+    const since = unflushed();
     await fetch(`${srv.url}/repo/tar/ret/app/2/app-2.tar.gz`).then((r) => r.arrayBuffer());
-    await settle();
+    await counted(since, 1);
     await srv.services.downloads.flush();
 
     const dry = await api('POST', '/api/repos/tar/ret/clean', { deleteOlderThanDays: 30, keepDownloadedWithinDays: 7, dryRun: true });
