@@ -16,6 +16,7 @@ import { rpcli, rpcliOnPty, oneErrorLine, writeFile, createToken as makeToken } 
 let srv: TestServer;
 let dir: string;
 let env: Record<string, string>;
+const PACKAGE_VERSION = JSON.parse(fs.readFileSync(path.join(__dirname, '../../package.json'), 'utf8')).version as string;
 const sha256 = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 const file = (name: string, data: Buffer | string) => writeFile(dir, name, data);
 const createToken = (role: string, repoPattern?: string) => makeToken(srv.url, ADMIN_TOKEN, role, repoPattern);
@@ -148,8 +149,17 @@ describe('browse and change packages', () => {
     assert.equal(s.files, 3);
     assert.equal(s.totalSize, 'app 1.10.0'.length + 'app 1.9.0'.length + 'lib'.length);
     assert.deepEqual(s.perArch, {});
+    assert.equal(s.server.version, PACKAGE_VERSION);
     const human = await rpcli(['status', '-r', 'shop'], { env });
     assert.match(human.stdout, /tar\/shop: 2 package\(s\), 3 version\(s\), 3 file\(s\)/);
+  });
+
+  test("status without a repository reports the server's version and health", async () => {
+    const r = await rpcli(['status'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), `server ${srv.url}: artifactd ${PACKAGE_VERSION}, ${srv.services.db.kind} + ${srv.services.blobs.kind} blob store, ok`);
+    const j = JSON.parse((await rpcli(['status', '--json'], { env })).stdout);
+    assert.deepEqual([j.status, j.version], ['ok', PACKAGE_VERSION]);
   });
 
   test('delete one version, then every version', async () => {

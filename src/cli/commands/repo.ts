@@ -91,16 +91,30 @@ interface Status {
   scopes: { scope: string; publishedSeq: number; requestedSeq: number; publishedAt: string | null }[];
 }
 
+interface Health {
+  status: string;
+  version: string;
+  database: string;
+  blobStore: string;
+}
+
 export const statusCommand: Command = {
   name: 'status',
-  summary: 'package count, total size, per-arch counts, publish state',
-  usage: 'rpcli status -r <repo> [-y <provider>]',
+  summary: "the server's version and health; with -r: package count, total size, per-arch counts, publish state",
+  usage: 'rpcli status                           the server: version, database, blob store, health\nrpcli status -r <repo> [-y <provider>]   and one repository',
   options: ['repo', 'provider'],
   async run(ctx) {
     noMoreArgs(ctx, 1);
+    const server = await ctx.api().json<Health>('GET', '/healthz');
+    const serverLine = `server ${ctx.api().server}: artifactd ${server.version}, ${server.database} + ${server.blobStore} blob store, ${server.status}`;
+    if (!ctx.values.repo && ctx.args[0] === undefined) {
+      if (ctx.out.json) return ctx.out.data(server);
+      return ctx.out.line(serverLine);
+    }
     const { provider, repo } = await resolveRepo(ctx, ctx.args[0]);
     const s = await ctx.api().json<Status>('GET', `${repoPath(provider, repo)}/status`);
-    if (ctx.out.json) return ctx.out.data(s);
+    if (ctx.out.json) return ctx.out.data({ ...s, server });
+    ctx.out.line(serverLine);
     ctx.out.line(`${s.provider}/${s.repo}: ${s.packages} package(s), ${s.versions} version(s), ${s.files} file(s), ${humanSize(s.totalSize)}${s.yanked ? `, ${s.yanked} yanked` : ''}`);
     const arches = Object.entries(s.perArch);
     if (arches.length) ctx.out.line(`per arch: ${arches.map(([a, n]) => `${a} ${n}`).join(', ')}`);
