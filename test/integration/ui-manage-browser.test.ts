@@ -17,6 +17,7 @@ import { ADMIN_TOKEN, startServer, type TestServer } from '../helpers/server';
 import { aptClient, bytes, runCommand, WARN_OR_ERROR } from './apt-tools';
 import { makeVenv, pip } from './pypi-tools';
 import { makeDeb, makeWheel } from './ui-fixtures';
+import { upload } from '../helpers/http';
 
 const ARTIFACTS = path.join(__dirname, '../../test-artifacts/ui');
 let srv: TestServer;
@@ -197,6 +198,39 @@ test('a token created in the page works with curl; a cross-site form post fails;
     assert.equal(await page.getByRole('link', { name: 'Tokens', exact: true }).count(), 0);
     const cookies = await ctx.cookies(srv.url);
     assert.equal(cookies.find((c) => c.name === 'artifactd_session'), undefined);
+  } finally {
+    await ctx.close();
+  }
+});
+
+test('a read-only token sees no write buttons, and a post made from its page gets 403 anyway', async () => {
+  const deb = makeDeb(dir, { name: 'ro-pkg', version: '1.0-1', description: 'Read only here' });
+  assert.equal((await upload(srv.url, deb, { reponame: 'browser-ro' })).status, 201);
+  const made = await fetch(`${srv.url}/api/tokens`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'browser-reader', role: 'read' }) });
+  const reader = ((await made.json()) as { token: string }).token;
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await ctx.newPage();
+  try {
+    await signInPage(page, reader);
+    assert.equal(await page.getByRole('link', { name: 'Upload', exact: true }).count(), 0);
+    assert.equal(await page.getByRole('link', { name: 'Tokens', exact: true }).count(), 0);
+    await page.goto(`${srv.url}/ui/apt/browser-ro/ro-pkg`);
+    assert.equal(await page.getByRole('heading', { level: 1 }).filter({ hasText: 'ro-pkg' }).count(), 1, 'the package page is readable');
+    assert.equal(await page.getByRole('link', { name: /Yank|Delete/ }).count(), 0);
+    assert.equal(await page.getByRole('button', { name: /Yank|Delete|Rotate|Save/ }).count(), 0);
+    await page.goto(`${srv.url}/ui/apt/browser-ro`);
+    assert.equal(await page.getByRole('link', { name: /Settings|Upload to/ }).count(), 0);
+    await shot(page, 'read-only-repo');
+    // A hand-made post with the session's own CSRF token, as a curious user would try from the console.
+    const csrf = await page.locator('input[name="_csrf"]').first().inputValue();
+    assert.ok(csrf, 'the page carries the session CSRF token (sign-out form)');
+    const status = await page.evaluate(async ([url, token]) => {
+      const r = await fetch(`${url}/ui/apt/browser-ro/-/delete`, { method: 'POST', body: new URLSearchParams({ _csrf: token, name: 'ro-pkg', version: '1.0-1' }) });
+      return r.status;
+    }, [srv.url, csrf] as const);
+    assert.equal(status, 403);
+    const packages = await (await fetch(`${srv.url}/repo/apt/browser-ro/dists/stable/main/binary-amd64/Packages`)).text();
+    assert.match(packages, /^Package: ro-pkg$/m, 'nothing was deleted');
   } finally {
     await ctx.close();
   }

@@ -7,6 +7,7 @@
  */
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +16,11 @@ import { sha256Hex } from '../../src/util/hash';
 import { upload } from '../helpers/http';
 import { ADMIN_TOKEN, startServer, type TestServer } from '../helpers/server';
 import { signIn } from '../helpers/ui-session';
+import { checkAptDist } from '../helpers/apt-check';
 import { makeDeb } from './ui-fixtures';
+import { buildApk, pkginfoFor } from '../unit/apk/apk-builder';
+import { makepkg } from '../unit/pacman/helpers';
+import { packagerKey, pacmanSkip, readDb } from './pacman-tools';
 
 let srv: TestServer;
 let dir: string;
@@ -254,6 +259,76 @@ describe('forms', () => {
     assert.equal(js.status, 400);
     const detected = await upload(srv.url, garbage, { reponame: 'formrepo' });
     assert.deepEqual(await js.json(), detected.body);
+  });
+
+  test('upload form: an apk into a branch, and a pacman package with its packager signature', { skip: pacmanSkip }, async () => {
+    const admin = await signIn(srv.url, ADMIN_TOKEN);
+    const form = (await admin.get('/upload')).html;
+    assert.match(form, /name="branch"/, 'apk branch field (from the provider)');
+    assert.match(form, /type="file"[^>]*name="sig"|name="sig"[^>]*type="file"/, 'pacman signature file field (from the provider)');
+    const post = async (fields: Record<string, string>, files: Record<string, string>) => {
+      const body = new FormData();
+      body.append('_csrf', await admin.csrf());
+      for (const [k, v] of Object.entries(fields)) body.append(k, v);
+      for (const [k, f] of Object.entries(files)) body.append(k, await fs.openAsBlob(f), path.basename(f));
+      return fetch(`${srv.url}/upload`, { method: 'POST', body, headers: { cookie: admin.cookie, origin: srv.url } });
+    };
+
+    const apk = path.join(dir, 'formapk-1.2-r0.apk');
+    fs.writeFileSync(apk, buildApk({ pkginfo: pkginfoFor('formapk', '1.2-r0', 'x86_64') }).bytes);
+    const a = await post({ reponame: 'formapks', provider: 'apk', branch: 'v3.20/community' }, { f: apk });
+    assert.equal(a.status, 201, await a.clone().text());
+    assert.match(await a.text(), /formapk-1\.2-r0\.apk<\/strong>:\s*stored as/);
+    const index = await fetch(`${srv.url}/repo/apk/formapks/v3.20/community/x86_64/APKINDEX.tar.gz`);
+    assert.equal(index.status, 200, 'the branch from the form has its index');
+    assert.equal((await fetch(`${srv.url}/repo/apk/formapks/v3.20/community/x86_64/formapk-1.2-r0.apk`)).status, 200);
+
+    const packager = packagerKey(dir);
+    try {
+      const pkg = makepkg({ name: 'formpac', pkgver: '1.0' }, dir);
+      const sig = packager.sign(pkg);
+      const p = await post({ reponame: 'formpacs', provider: 'pacman' }, { f: pkg, sig: `${pkg}.sig` });
+      assert.equal(p.status, 201, await p.clone().text());
+      const served = Buffer.from(await (await fetch(`${srv.url}/repo/pacman/formpacs/x86_64/${path.basename(pkg)}.sig`)).arrayBuffer());
+      assert.ok(served.equals(sig), 'the packager signature from the form is served byte for byte');
+      const db = await readDb(Buffer.from(await (await fetch(`${srv.url}/repo/pacman/formpacs/x86_64/formpacs.db`)).arrayBuffer()));
+      assert.match(db.get('formpac-1.0-1')!.desc, new RegExp(`%PGPSIG%\\n${sig.toString('base64').replace(/[+/]/g, '\\$&')}\\n`));
+    } finally {
+      packager.close();
+    }
+  });
+
+  test('signing keys: a reader sees them, only an admin rotates, and the index is signed again with the new key', async () => {
+    const repo = (await srv.services.repos.find('apt', 'debs'))!;
+    const activeOpenPgp = async () => (await srv.services.keys.list(repo.id)).filter((k) => k.active && k.kind === 'openpgp');
+    const [old] = await activeOpenPgp();
+    assert.ok(old, 'the first publish made an OpenPGP key');
+    const oldKeyring = path.join(dir, 'old-keyring.gpg');
+    fs.writeFileSync(oldKeyring, Buffer.from(await (await fetch(`${srv.url}/repo/apt/debs/keyring.gpg`)).arrayBuffer()));
+
+    const reader = await signIn(srv.url, await apiToken('key-reader', 'read'));
+    const seen = await reader.get('/ui/apt/debs/-/keys');
+    assert.equal(seen.status, 200);
+    assert.ok(seen.html.includes(old.fingerprint), 'the active key is listed');
+    assert.doesNotMatch(seen.html, /Rotate the/, 'no rotate button for a read token');
+    assert.equal((await reader.post('/ui/apt/debs/-/keys/rotate', { kind: 'openpgp' })).status, 403);
+    assert.equal((await activeOpenPgp())[0].fingerprint, old.fingerprint, 'the refused post changed nothing');
+
+    const admin = await signIn(srv.url, ADMIN_TOKEN);
+    assert.match((await admin.get('/ui/apt/debs/-/keys')).html, /Rotate the openpgp key/);
+    const rotated = await admin.post('/ui/apt/debs/-/keys/rotate', { kind: 'openpgp' });
+    assert.equal(rotated.status, 303);
+    assert.equal(rotated.headers.get('location'), '/ui/apt/debs/-/keys?notice=rotated');
+    const [now] = await activeOpenPgp();
+    assert.notEqual(now.fingerprint, old.fingerprint);
+    const page = (await admin.get('/ui/apt/debs/-/keys?notice=rotated')).html;
+    assert.ok(page.includes(now.fingerprint) && page.includes(old.fingerprint), 'both keys are listed');
+    assert.match(page, /retired/);
+    // The served keyring verifies the new InRelease; the old key alone no longer does.
+    assert.deepEqual((await checkAptDist(`${srv.url}/repo/apt/debs`, 'stable')).packages, ['hello 1.0-1 all']);
+    const inRelease = path.join(dir, 'InRelease');
+    fs.writeFileSync(inRelease, Buffer.from(await (await fetch(`${srv.url}/repo/apt/debs/dists/stable/InRelease`)).arrayBuffer()));
+    assert.throws(() => execFileSync('gpgv', ['--keyring', oldKeyring, inRelease], { stdio: 'pipe' }), 'signed with the new key only');
   });
 
   test('delete and yank through the confirmation forms change the index', async () => {
