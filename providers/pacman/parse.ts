@@ -45,7 +45,7 @@ export function sortUniqueC(paths: string[]): string[] {
 }
 
 /**
- * Link targets (formats.md A.1: libalpm extracts with libarchive relative to /).
+ * Link targets (docs/formats/pacman.md "Package file": libalpm extracts with libarchive relative to /).
  * - A hard link names another archive member: like apk-tools and the sdist reader, its target
  *   must be a safe relative path (no absolute path, no `..`), or extraction would link an
  *   arbitrary file of the system (`../../etc/shadow`) into the package's file list.

@@ -1,7 +1,7 @@
 /**
  * The audit log: one row per write (and per refused write) with time, actor, client address,
  * action, target and outcome. Append-only from the API: nothing deletes entries but the
- * retention prune (AUDIT_RETENTION_DAYS). The HTTP side (src/http/audit-trail.ts) records
+ * retention prune (AUDIT_RETENTION_DAYS). The HTTP side (src/http/ops-middleware.ts) records
  * every non-GET request; background work (scheduled retention) records its own entries.
  */
 import type { Database } from '../db/database';
