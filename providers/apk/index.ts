@@ -15,6 +15,7 @@ import { configuredArches, DEFAULT_ARCHES, NOARCH, scopeOf, splitScope, uploadPa
 import { looksLikeApk, parseApkFile, type ApkPackage } from './parse';
 import { ARCH_RE } from './pkginfo';
 import { apkInstallCommand } from './install';
+import { apkRemote } from './remote';
 import { apkRoutes } from './routes';
 import { compareApkVersions } from './version';
 
@@ -106,6 +107,7 @@ export const apkProvider: Provider = {
   },
 
   routes: apkRoutes,
+  remote: apkRemote,
   installCommand: apkInstallCommand,
 
   async setup(ctx: SetupContext): Promise<SetupSnippet[]> {
