@@ -15,7 +15,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ADMIN_TOKEN, startServer, type TestServer } from '../helpers/server';
-import { getJson } from '../helpers/http';
+import { auth, getJson } from '../helpers/http';
+import { getHtml, snippets } from './ui-html';
 import { startStaticUpstream, type StaticUpstream } from '../helpers/static-upstream';
 import { buildApk, END_OF_ARCHIVE, gzip, pkginfoFor, tarFile } from '../unit/apk/apk-builder';
 import { opensslVerify, packageChecksum, readIndex } from '../unit/apk/apk-index-reader';
@@ -82,6 +83,11 @@ test('an upstream that is no branch URL is refused, saying so; a branch URL is a
   assert.equal(ok.status, 201, await ok.text());
   // The upstream signs the index: our keys are not offered for a remote.
   assert.equal((await fetch(`${base()}/keys/`)).status, 404);
+  const page = await getHtml(`${srv.url}/ui/apk/alpine`, auth());
+  assert.equal(page.status, 200);
+  const code = [...snippets(page.html).values()].join('\n');
+  assert.match(code, new RegExp(`echo "${base()}/<branch>" >> /etc/apk/repositories`));
+  assert.ok(!code.includes('/keys/'), code);
 });
 
 /** Read `<branch>/x86_64/APKINDEX.tar.gz` through the remote as apk would, and every package it names. */

@@ -13,7 +13,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ADMIN_TOKEN, startServer, type TestServer } from '../helpers/server';
-import { getJson } from '../helpers/http';
+import { auth, getJson } from '../helpers/http';
+import { getHtml, snippets } from './ui-html';
 import { startStaticUpstream, type StaticUpstream } from '../helpers/static-upstream';
 import { makepkg, tmpDir } from '../unit/pacman/helpers';
 import { pacmanClient, pacmanSkip as skip, packagerKey, type PackagerKey, type PacmanClient } from './pacman-tools';
@@ -64,6 +65,18 @@ before(async () => {
     env: { ...process.env, GNUPGHOME: packager.home, LANG: 'C', LC_ALL: 'C' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  // A second repository of the mirror, [extra], holding the same `any` package file (as Arch
+  // mirrors do, a file name is in one place whatever repository lists it).
+  const extraDir = path.join(mirror, 'extra', 'os', 'x86_64');
+  fs.mkdirSync(extraDir, { recursive: true });
+  for (const f of [path.basename(files.any!), `${path.basename(files.any!)}.sig`]) fs.copyFileSync(path.join(osDir, f), path.join(extraDir, f));
+  execFileSync('repo-add', ['-q', '-s', '-k', packager.fingerprint, path.join(extraDir, 'extra.db.tar.gz'), path.join(extraDir, path.basename(files.any!))], {
+    env: { ...process.env, GNUPGHOME: packager.home, LANG: 'C', LC_ALL: 'C' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  // A "db" that is an error page.
+  fs.mkdirSync(path.join(mirror, 'broken', 'os', 'x86_64'), { recursive: true });
+  fs.writeFileSync(path.join(mirror, 'broken', 'os', 'x86_64', 'broken.db'), '<html>maintenance</html>\n');
   // The upstream now serves other bytes than its (signed) db names for one package.
   const t = path.join(osDir, path.basename(files.tampered));
   const data = fs.readFileSync(t);
@@ -105,6 +118,10 @@ test('core.db, core.files and their .sig are the upstream\'s bytes', { skip }, a
     assert.ok(got.data.equals(fs.readFileSync(path.join(osDir, file))), `${served} byte for byte`);
   }
   assert.equal((await fetch(`${base()}/x86_64/nothere.db`)).status, 404);
+  const broken = await getJson(`${base()}/x86_64/broken.db`);
+  assert.equal(broken.status, 502);
+  assert.equal(broken.body.code, 'upstream_bad_index');
+  assert.match(broken.body.error, /sync database/);
   // A file no cached db names is not fetched (its $repo, and its sha256, are unknown).
   assert.equal((await fetch(`${base()}/x86_64/unlisted-1-1-x86_64.pkg.tar.zst`)).status, 404);
 });
@@ -127,6 +144,23 @@ test('pacman -Sy, -S and -Fy through the remote with only the upstream\'s key; e
     assert.ok(served.data.equals(fs.readFileSync(f)));
     assert.ok((await bytes(`${base()}/x86_64/${name}.sig`)).data.equals(fs.readFileSync(path.join(osDir, `${name}.sig`))));
   }
+});
+
+test('the setup snippet of the remote\'s page: [core] and [extra] of one mirror through one remote', { skip, timeout: 120_000 }, async () => {
+  const page = await getHtml(`${srv.url}/ui/pacman/${REMOTE}`, auth());
+  assert.equal(page.status, 200);
+  const sn = snippets(page.html);
+  const conf = [...sn].find(([title]) => /pacman\.conf/.test(title))?.[1];
+  assert.ok(conf, `no pacman.conf snippet among ${[...sn.keys()].join(' | ')}`);
+  // Nothing here is signed by this server's key, so the page does not offer it.
+  assert.ok(![...sn.values()].some((code) => code.includes('/pubkey')));
+  const c = pacmanClient(T, 'snippet', 'x86_64', conf);
+  clients.push(c);
+  await c.trust(packager.armoredPublic, packager.fingerprint);
+  await c.pacman('-Sy');
+  await c.pacman('-S', 'extra/anyremote', 'core/hello-remote');
+  assert.ok(fs.existsSync(path.join(c.dir, 'root', 'usr', 'share', 'anyremote', 'VERSION')));
+  assert.ok((await bytes(`${base()}/x86_64/extra.db`)).data.equals(fs.readFileSync(path.join(mirror, 'extra', 'os', 'x86_64', 'extra.db.tar.gz'))));
 });
 
 test('a package whose bytes differ from the db\'s %SHA256SUM%: pacman fails, 502, nothing cached', { skip, timeout: 120_000 }, async () => {
