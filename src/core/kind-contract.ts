@@ -38,7 +38,10 @@ export type RemoteTarget =
  * the upstream lacks (404/410) is simply not served.
  */
 export interface RemoteCompanion {
-  /** Repository-relative path it is served at (its target names the same `source`). */
+  /**
+   * Repository-relative path it is served at. Its own target names the same index (same
+   * `source`, `url` and companions), and `source` is then the path of the file it accompanies.
+   */
   path: string;
   url: string;
 }

@@ -170,7 +170,9 @@ export class RemoteService {
     let out: TransformedIndex;
     try {
       // Awaited: reading an index (a compressed tar) may take streams.
-      out = provider.remote?.transformIndex ? await provider.remote.transformIndex(fetched, this.ctx(repo, cfg)) : { files: [{ path: relPath, data: body, contentType: up.contentType }], links: [] };
+      // A request for a companion fetched the file it accompanies, whose path is then `source`.
+      const mainPath = target.companions?.some((c) => c.path === relPath) ? target.source : relPath;
+      out = provider.remote?.transformIndex ? await provider.remote.transformIndex(fetched, this.ctx(repo, cfg)) : { files: [{ path: mainPath, data: body, contentType: up.contentType }], links: [] };
     } catch (e) {
       throw new UpstreamError(`the upstream's ${shown(up.url)} could not be read: ${(e as Error).message}`, 'upstream_bad_index');
     }
