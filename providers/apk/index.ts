@@ -15,6 +15,7 @@ import { configuredArches, DEFAULT_ARCHES, NOARCH, scopeOf, splitScope, uploadPa
 import { looksLikeApk, parseApkFile, type ApkPackage } from './parse';
 import { ARCH_RE } from './pkginfo';
 import { apkInstallCommand } from './install';
+import { apkRemote } from './remote';
 import { apkRoutes } from './routes';
 import { compareApkVersions } from './version';
 
@@ -106,9 +107,15 @@ export const apkProvider: Provider = {
   },
 
   routes: apkRoutes,
+  remote: apkRemote,
   installCommand: apkInstallCommand,
 
   async setup(ctx: SetupContext): Promise<SetupSnippet[]> {
+    if (ctx.repo.kind === 'remote') {
+      // The upstream's APKINDEX passes through: apk checks it with the upstream's keys (alpine-keys).
+      const code = `echo "${ctx.repoUrl}/<branch>" >> /etc/apk/repositories   # <branch>: the upstream URL's last segment (main) or last two (v3.20/main)\napk update\n`;
+      return [{ title: "Alpine Linux (apk), signed by the upstream: keep its keys in /etc/apk/keys", language: 'shell', code }];
+    }
     const keys = await ctx.signer.rsa();
     const lines = [
       ...keys.map((k) => `wget -O /etc/apk/keys/${k.keyName} ${ctx.repoUrl}/keys/${k.keyName}`),

@@ -14,7 +14,13 @@ function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** A remote passes the upstream's APKINDEX through: our keys sign nothing there. */
+function refuseRemote(ctx: RouteContext): void {
+  if (ctx.repo.kind === 'remote') throw new NotFoundError(`${ctx.repo.name} is a remote repository: its APKINDEX is signed by the upstream; install the upstream's keys in /etc/apk/keys/`);
+}
+
 async function listKeys(ctx: RouteContext, req: Request, res: Response): Promise<void> {
+  refuseRemote(ctx);
   const keys = await ctx.signer.rsa();
   const base = `${ctx.repoUrl}/keys/`;
   const list = keys.map((k) => ({ name: k.keyName, url: base + encodeURIComponent(k.keyName), size: Buffer.byteLength(k.publicKeyPem) }));
@@ -38,6 +44,7 @@ export const apkRoutes: readonly ProviderRoute[] = [
   {
     path: '/keys/:name',
     async handler(ctx, req, res) {
+      refuseRemote(ctx);
       const name = String(req.params.name);
       const key = (await ctx.signer.rsa()).find((k) => k.keyName === name);
       if (!key) throw new NotFoundError(`no apk key named ${name}`);

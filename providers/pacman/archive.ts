@@ -6,7 +6,7 @@
  * emits in practice (zstd, xz, gzip, plain tar).
  */
 import fs from 'node:fs';
-import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline, Readable, Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import { InvalidPackageError } from '../../src/core/errors';
 import { byteLimit, decompressor, sniffCompression, type Compression } from '../../src/util/compression';
@@ -74,6 +74,21 @@ export function openTarStream(localPath: string, kind: Exclude<Compression, 'bzi
   const out = byteLimit(limits.maxDecompressed, 'package');
   pipeline(fs.createReadStream(localPath), decompressor(kind), ratioGuard(compressedSize, limits), out, () => {
     // Errors reach `out` (pipeline destroys it with them); early stops end here as premature close.
+  });
+  return out;
+}
+
+/**
+ * The decompressed tar stream of an archive already in memory (a sync database fetched by a
+ * remote repository), with the same bounds and compression sniffing as a package file.
+ */
+export function openTarBuffer(data: Buffer, limits: ArchiveLimits, what: string): Readable {
+  const kind = sniffCompression(data.subarray(0, 512));
+  if (kind === 'bzip2') throw new InvalidPackageError(`${what} is bzip2-compressed, which is not supported (zstd, xz, gzip or plain tar)`);
+  if (kind === 'none' && !looksLikeTar(data.subarray(0, 512))) throw new InvalidPackageError(`${what} is neither a tar archive nor zstd/xz/gzip-compressed (first bytes ${hex(data)})`);
+  const out = byteLimit(limits.maxDecompressed, what);
+  pipeline(Readable.from([data]), decompressor(kind, { what }), ratioGuard(data.length, limits), out, () => {
+    // As in openTarStream: errors reach `out`.
   });
   return out;
 }

@@ -16,6 +16,7 @@ import { encodeEntry, renderDesc, renderFiles } from './entry';
 import { ANY_ARCH, buildArchIndex } from './index-builder';
 import { DEFAULT_PARSE_LIMITS, readPackage, type ParseLimits } from './parse';
 import { bareName, type PkgInfo } from './pkginfo';
+import { pacmanRemote } from './remote';
 import { pacmanRoutes } from './routes';
 import { pacmanInstallCommand, pacmanPackageDetails, pacmanSetup } from './setup';
 import { pacmanSettings } from './settings';
@@ -157,6 +158,7 @@ export function createPacmanProvider(options: PacmanProviderOptions = {}): Provi
     },
 
     routes: pacmanRoutes,
+    remote: pacmanRemote,
 
     setup: pacmanSetup,
     installCommand: pacmanInstallCommand,

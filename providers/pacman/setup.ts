@@ -12,7 +12,21 @@ function withToken(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)/i, '$1token:<TOKEN>@');
 }
 
+/** A remote passes the upstream's signed dbs through: its sections are the upstream's repository names. */
+function remoteSetup(ctx: SetupContext): SetupSnippet[] {
+  const server = `Server = ${ctx.repo.settings.private === true ? withToken(ctx.repoUrl) : ctx.repoUrl}/$arch`;
+  return [
+    {
+      title: "Add the upstream's repositories to /etc/pacman.conf (one section per upstream $repo; everything stays signed by the upstream, so keep trusting its keys, e.g. archlinux-keyring)",
+      language: 'ini',
+      code: ['[core]', server, '', '[extra]', server].join('\n'),
+    },
+    { title: 'Sync and install', language: 'shell', code: ['sudo pacman -Sy', 'sudo pacman -S <package>'].join('\n') },
+  ];
+}
+
 export async function pacmanSetup(ctx: SetupContext): Promise<SetupSnippet[]> {
+  if (ctx.repo.kind === 'remote') return remoteSetup(ctx);
   const pgp = await ctx.signer.openpgp();
   const fpr = pgp.fingerprint.toUpperCase();
   const name = ctx.repo.name;

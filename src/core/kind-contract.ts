@@ -23,13 +23,28 @@ export type RemoteTarget =
    * then fetched again (served stale when the upstream is down). `source` names the fetch:
    * one upstream page may be served at several paths (PyPI's HTML and JSON), all from one fetch.
    */
-  | { kind: 'index'; source: string; url: string; accept?: string }
+  | { kind: 'index'; source: string; url: string; accept?: string; companions?: RemoteCompanion[] }
   /**
    * A package file: immutable, fetched once and kept. When a cached index named this path (a
    * link, see TransformedIndex) its URL and sha256 come from there; otherwise from `url`
    * (null: only reachable through a link, e.g. PyPI files whose upstream URLs are arbitrary).
    */
   | { kind: 'package'; url: string | null };
+
+/**
+ * A file fetched right after an index, in the same refresh, and replaced together with it: a
+ * detached signature (pacman's `<repo>.db.sig`) must always be served next to the very bytes
+ * it signs, which two independently refreshed fetches cannot promise. Served as fetched; one
+ * the upstream lacks (404/410) is simply not served.
+ */
+export interface RemoteCompanion {
+  /**
+   * Repository-relative path it is served at. Its own target names the same index (same
+   * `source`, `url` and companions), and `source` is then the path of the file it accompanies.
+   */
+  path: string;
+  url: string;
+}
 
 export interface FetchedIndex {
   /** The request path it was fetched for, and the fetch's `source`. */
@@ -69,7 +84,7 @@ export interface RemoteSupport {
   /** A (rewritten) request path -> what it is upstream; null: nothing a remote of this format serves. */
   target(path: string, ctx: RemoteContext): RemoteTarget | null;
   /** An upstream index -> what is served for it and what it names. Default: the bytes as fetched, at `path`, no links. */
-  transformIndex?(fetched: FetchedIndex, ctx: RemoteContext): TransformedIndex;
+  transformIndex?(fetched: FetchedIndex, ctx: RemoteContext): TransformedIndex | Promise<TransformedIndex>;
 }
 
 export interface MemberPart {

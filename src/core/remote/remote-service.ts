@@ -24,7 +24,7 @@ import { sendBlob } from '../../http/send-blob';
 import type { Services } from '../../services';
 import { blobKey } from '../../storage/blob-store';
 import { DomainError, NotFoundError } from '../errors';
-import type { RemoteContext, RemoteTarget, TransformedIndex } from '../kind-contract';
+import type { RemoteContext, RemoteTarget, ServedIndexFile, TransformedIndex } from '../kind-contract';
 import { kindConfigOf, type KindConfig } from '../kinds';
 import type { Provider, RepoInfo } from '../provider';
 import { readBounded, shown, timedChunks, upstreamGet, UpstreamError, UpstreamNotFound, type UpstreamOptions } from './upstream';
@@ -157,12 +157,26 @@ export class RemoteService {
     const up = await upstreamGet(target.url, this.opts(cfg), target.accept);
     const body = await readBounded(up, MAX_INDEX_BYTES);
     const fetched = { path: relPath, source: target.source, url: up.url, contentType: up.contentType, body };
+    // Companions (detached signatures) come from the same refresh, so they always match the index.
+    const companions: ServedIndexFile[] = [];
+    for (const c of target.companions ?? []) {
+      try {
+        const cu = await upstreamGet(c.url, this.opts(cfg));
+        companions.push({ path: c.path, data: await readBounded(cu, MAX_INDEX_BYTES), contentType: contentTypeFor(provider, path.posix.basename(c.path)) });
+      } catch (e) {
+        if (!(e instanceof UpstreamNotFound)) throw e;
+      }
+    }
     let out: TransformedIndex;
     try {
-      out = provider.remote?.transformIndex ? provider.remote.transformIndex(fetched, this.ctx(repo, cfg)) : { files: [{ path: relPath, data: body, contentType: up.contentType }], links: [] };
+      // Awaited: reading an index (a compressed tar) may take streams.
+      // A request for a companion fetched the file it accompanies, whose path is then `source`.
+      const mainPath = target.companions?.some((c) => c.path === relPath) ? target.source : relPath;
+      out = provider.remote?.transformIndex ? await provider.remote.transformIndex(fetched, this.ctx(repo, cfg)) : { files: [{ path: mainPath, data: body, contentType: up.contentType }], links: [] };
     } catch (e) {
       throw new UpstreamError(`the upstream's ${shown(up.url)} could not be read: ${(e as Error).message}`, 'upstream_bad_index');
     }
+    out = { ...out, files: [...out.files.filter((f) => !companions.some((c) => c.path === f.path)), ...companions] };
     for (const f of out.files) {
       const sha = sha256(f.data);
       if (!(await this.s.blobs.stat(blobKey(sha)))) await this.s.blobs.putBuffer(blobKey(sha), f.data, f.contentType);
