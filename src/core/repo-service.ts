@@ -1,3 +1,4 @@
+import type { EntityManager } from 'typeorm';
 import type { Database } from '../db/database';
 import { isUniqueViolation } from '../db/database';
 import { RepoEntity, type RepoRow } from '../db/entities';
@@ -98,10 +99,20 @@ export class RepoService {
     return rows.map(toRepoInfo);
   }
 
-  async updateSettings(repo: RepoInfo, patch: Record<string, unknown>): Promise<RepoInfo> {
+  /** The repository as it is once `patch` is applied (`null` removes a setting); nothing written. */
+  static patched(repo: RepoInfo, patch: Record<string, unknown>): RepoInfo {
     const settings = { ...repo.settings, ...patch };
     for (const [k, v] of Object.entries(patch)) if (v === null) delete settings[k];
-    await this.db.write((m) => m.getRepository(RepoEntity).update({ id: repo.id }, { settings: JSON.stringify(settings) }));
     return { ...repo, settings };
+  }
+
+  /** `inTx`: more writes that commit (or not) with the settings, e.g. the change's event. */
+  async updateSettings(repo: RepoInfo, patch: Record<string, unknown>, inTx?: (m: EntityManager, updated: RepoInfo) => Promise<void>): Promise<RepoInfo> {
+    const updated = RepoService.patched(repo, patch);
+    await this.db.write(async (m) => {
+      await m.getRepository(RepoEntity).update({ id: repo.id }, { settings: JSON.stringify(updated.settings) });
+      await inTx?.(m, updated);
+    });
+    return updated;
   }
 }
