@@ -35,8 +35,8 @@ export function hiddenRepoError(principal: Principal | undefined, provider: stri
 
 /** Repository rows: looked up by (provider, name), created on first upload. */
 export class RepoService {
-  /** Called once per repository this instance created (the `repository.created` event). */
-  onCreated: ((repo: RepoInfo) => Promise<void>) | null = null;
+  /** Called in the transaction that creates a repository (its `repository.created` event). */
+  onCreated: ((m: EntityManager, repo: RepoInfo) => Promise<void>) | null = null;
 
   constructor(private readonly db: Database) {}
 
@@ -81,17 +81,19 @@ export class RepoService {
   async getOrCreate(provider: string, name: string): Promise<RepoInfo> {
     const existing = await this.find(provider, name);
     if (existing) return existing;
-    let created = false;
     try {
-      await this.db.write((m) => m.getRepository(RepoEntity).insert({ provider, name, settings: '{}', createdAt: Date.now() }));
-      created = true;
+      // The row and its event commit together (src/core/events.ts).
+      return await this.db.write(async (m) => {
+        await m.getRepository(RepoEntity).insert({ provider, name, settings: '{}', createdAt: Date.now() });
+        const repo = toRepoInfo(await m.getRepository(RepoEntity).findOneOrFail({ where: { provider, name } }));
+        await this.onCreated?.(m, repo);
+        return repo;
+      });
     } catch (e) {
       // Another upload (maybe on another instance) created it first.
       if (!isUniqueViolation(e)) throw e;
     }
-    const repo = await this.get(provider, name);
-    if (created) await this.onCreated?.(repo);
-    return repo;
+    return this.get(provider, name);
   }
 
   async list(): Promise<RepoInfo[]> {
