@@ -132,8 +132,10 @@ export class KeyService {
     return rows.map((r) => ({ kind: r.kind, name: r.name, fingerprint: r.fingerprint, publicKey: r.publicKey, active: r.active, createdAt: new Date(r.createdAt).toISOString() }));
   }
 
-  /** Replace the repository's OpenPGP key with an imported one (the old one is kept, inactive). */
-  /** `inTx`: more writes that commit with the key change (its event), given the keys as they are then. */
+  /**
+   * Replace the repository's OpenPGP key with an imported one (the old one is kept, inactive).
+   * `inTx`: more writes that commit with the key change (its event).
+   */
   async importOpenPgp(repo: RepoInfo, armoredPrivate: string, inTx?: KeyChangeHook): Promise<PublicKeyInfo> {
     let k;
     try {
