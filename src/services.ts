@@ -109,7 +109,8 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
     (outcome) => metrics.webhookDeliveries.inc({ outcome }),
   );
   const packages = new PackageService(db, blobs, publisher, keys, repos, catalog, renderer, events, audit);
-  repos.onCreated = (repo) => events.emit('repository.created', repo, null);
+  // In the creating transaction; the dispatcher sees it on its next poll, with the upload's events.
+  repos.onCreated = (m, repo) => events.emit('repository.created', repo, null, undefined, m);
   // A scope that keeps failing (the sweep retries it) raises publish.failed at most every 5 minutes.
   const lastFailure = new Map<string, number>();
   publisher.observer = {

@@ -8,7 +8,8 @@
  * index: it is written `held` with the index scopes and seqs the upload waits for, in the
  * upload's own transaction, and released only once every one of them is published. So a
  * crash between the upload and its publish loses nothing: the publish sweep finishes the
- * publish, and the dispatcher then releases the event.
+ * publish, and the dispatcher then releases the event. Settings and key changes do the same
+ * (src/core/repo-changes.ts): their event is written in the change's transaction.
  */
 import type { EntityManager } from 'typeorm';
 import type { Database } from '../db/database';
@@ -79,8 +80,8 @@ export class Events {
    * Record an event that goes out only once every scope in `targets` has published at least
    * its seq (inside the transaction that requested those seqs).
    */
-  async emitWhenPublished(m: EntityManager, type: EventType, repo: RepoInfo, files: EventFile[], targets: SeqTargets): Promise<void> {
-    await this.insert(m, type, repo, files, undefined, [...targets].map(([scope, seq]) => [repo.id, scope, seq]));
+  async emitWhenPublished(m: EntityManager, type: EventType, repo: RepoInfo, files: EventFile[] | null, targets: SeqTargets, details?: Record<string, unknown>): Promise<void> {
+    await this.insert(m, type, repo, files, details, [...targets].map(([scope, seq]) => [repo.id, scope, seq]));
   }
 
   private async insert(m: EntityManager | undefined, type: EventType, repo: RepoInfo | null, files: EventFile[] | null, details: Record<string, unknown> | undefined, wait: [number, string, number][] | null): Promise<void> {

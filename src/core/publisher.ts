@@ -270,16 +270,23 @@ export class Publisher {
    * bumps every scope, so the rebuilds coalesce with any upload running at the same time.
    */
   async republishAll(repo: RepoInfo): Promise<string[]> {
-    // Every scope the repository's partitions map to now (settings may have added arches).
+    const scopes = await this.allScopes(repo);
+    if (scopes.length === 0) return [];
+    const targets = await this.db.write((m) => this.requestInTx(m, repo.id, scopes));
+    await this.ensurePublished(repo, targets);
+    return scopes;
+  }
+
+  /**
+   * Every scope the repository has, and every one its partitions map to under `repo`'s
+   * settings (a settings change may add arches), their rows created: what a republish bumps.
+   */
+  async allScopes(repo: RepoInfo): Promise<string[]> {
     const provider = getProvider(repo.provider);
     const ctx = this.scopeContext(repo);
     const wanted = (await Promise.all((await ctx.partitions()).map((p) => provider.scopesFor(p, ctx)))).flat();
     await this.ensureScopes(repo.id, [...new Set(wanted)]);
-    const scopes = (await this.db.manager.getRepository(ScopeEntity).find({ where: { repoId: repo.id }, select: { scope: true } })).map((s) => s.scope);
-    if (scopes.length === 0) return [];
-    const targets = await this.db.write((m) => this.requestInTx(m, repo.id, scopes));
-    await this.ensurePublished(repo, targets);
-    return scopes.sort();
+    return (await this.db.manager.getRepository(ScopeEntity).find({ where: { repoId: repo.id }, select: { scope: true } })).map((s) => s.scope).sort();
   }
 
   /** Publish state of every scope of a repository (status API). */

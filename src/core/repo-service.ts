@@ -1,3 +1,4 @@
+import type { EntityManager } from 'typeorm';
 import type { Database } from '../db/database';
 import { isUniqueViolation } from '../db/database';
 import { RepoEntity, type RepoRow } from '../db/entities';
@@ -34,8 +35,8 @@ export function hiddenRepoError(principal: Principal | undefined, provider: stri
 
 /** Repository rows: looked up by (provider, name), created on first upload. */
 export class RepoService {
-  /** Called once per repository this instance created (the `repository.created` event). */
-  onCreated: ((repo: RepoInfo) => Promise<void>) | null = null;
+  /** Called in the transaction that creates a repository (its `repository.created` event). */
+  onCreated: ((m: EntityManager, repo: RepoInfo) => Promise<void>) | null = null;
 
   constructor(private readonly db: Database) {}
 
@@ -80,17 +81,19 @@ export class RepoService {
   async getOrCreate(provider: string, name: string): Promise<RepoInfo> {
     const existing = await this.find(provider, name);
     if (existing) return existing;
-    let created = false;
     try {
-      await this.db.write((m) => m.getRepository(RepoEntity).insert({ provider, name, settings: '{}', createdAt: Date.now() }));
-      created = true;
+      // The row and its event commit together (src/core/events.ts).
+      return await this.db.write(async (m) => {
+        await m.getRepository(RepoEntity).insert({ provider, name, settings: '{}', createdAt: Date.now() });
+        const repo = toRepoInfo(await m.getRepository(RepoEntity).findOneOrFail({ where: { provider, name } }));
+        await this.onCreated?.(m, repo);
+        return repo;
+      });
     } catch (e) {
       // Another upload (maybe on another instance) created it first.
       if (!isUniqueViolation(e)) throw e;
     }
-    const repo = await this.get(provider, name);
-    if (created) await this.onCreated?.(repo);
-    return repo;
+    return this.get(provider, name);
   }
 
   async list(): Promise<RepoInfo[]> {
@@ -98,10 +101,20 @@ export class RepoService {
     return rows.map(toRepoInfo);
   }
 
-  async updateSettings(repo: RepoInfo, patch: Record<string, unknown>): Promise<RepoInfo> {
+  /** The repository as it is once `patch` is applied (`null` removes a setting); nothing written. */
+  static patched(repo: RepoInfo, patch: Record<string, unknown>): RepoInfo {
     const settings = { ...repo.settings, ...patch };
     for (const [k, v] of Object.entries(patch)) if (v === null) delete settings[k];
-    await this.db.write((m) => m.getRepository(RepoEntity).update({ id: repo.id }, { settings: JSON.stringify(settings) }));
     return { ...repo, settings };
+  }
+
+  /** `inTx`: more writes that commit (or not) with the settings, e.g. the change's event. */
+  async updateSettings(repo: RepoInfo, patch: Record<string, unknown>, inTx?: (m: EntityManager, updated: RepoInfo) => Promise<void>): Promise<RepoInfo> {
+    const updated = RepoService.patched(repo, patch);
+    await this.db.write(async (m) => {
+      await m.getRepository(RepoEntity).update({ id: repo.id }, { settings: JSON.stringify(updated.settings) });
+      await inTx?.(m, updated);
+    });
+    return updated;
   }
 }

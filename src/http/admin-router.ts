@@ -10,7 +10,8 @@ import { runGc } from '../core/gc';
 import type { Provider, RepoInfo } from '../core/provider';
 import { getProvider } from '../core/provider-registry';
 import { hasRules, rulesOf, type RetentionRules } from '../core/retention';
-import { changesIndexes, settingsPatchSchema } from '../core/settings';
+import { changeSettings, importKey, rotateKey } from '../core/repo-changes';
+import { settingsPatchSchema } from '../core/settings';
 import { TokenService, type Role } from '../core/tokens';
 import type { Services } from '../services';
 
@@ -55,15 +56,6 @@ export function adminRouter(s: Services): Router {
     return { provider, repo };
   };
 
-  /**
-   * A new key re-signs the indexes; where entries carry a repository-key signature of their own
-   * (pacman's %PGPSIG%), every entry is rendered again first, so old uploads verify with the new key.
-   */
-  const afterKeyChange = async (provider: Provider, repo: RepoInfo, kind: 'openpgp' | 'rsa'): Promise<string[]> => {
-    if (kind === 'openpgp' && provider.capabilities.entriesSignedByRepoKey) return (await s.renderer.reindex(provider, repo)).republished;
-    return s.publisher.republishAll(repo);
-  };
-
   // Tokens: only an admin over every repository manages them.
   r.post('/tokens', async (req, res) => {
     TokenService.require(req.principal, 'admin');
@@ -94,9 +86,7 @@ export function adminRouter(s: Services): Router {
     const { provider, repo } = await loadRepo(req, 'admin');
     // The core's settings and the provider's own, one schema (`null` removes a setting).
     const patch = parseBody(settingsPatchSchema(provider), req.body, 'settings');
-    const updated = await s.repos.updateSettings(repo, patch);
-    const republished = changesIndexes(provider, patch) ? await s.publisher.republishAll(updated) : [];
-    await s.events.emit('repository.settings_changed', updated, null, { changed: patch, settings: updated.settings });
+    const { updated, republished } = await changeSettings(s, provider, repo, patch);
     res.json({ provider: updated.provider, repo: updated.name, settings: updated.settings, republished });
   });
 
@@ -132,19 +122,13 @@ export function adminRouter(s: Services): Router {
   r.post('/repos/:provider/:repo/keys/import', async (req, res) => {
     const { provider, repo } = await loadRepo(req, 'admin');
     const body = parseBody(importBody, req.body, 'key import');
-    const key = await s.keys.importOpenPgp(repo, body.armoredPrivateKey);
-    const republished = await afterKeyChange(provider, repo, 'openpgp');
-    await s.events.emit('key.rotated', repo, null, { kind: 'openpgp', imported: true, fingerprint: key.fingerprint });
-    res.json({ key, republished });
+    res.json(await importKey(s, provider, repo, body.armoredPrivateKey));
   });
 
   r.post('/repos/:provider/:repo/keys/rotate', async (req, res) => {
     const { provider, repo } = await loadRepo(req, 'admin');
     const body = parseBody(rotateBody, req.body, 'key rotation');
-    const keys = await s.keys.rotate(repo, body.kind, body.retire ?? false);
-    const republished = await afterKeyChange(provider, repo, body.kind);
-    await s.events.emit('key.rotated', repo, null, { kind: body.kind, retired: body.retire ?? false, active: keys.filter((k) => k.active && k.kind === body.kind).map((k) => k.fingerprint) });
-    res.json({ keys, republished });
+    res.json(await rotateKey(s, provider, repo, body.kind, body.retire ?? false));
   });
 
   // Render every entry again from its stored metadata, re-sign what the repository key signed, republish once.

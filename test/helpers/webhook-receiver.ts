@@ -16,6 +16,14 @@ export interface WebhookReceiver {
   received: ReceivedHook[];
   /** Answer the next `n` requests with `status` (default 500). */
   failNext(n: number, status?: number): void;
+  /**
+   * Hold every request from now on unanswered (body read, nothing sent) until `release()`,
+   * which answers them and the later ones normally. `held` counts the requests held open
+   * now (one the sender gave up on and closed is no longer counted).
+   */
+  hold(): void;
+  release(): void;
+  readonly held: number;
   /** Wait until `n` requests arrived (or throw after `ms`). */
   waitFor(n: number, ms?: number): Promise<ReceivedHook[]>;
   stop(): Promise<void>;
@@ -31,10 +39,24 @@ export async function startReceiver(port = 0): Promise<WebhookReceiver> {
   const received: ReceivedHook[] = [];
   let failures = 0;
   let failStatus = 500;
+  let holding = false;
+  const parked = new Set<() => void>();
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      if (holding) {
+        const answer = () => {
+          parked.delete(answer);
+          respond();
+        };
+        parked.add(answer);
+        res.on('close', () => parked.delete(answer));
+        return;
+      }
+      respond();
+    });
+    const respond = () => {
       const body = Buffer.concat(chunks).toString('utf8');
       if (failures > 0) {
         failures--;
@@ -49,7 +71,7 @@ export async function startReceiver(port = 0): Promise<WebhookReceiver> {
       }
       received.push({ headers: req.headers, body, json, at: Date.now() });
       res.writeHead(204).end();
-    });
+    };
   });
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
   const actual = (server.address() as AddressInfo).port;
@@ -57,6 +79,16 @@ export async function startReceiver(port = 0): Promise<WebhookReceiver> {
     url: `http://127.0.0.1:${actual}/hook`,
     port: actual,
     received,
+    hold() {
+      holding = true;
+    },
+    release() {
+      holding = false;
+      for (const answer of [...parked]) answer();
+    },
+    get held() {
+      return parked.size;
+    },
     failNext(n, status = 500) {
       failures = n;
       failStatus = status;

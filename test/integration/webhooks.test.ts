@@ -9,7 +9,6 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import net from 'node:net';
 import { startServer, type TestServer } from '../helpers/server';
 import { upload, getJson, auth } from '../helpers/http';
 import { freePort } from '../helpers/child-server';
@@ -180,33 +179,112 @@ describe('webhooks', () => {
     assert.equal(got[before].headers['x-artifactd-event'], 'ping');
   });
 
-  test('a stalled receiver does not slow uploads; a dead one is given up after WEBHOOK_GIVE_UP_SECONDS', async () => {
-    const sockets: net.Socket[] = [];
-    const stall = net.createServer((s) => sockets.push(s)); // accepts, never answers
-    await new Promise<void>((r) => stall.listen(0, '127.0.0.1', () => r()));
-    const stalled = await api('POST', '/api/webhooks', { url: `http://127.0.0.1:${(stall.address() as net.AddressInfo).port}/`, secret: SECRET, events: ['package.published'] });
-    const dead = await api('POST', '/api/webhooks', { url: `http://127.0.0.1:${await freePort()}/`, secret: SECRET, events: ['package.published'] });
-    const started = Date.now();
-    for (const v of ['3.0', '3.1', '3.2']) {
+  test('unyank, settings, key rotation and a failed publish reach a receiver, signed, with the actor (never its token)', async () => {
+    const ops = await startReceiver();
+    const OPS_SECRET = 'ops-receiver-secret-4567';
+    const hook = await api('POST', '/api/webhooks', { url: ops.url, secret: OPS_SECRET, events: ['package.unyanked', 'repository.settings_changed', 'key.rotated', 'publish.failed'], repoPattern: 'hooks-ops*' });
+    assert.equal(hook.status, 201, JSON.stringify(hook.body));
+    const admin = (await api('POST', '/api/tokens', { name: 'ops-admin', role: 'admin' })).body;
+    const as = (method: string, p: string, body?: unknown) => api(method, p, body, admin.token);
+    const checked = (g: (typeof ops.received)[number], type: string, repo: { provider: string; name: string }) => {
+      assert.equal(g.json.type, type);
+      assert.equal(g.headers['x-artifactd-event'], type);
+      assert.ok(verifySignature(OPS_SECRET, g.body, g.headers['x-artifactd-signature'] as string), `${type}: the signature verifies`);
+      assert.ok(Math.abs(Date.parse(g.json.time) - Date.now()) < 600_000, `${type}: time is an ISO timestamp of now`);
+      assert.deepEqual(g.json.repository, { provider: repo.provider, name: repo.name, url: `${srv.url}/repo/${repo.provider}/${repo.name}` });
+      assert.deepEqual(g.json.actor, { id: admin.id, name: 'ops-admin' }, `${type}: the actor`);
+      assert.ok(!g.body.includes(admin.token), `${type}: never the token itself`);
+      return g.json;
+    };
+    const tarRepo = { provider: 'tar', name: 'hooks-ops' };
+    const t = tarball('ev', '1.0');
+    assert.equal((await upload(srv.url, t.file, { ...t.query, reponame: 'hooks-ops' })).status, 201);
+    assert.equal((await as('POST', '/api/repos/tar/hooks-ops/packages/ev/1.0/yank', { reason: 'oops' })).status, 200);
+    assert.equal((await as('DELETE', '/api/repos/tar/hooks-ops/packages/ev/1.0/yank')).status, 200);
+    const unyanked = checked((await ops.waitFor(1))[0], 'package.unyanked', tarRepo);
+    assert.equal(unyanked.package.name, 'ev');
+    assert.equal(unyanked.package.version, '1.0');
+    assert.equal(unyanked.package.filename, 'ev-1.0.tar.gz');
+
+    assert.equal((await as('PATCH', '/api/repos/tar/hooks-ops/settings', { description: 'operations' })).status, 200);
+    const settings = checked((await ops.waitFor(2))[1], 'repository.settings_changed', tarRepo);
+    assert.deepEqual(settings.details.changed, { description: 'operations' });
+    assert.equal(settings.details.settings.description, 'operations');
+    assert.equal(settings.package, null);
+
+    // An apt repository: the new key re-signs InRelease, which the event waits for.
+    const aptRepo = { provider: 'apt', name: 'hooks-ops-apt' };
+    assert.equal((await upload(srv.url, makeDeb(tmp, { name: 'opsdeb', version: '1.0', description: 'ops' }), { provider: 'apt', reponame: 'hooks-ops-apt' })).status, 201);
+    const rotated = await as('POST', '/api/repos/apt/hooks-ops-apt/keys/rotate', { kind: 'openpgp' });
+    assert.equal(rotated.status, 200, JSON.stringify(rotated.body));
+    const key = checked((await ops.waitFor(3))[2], 'key.rotated', aptRepo);
+    const active = rotated.body.keys.filter((k: any) => k.active && k.kind === 'openpgp').map((k: any) => k.fingerprint);
+    assert.deepEqual(key.details, { kind: 'openpgp', retired: false, active });
+    assert.equal(active.length, 1);
+
+    // publish.failed, provoked for real: the blob store refuses writes (its sha256 directory is
+    // replaced by a plain file, so creating a blob fails with ENOTDIR even for root), and a
+    // settings change that shows in Release makes the server republish.
+    const store = path.join(srv.dataDir, 'blobs', 'sha256');
+    fs.renameSync(store, `${store}.away`);
+    fs.writeFileSync(store, 'not a directory');
+    try {
+      const failing = await as('PATCH', '/api/repos/apt/hooks-ops-apt/settings', { origin: 'Ops Origin' });
+      assert.ok(failing.status >= 500, `the republish fails (${failing.status} ${JSON.stringify(failing.body)})`);
+      const failed = checked((await ops.waitFor(4))[3], 'publish.failed', aptRepo);
+      assert.match(failed.details.error, /ENOTDIR|EEXIST|not a directory/i);
+      assert.equal(typeof failed.details.scope, 'string');
+      // The settings change committed, but its event waits for the republish it requested.
+      assert.deepEqual(ops.received.map((g) => g.json.type), ['package.unyanked', 'repository.settings_changed', 'key.rotated', 'publish.failed']);
+    } finally {
+      fs.rmSync(store);
+      fs.renameSync(`${store}.away`, store);
+    }
+    await srv.services.publisher.sweep((id) => srv.services.repos.byId(id));
+    const changed = checked((await ops.waitFor(5))[4], 'repository.settings_changed', aptRepo);
+    assert.deepEqual(changed.details.changed, { origin: 'Ops Origin' });
+    const release = await fetch(`${srv.url}/repo/apt/hooks-ops-apt/${(await api('GET', '/api/repos/apt/hooks-ops-apt/status')).body.scopes[0].scope}/InRelease`);
+    assert.match(await release.text(), /^Origin: Ops Origin$/m, 'the event went out once the index shows the change');
+    assert.equal((await api('DELETE', `/api/webhooks/${hook.body.id}`)).status, 200);
+    await ops.stop();
+  });
+
+  test('uploads answer while a receiver holds its delivery open; the held deliveries go out once it answers', async () => {
+    const stalled = await startReceiver();
+    stalled.hold();
+    const hook = await api('POST', '/api/webhooks', { url: stalled.url, secret: SECRET, events: ['package.published'], repoPattern: 'hooks' });
+    assert.equal(hook.status, 201);
+    const first = tarball('fast', '3.0');
+    assert.equal((await upload(srv.url, first.file, first.query)).status, 201);
+    // The first delivery reaches the receiver, which sends no answer.
+    await eventually(async () => stalled.held, { accept: (n) => n === 1 });
+    for (const v of ['3.1', '3.2']) {
       const t = tarball('fast', v);
+      assert.equal((await upload(srv.url, t.file, t.query)).status, 201, 'an upload answers while the delivery is unanswered');
+    }
+    assert.equal(stalled.held, 1, 'the delivery is still held open after the uploads answered');
+    assert.equal(stalled.received.length, 0);
+    stalled.release();
+    const got = await stalled.waitFor(3);
+    assert.deepEqual(got.map((g) => g.json.package.version), ['3.0', '3.1', '3.2']);
+    await api('DELETE', `/api/webhooks/${hook.body.id}`);
+    await stalled.stop();
+  });
+
+  test('a dead receiver is given up after WEBHOOK_GIVE_UP_SECONDS', async () => {
+    const dead = await api('POST', '/api/webhooks', { url: `http://127.0.0.1:${await freePort()}/`, secret: SECRET, events: ['package.published'], repoPattern: 'hooks' });
+    for (const v of ['4.0', '4.1', '4.2']) {
+      const t = tarball('gone', v);
       assert.equal((await upload(srv.url, t.file, t.query)).status, 201);
     }
-    assert.ok(Date.now() - started < 3000, `uploads took ${Date.now() - started} ms with a stalled receiver`);
-    const deadline = Date.now() + 10_000;
-    let rows: any[] = [];
-    while (Date.now() < deadline) {
-      rows = (await api('GET', `/api/webhooks/${dead.body.id}/deliveries?status=failed`)).body.deliveries;
-      if (rows.length === 3) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    const failed = () => api('GET', `/api/webhooks/${dead.body.id}/deliveries?status=failed`).then((r) => r.body.deliveries as any[]);
+    const rows = await eventually(failed, { accept: (r) => r.length === 3, ms: 15_000 });
     assert.equal(rows.length, 3, 'every delivery to the dead receiver ends failed');
     for (const d of rows) {
       assert.ok(d.attempts >= 2, `retried before giving up (${d.attempts} attempts)`);
       assert.match(d.error, /ECONNREFUSED/);
     }
-    await api('DELETE', `/api/webhooks/${stalled.body.id}`);
-    for (const s of sockets) s.destroy();
-    stall.close();
+    await api('DELETE', `/api/webhooks/${dead.body.id}`);
   });
 
   test('the OpenAPI document lists the webhook routes', async () => {

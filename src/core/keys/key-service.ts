@@ -3,6 +3,7 @@
  * keys never leave the server (no API returns them) and are encrypted at rest with the
  * master key (MASTER_KEY, or the generated DATA_DIR/master-key).
  */
+import type { EntityManager } from 'typeorm';
 import type { Database } from '../../db/database';
 import { SigningKeyEntity, type SigningKeyRow } from '../../db/entities';
 import type { LockManager } from '../locks';
@@ -21,6 +22,9 @@ export interface PublicKeyInfo {
   active: boolean;
   createdAt: string;
 }
+
+/** Runs inside a key change's transaction, with the repository's keys as they are after it. */
+export type KeyChangeHook = (m: EntityManager, keys: PublicKeyInfo[]) => Promise<void>;
 
 export class KeyService {
   private readonly cache = new Map<number, OpenPgpSigner>();
@@ -107,9 +111,10 @@ export class KeyService {
     if (count) log.info('encrypted plaintext signing keys at rest', { keys: count });
   }
 
-  private async insert(repoId: number, kind: 'openpgp' | 'rsa', name: string, fingerprint: string, publicKey: string, privatePlain: string): Promise<void> {
-    await this.db.write((m) =>
-      m.getRepository(SigningKeyEntity).insert({
+  /** `m`: inside the caller's transaction, else one of its own. */
+  private async insert(repoId: number, kind: 'openpgp' | 'rsa', name: string, fingerprint: string, publicKey: string, privatePlain: string, m?: EntityManager): Promise<void> {
+    const write = (tx: EntityManager) =>
+      tx.getRepository(SigningKeyEntity).insert({
         repoId,
         kind,
         name,
@@ -118,17 +123,20 @@ export class KeyService {
         privateKey: sealPrivateKey(privatePlain, this.masterKey),
         active: true,
         createdAt: Date.now(),
-      }),
-    );
+      });
+    await (m ? write(m) : this.db.write(write));
   }
 
-  async list(repoId: number): Promise<PublicKeyInfo[]> {
-    const rows = await this.db.manager.getRepository(SigningKeyEntity).find({ where: { repoId }, order: { id: 'ASC' } });
+  async list(repoId: number, m: EntityManager = this.db.manager): Promise<PublicKeyInfo[]> {
+    const rows = await m.getRepository(SigningKeyEntity).find({ where: { repoId }, order: { id: 'ASC' } });
     return rows.map((r) => ({ kind: r.kind, name: r.name, fingerprint: r.fingerprint, publicKey: r.publicKey, active: r.active, createdAt: new Date(r.createdAt).toISOString() }));
   }
 
-  /** Replace the repository's OpenPGP key with an imported one (the old one is kept, inactive). */
-  async importOpenPgp(repo: RepoInfo, armoredPrivate: string): Promise<PublicKeyInfo> {
+  /**
+   * Replace the repository's OpenPGP key with an imported one (the old one is kept, inactive).
+   * `inTx`: more writes that commit with the key change (its event).
+   */
+  async importOpenPgp(repo: RepoInfo, armoredPrivate: string, inTx?: KeyChangeHook): Promise<PublicKeyInfo> {
     let k;
     try {
       k = await inspectPrivateKey(armoredPrivate);
@@ -143,6 +151,7 @@ export class KeyService {
           repoId: repo.id, kind: 'openpgp', name: k.fingerprint, fingerprint: k.fingerprint, publicKey: k.publicArmored,
           privateKey: sealPrivateKey(k.privateArmored, this.masterKey), active: true, createdAt: Date.now(),
         });
+        await inTx?.(m, await this.list(repo.id, m));
       }),
     );
     this.cache.clear();
@@ -155,19 +164,27 @@ export class KeyService {
    * RSA (apk): a second key is added and both sign, so clients holding either key keep
    * trusting the index; `retire` then drops the older one.
    */
-  async rotate(repo: RepoInfo, kind: 'openpgp' | 'rsa', retire = false): Promise<PublicKeyInfo[]> {
+  async rotate(repo: RepoInfo, kind: 'openpgp' | 'rsa', retire = false, inTx?: KeyChangeHook): Promise<PublicKeyInfo[]> {
     await this.locks.withLock(`keys:${repo.id}`, async () => {
+      // Each change is one transaction (with the caller's event): never a repository without an active key.
+      const change = (fn: (m: EntityManager) => Promise<void>) =>
+        this.db.write(async (m) => {
+          await fn(m);
+          await inTx?.(m, await this.list(repo.id, m));
+        });
       if (kind === 'openpgp') {
         const k = await generateOpenPgpKey(`${this.keyOwner} ${repo.provider}/${repo.name}`, `${repo.name.toLowerCase().replace(/[^a-z0-9.-]/g, '-')}@artifactd.invalid`);
-        await this.db.write((m) => m.getRepository(SigningKeyEntity).update({ repoId: repo.id, kind: 'openpgp' }, { active: false }));
-        await this.insert(repo.id, 'openpgp', k.fingerprint, k.fingerprint, k.publicArmored, k.privateArmored);
+        await change(async (m) => {
+          await m.getRepository(SigningKeyEntity).update({ repoId: repo.id, kind: 'openpgp' }, { active: false });
+          await this.insert(repo.id, 'openpgp', k.fingerprint, k.fingerprint, k.publicArmored, k.privateArmored, m);
+        });
       } else if (retire) {
         const rows = await this.activeKeys(repo.id, 'rsa');
         if (rows.length < 2) throw new BadRequestError('retire needs two active keys: rotate first, let clients install the new key, then retire');
-        await this.db.write((m) => m.getRepository(SigningKeyEntity).update({ id: rows[0].id }, { active: false }));
+        await change(async (m) => void (await m.getRepository(SigningKeyEntity).update({ id: rows[0].id }, { active: false })));
       } else {
         const k = generateRsaKey();
-        await this.insert(repo.id, 'rsa', rsaKeyName(repo.name, k.fingerprint), k.fingerprint, k.publicPem, k.privatePem);
+        await change((m) => this.insert(repo.id, 'rsa', rsaKeyName(repo.name, k.fingerprint), k.fingerprint, k.publicPem, k.privatePem, m));
       }
     });
     this.cache.clear();

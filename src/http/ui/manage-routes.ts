@@ -10,7 +10,8 @@ import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { BadRequestError, DomainError } from '../../core/errors';
 import type { Provider, RepoInfo } from '../../core/provider';
-import { changesIndexes, settingsPatchSchema, withDefaults } from '../../core/settings';
+import { changeSettings, rotateKey } from '../../core/repo-changes';
+import { settingsPatchSchema, withDefaults } from '../../core/settings';
 import { TokenService, type Role } from '../../core/tokens';
 import type { Services } from '../../services';
 import { parseBody } from '../admin-router';
@@ -121,8 +122,7 @@ export function manageRoutes(s: Services): Router {
       const typed = fields.map((f) => ({ ...f, value: f.key in (req.body ?? {}) ? str(req.body[f.key]) : f.value }));
       return settingsPage(req, res, provider, repo, { error: e.message, typed }, 400);
     }
-    const updated = await s.repos.updateSettings(repo, patch);
-    if (changesIndexes(provider, patch)) await s.publisher.republishAll(updated);
+    await changeSettings(s, provider, repo, patch);
     res.redirect(303, `${uiPath(provider.name, repo.name)}/-/settings?notice=settings`);
   });
 
@@ -141,10 +141,8 @@ export function manageRoutes(s: Services): Router {
   r.post('/ui/:provider/:repo/-/keys/rotate', form, async (req, res) => {
     const { provider, repo } = await loadForm(req, 'admin');
     const { kind } = parseBody(rotateForm, { kind: req.body?.kind }, 'key rotation');
-    await s.keys.rotate(repo, kind, false);
-    // As POST .../keys/rotate: entries signed with the repository key are rendered again, else the indexes are re-signed.
-    if (kind === 'openpgp' && provider.capabilities.entriesSignedByRepoKey) await s.renderer.reindex(provider, repo);
-    else await s.publisher.republishAll(repo);
+    // As POST .../keys/rotate: the same change, event and republish.
+    await rotateKey(s, provider, repo, kind, false);
     res.redirect(303, `${uiPath(provider.name, repo.name)}/-/keys?notice=rotated`);
   });
 
