@@ -14,6 +14,7 @@ import { buildDeb, controlText, tmpDir } from '../unit/apt/helpers';
 import { buildApk, pkginfoFor } from '../unit/apk/apk-builder';
 import { compress, makeTar, PKGINFO_OK } from '../unit/pacman/helpers';
 import { makeWheel, metadataText } from '../unit/pypi/helpers';
+import { haveRpmTools, rpmbuild } from '../unit/rpm/helpers';
 
 const COUNT = Number(process.env.FUZZ_HTTP_COUNT ?? 60);
 const SEED = Number(process.env.FUZZ_SEED ?? 20261202);
@@ -105,6 +106,11 @@ test('mutated apk packages', async () => {
 test('mutated wheels', async () => {
   const whl = fs.readFileSync(makeWheel(tmpDir(), 'fz-1.0-py3-none-any.whl', metadataText('fz', '1.0')));
   await fuzzHttp('wheel', whl, 'fz-1.0-py3-none-any.whl', 'pypi', SEED + 14);
+});
+
+test('mutated rpms (rpmbuild-made)', { skip: haveRpmTools ? false : 'rpmbuild is not installed' }, async () => {
+  const rpm = rpmbuild({ name: 'fz', version: '1.0', arch: 'x86_64', files: { '/usr/share/fz/data': hex(1500, SEED) } }, tmpDir()).rpm;
+  await fuzzHttp('rpm', fs.readFileSync(rpm), 'fz-1.0-1.x86_64.rpm', 'rpm', SEED + 15);
 });
 
 test('/healthz answered within 3 s throughout (the zstd bomb stalled it 17 s)', async () => {
