@@ -1,12 +1,12 @@
 /**
  * rpm provider at scale. For each repository size (1,000 and 10,000 packages by default):
  * - fill one repository through POST /addpkg (wait=0, in parallel) and let it settle;
- * - time one more upload with wait (201 = the new signed repomd.xml is being served),
- *   BENCH_SAMPLES times, with the server's own publish durations, and check that the served
- *   primary.xml really lists the new package;
- * - in the same run, on the same files: `createrepo_c` over the directory, then per extra
- *   package `createrepo_c --update` plus `gpg --detach-sign --armor repodata/repomd.xml` (what
- *   an admin runs to publish a signed repository without a server).
+ * - the same files in a plain directory through `createrepo_c` (what an admin runs to publish a
+ *   signed repository without a server);
+ * - then BENCH_SAMPLES rounds, interleaved: A = one more upload with wait (201 = the new signed
+ *   repomd.xml is being served; the served primary.xml is checked to list it, untimed), B = the
+ *   same package into the directory, `createrepo_c --update` plus `gpg --detach-sign --armor
+ *   repodata/repomd.xml`. Each round prints both and the ratio B/A; then the medians.
  * The rpms are clones of one rpmbuild-made package: the template's name is replaced by another
  * of the same length in the main header, and the signature header's SHA-1, SHA-256 and MD5 are
  * recomputed (the payload and its digest stay valid), so every clone passes `rpm -K` and the
@@ -21,7 +21,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { inParallel, postPackage, publishLines, uploadRetries, waitPublished, type PublishLine } from './lib/bench-client';
+import { inParallel, postPackage, publishLines, uploadRetries, waitPublished } from './lib/bench-client';
+import { interleaved, median, pairedReport } from './lib/paired';
 import { startChildServer, type ChildServer } from '../test/helpers/child-server';
 import { createMysqlDatabase } from '../test/helpers/mysql';
 import { rpmbuild } from '../test/unit/rpm/helpers';
@@ -35,8 +36,6 @@ const REPO = 'bench';
 const TEMPLATE = 'benchtemplate00000';
 
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const fmt = (xs: number[]) => (xs.length ? `median ${median(xs).toFixed(0)} ms (min ${Math.min(...xs).toFixed(0)}, max ${Math.max(...xs).toFixed(0)}, n=${xs.length})` : 'n/a');
 
 interface Template {
   bytes: Buffer;
@@ -93,34 +92,22 @@ async function servedHas(srv: ChildServer, name: string): Promise<boolean> {
   return primary.includes(`<name>${name}</name>`) && (await fetch(`${base}/repodata/repomd.xml.asc`)).ok;
 }
 
-async function serverRun(dir: string, bulk: string[], extra: string[]): Promise<{ fill: string; latencies: number[]; publishes: PublishLine[]; ok: boolean }> {
+/** artifactd as a child process holding a repository filled with `bulk`. */
+async function serverSide(dir: string, bulk: string[]): Promise<{ srv: ChildServer; fill: string; stop: () => Promise<void> }> {
   const env: Record<string, string> = { DATA_DIR: path.join(dir, 'data'), LOG_LEVEL: 'info', PUBLISH_SWEEP_SECONDS: '1' };
   const db = process.env.BENCH_DB === 'mysql' ? await createMysqlDatabase() : null;
   if (db) env.DATABASE_URL = db.url;
   const srv = await startChildServer(env);
-  try {
-    let t0 = process.hrtime.bigint();
-    await inParallel(bulk, CONCURRENCY, (f) => postPackage(srv, f, { provider: 'rpm', reponame: REPO }, false));
-    const stored = ms(t0);
-    await waitPublished(srv, 'rpm', REPO);
-    const fill = `stored ${bulk.length} in ${(stored / 1000).toFixed(1)} s (${(bulk.length / (stored / 1000)).toFixed(0)}/s, ${CONCURRENCY} parallel, wait=0), published after ${(ms(t0) / 1000).toFixed(1)} s`;
-    const before = publishLines(srv).length;
-    const latencies: number[] = [];
-    let ok = true;
-    for (const f of extra) {
-      t0 = process.hrtime.bigint();
-      await postPackage(srv, f, { provider: 'rpm', reponame: REPO }, true);
-      latencies.push(ms(t0));
-      ok &&= await servedHas(srv, path.basename(f).split('-')[0]!);
-    }
-    return { fill, latencies, publishes: publishLines(srv).slice(before), ok };
-  } finally {
-    await srv.stop();
-    await db?.drop();
-  }
+  const t0 = process.hrtime.bigint();
+  await inParallel(bulk, CONCURRENCY, (f) => postPackage(srv, f, { provider: 'rpm', reponame: REPO }, false));
+  const stored = ms(t0);
+  await waitPublished(srv, 'rpm', REPO);
+  const fill = `stored ${bulk.length} in ${(stored / 1000).toFixed(1)} s (${(bulk.length / (stored / 1000)).toFixed(0)}/s, ${CONCURRENCY} parallel, wait=0), published after ${(ms(t0) / 1000).toFixed(1)} s`;
+  return { srv, fill, stop: async () => { await srv.stop(); await db?.drop(); } };
 }
 
-function createrepoRun(dir: string, bulk: string[], extra: string[]): { fill: string; latencies: number[]; ok: boolean } {
+/** A plain directory published with createrepo_c and signed with gpg, filled with `bulk`. */
+function createrepoSide(dir: string, bulk: string[]): { fill: string; add: (f: string) => number; hasAll: (names: string[]) => boolean } {
   const gnupg = path.join(dir, 'gnupg');
   fs.mkdirSync(gnupg, { mode: 0o700 });
   const env = { ...process.env, GNUPGHOME: gnupg };
@@ -133,50 +120,78 @@ function createrepoRun(dir: string, bulk: string[], extra: string[]): { fill: st
     fs.rmSync(path.join(repo, 'repodata/repomd.xml.asc'), { force: true });
     execFileSync('gpg', ['--batch', '--quiet', '--detach-sign', '--armor', path.join(repo, 'repodata/repomd.xml')], { env, stdio: 'pipe' });
   };
-  let t0 = process.hrtime.bigint();
+  const t0 = process.hrtime.bigint();
   execFileSync('createrepo_c', ['--quiet', repo], { stdio: 'pipe' });
   sign();
   const fill = `createrepo_c over ${bulk.length} + sign: ${(ms(t0) / 1000).toFixed(1)} s`;
-  const latencies: number[] = [];
-  for (const f of extra) {
-    fs.linkSync(f, path.join(pkgs, path.basename(f)));
-    t0 = process.hrtime.bigint();
-    execFileSync('createrepo_c', ['--quiet', '--update', repo], { stdio: 'pipe' });
-    sign();
-    latencies.push(ms(t0));
-  }
-  const repomd = fs.readFileSync(path.join(repo, 'repodata/repomd.xml'), 'utf8');
-  const href = /<data type="primary">[\s\S]*?<location href="([^"]+)"/.exec(repomd)![1];
-  const primary = zlib.gunzipSync(fs.readFileSync(path.join(repo, href))).toString();
-  const ok = extra.every((f) => primary.includes(`<name>${path.basename(f).split('-')[0]}</name>`));
-  return { fill, latencies, ok };
+  return {
+    fill,
+    add(f) {
+      fs.linkSync(f, path.join(pkgs, path.basename(f)));
+      const t = process.hrtime.bigint();
+      execFileSync('createrepo_c', ['--quiet', '--update', repo], { stdio: 'pipe' });
+      sign();
+      return ms(t);
+    },
+    hasAll(names) {
+      const repomd = fs.readFileSync(path.join(repo, 'repodata/repomd.xml'), 'utf8');
+      const href = /<data type="primary">[\s\S]*?<location href="([^"]+)"/.exec(repomd)![1];
+      const primary = zlib.gunzipSync(fs.readFileSync(path.join(repo, href))).toString();
+      return names.every((n) => primary.includes(`<name>${n}</name>`));
+    },
+  };
 }
 
+const nameOf = (f: string) => path.basename(f).split('-')[0]!;
+
 async function main() {
-  console.log(`rpm benchmark: sizes ${SIZES.join(', ')}; ${SAMPLES} timed uploads each; db ${process.env.BENCH_DB === 'mysql' ? 'mysql' : 'sqlite'}`);
+  console.log(`rpm benchmark: sizes ${SIZES.join(', ')}; ${SAMPLES} interleaved rounds each (artifactd upload, then createrepo_c --update, same package); db ${process.env.BENCH_DB === 'mysql' ? 'mysql' : 'sqlite'}`);
   const tdir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-rpm-template-'));
   const t = await template(tdir);
+  const summary: string[] = [];
   for (const n of SIZES) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `bench-rpm-${n}-`));
     try {
-      let t0 = process.hrtime.bigint();
+      const t0 = process.hrtime.bigint();
       const bulk = writeRpms(t, path.join(dir, 'rpms'), 'pkg', n);
       const extra = writeRpms(t, path.join(dir, 'extra'), 'extra', SAMPLES);
       console.log(`\n== ${n} packages (${(t.bytes.length / 1024).toFixed(1)} KiB each), synthesized in ${(ms(t0) / 1000).toFixed(1)} s`);
-      const s = await serverRun(dir, bulk, extra);
-      console.log(`artifactd fill:       ${s.fill}`);
-      console.log(`artifactd +1 rpm:     upload with wait -> 201 (new signed repomd.xml served): ${fmt(s.latencies)}${s.ok ? '' : '  (primary did NOT list it!)'}`);
-      const pubs = s.publishes.filter((l) => l.scope === 'repodata');
-      console.log(`  server publish durations: ${fmt(pubs.map((l) => l.durationMs))}, ${pubs[0]?.entries ?? '?'} entries`);
-      t0 = process.hrtime.bigint();
-      const c = createrepoRun(dir, bulk, extra);
-      console.log(`createrepo_c fill:    ${c.fill}`);
-      console.log(`createrepo_c +1 rpm:  createrepo_c --update + gpg --detach-sign repomd.xml: ${fmt(c.latencies)}${c.ok ? '' : '  (check failed!)'}`);
+      const server = await serverSide(dir, bulk);
+      try {
+        console.log(`artifactd fill:       ${server.fill}`);
+        const cr = createrepoSide(dir, bulk);
+        console.log(`createrepo_c fill:    ${cr.fill}`);
+        const before = publishLines(server.srv).length;
+        let served = true;
+        // A: upload with wait -> 201 (the new signed repomd.xml is served); B: the same package
+        // into the createrepo_c directory, `createrepo_c --update` + `gpg --detach-sign`.
+        const p = await interleaved(
+          SAMPLES,
+          async (i) => {
+            const t1 = process.hrtime.bigint();
+            await postPackage(server.srv, extra[i]!, { provider: 'rpm', reponame: REPO }, true);
+            const took = ms(t1);
+            served &&= await servedHas(server.srv, nameOf(extra[i]!));
+            return took;
+          },
+          async (i) => cr.add(extra[i]!),
+        );
+        console.log('+1 rpm -> new signed repomd.xml (A = artifactd upload with wait, B = createrepo_c --update + sign):');
+        for (const l of pairedReport(p, 'A', 'B')) console.log(l);
+        if (!served) console.log('  artifactd: the served primary.xml did NOT list every new package!');
+        if (!cr.hasAll(extra.map(nameOf))) console.log('  createrepo_c: primary.xml did NOT list every new package!');
+        const pubs = publishLines(server.srv).slice(before).filter((l) => l.scope === 'repodata');
+        console.log(`  server publish durations: median ${median(pubs.map((l) => l.durationMs)).toFixed(0)} ms, ${pubs[0]?.entries ?? '?'} entries`);
+        summary.push(`${n}: artifactd ${median(p.a).toFixed(0)} ms, createrepo_c+sign ${median(p.b).toFixed(0)} ms, median ratio ${median(p.ratios).toFixed(1)}x`);
+      } finally {
+        await server.stop();
+      }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   }
   fs.rmSync(tdir, { recursive: true, force: true });
+  console.log(`\nsummary (medians of interleaved pairs):\n  ${summary.join('\n  ')}`);
   if (uploadRetries) console.log(`uploads retried after a closed keep-alive connection: ${uploadRetries}`);
 }
 

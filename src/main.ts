@@ -1,11 +1,10 @@
 /** Entry point: `tsx src/main.ts [serve|migrate|gc]`. */
-import http from 'node:http';
 import { ConfigError, loadConfig } from './config/schema';
 import { createServices } from './services';
 import { buildApp } from './app';
 import { createLogger } from './util/logger';
 import { runGc } from './core/gc';
-import { applyServerTimeouts } from './http/server-timeouts';
+import { createHttpServer } from './http/server-timeouts';
 
 async function main(): Promise<void> {
   const command = process.argv[2] ?? 'serve';
@@ -37,8 +36,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const app = buildApp(s);
-  const server = http.createServer(app);
-  applyServerTimeouts(server, config);
+  const server = createHttpServer(app, config);
   server.listen(config.PORT, config.HOST, () => {
     const addr = server.address();
     log.info('listening', { port: typeof addr === 'object' && addr ? addr.port : config.PORT, database: s.db.kind, blobStore: s.blobs.kind, dataDir: config.dataDir });

@@ -51,6 +51,8 @@ export const configSchema = z.object({
   MASTER_KEY: z.string().min(16, 'at least 16 characters').optional(),
   /** Anonymous reads of repositories (false: every read needs a read token). */
   PUBLIC_READ: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  /** A request's headers must have arrived within this many seconds (slowloris header trickles). */
+  HEADERS_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(3600).default(30),
   /** A request (headers and body) must have arrived within this many seconds; 0 = no limit. */
   REQUEST_TIMEOUT_SECONDS: z.coerce.number().int().min(0).max(7 * 86_400).default(21_600),
   /** A request body that sends nothing for this many seconds is cut with 408. */

@@ -3,8 +3,18 @@
  * Response schemas are closed (`additionalProperties: false`) so the integration test that
  * checks real responses against them also catches fields that were added without docs.
  */
+import { z } from 'zod';
 import { EVENT_TYPES } from '../core/events';
 import { providers } from '../core/provider-registry';
+
+/** `apt dist/component, apk branch, ...`: the extra upload parameters each provider's schema declares. */
+function uploadParamNames(): string {
+  return providers
+    .map((p) => [p.name, p.uploadParams instanceof z.ZodObject ? Object.keys(p.uploadParams.shape as Record<string, unknown>) : []] as const)
+    .filter(([, keys]) => keys.length)
+    .map(([name, keys]) => `${name} ${keys.join('/')}`)
+    .join(', ');
+}
 
 /** The further multipart file fields providers accept (`Provider.uploadFileFields`). */
 function uploadFileFields(): Record<string, { type: string; format: string; description: string }> {
@@ -185,7 +195,7 @@ export function openApiDocument(serverUrl: string): Schema {
   const pkg = `${repo}/packages/{name}`;
   return {
     openapi: '3.1.0',
-    info: { title: 'artifactd API', version: '1', description: 'Self-hosted package repositories (apt, pacman, PyPI, apk, tarballs): uploads, browsing, administration.' },
+    info: { title: 'artifactd API', version: '1', description: `Self-hosted package repositories (${providers.map((p) => p.name).join(', ')}): uploads, browsing, administration.` },
     servers: [{ url: serverUrl }],
     tags: [{ name: 'read' }, { name: 'write' }, { name: 'admin' }],
     paths: {
@@ -204,7 +214,7 @@ export function openApiDocument(serverUrl: string): Schema {
             required: true,
             content: {
               'multipart/form-data': {
-                schema: { type: 'object', required: ['f'], properties: { f: { type: 'string', format: 'binary' }, ...uploadFileFields() }, additionalProperties: { type: 'string', description: 'query parameters may also be form fields; provider extras such as apt dist/component, apk branch' } },
+                schema: { type: 'object', required: ['f'], properties: { f: { type: 'string', format: 'binary' }, ...uploadFileFields() }, additionalProperties: { type: 'string', description: `query parameters may also be form fields; provider extras: ${uploadParamNames()}` } },
               },
             },
           },

@@ -35,7 +35,44 @@ export async function rawRequest(baseUrl: string, head: string, body: Buffer | s
   });
   const elapsedMs = Date.now() - started;
   socket.destroy();
-  const text = Buffer.concat(chunks).toString('utf8');
+  return parseResponse(Buffer.concat(chunks), closedByServer, elapsedMs);
+}
+
+/**
+ * Sends `pieces` one at a time, `gapMs` apart, as a slow client does (nothing is rewritten:
+ * each piece goes out as given, CRLFs included), until they are all sent, the server closes
+ * the connection, or `waitMs` passes.
+ */
+export async function trickleRequest(baseUrl: string, pieces: (string | Buffer)[], gapMs: number, waitMs: number): Promise<RawResponse> {
+  const u = new URL(baseUrl);
+  const socket = net.connect(Number(u.port), u.hostname);
+  const chunks: Buffer[] = [];
+  const started = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  const closedByServer = await new Promise<boolean>((resolve) => {
+    const deadline = setTimeout(() => resolve(false), waitMs);
+    let next = 0;
+    const send = () => {
+      if (socket.destroyed || next >= pieces.length) return;
+      socket.write(pieces[next++]!);
+      timer = setTimeout(send, gapMs);
+    };
+    socket.on('connect', send);
+    socket.on('data', (d) => chunks.push(d));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      clearTimeout(deadline);
+      resolve(true);
+    });
+  });
+  clearTimeout(timer);
+  const elapsedMs = Date.now() - started;
+  socket.destroy();
+  return parseResponse(Buffer.concat(chunks), closedByServer, elapsedMs);
+}
+
+function parseResponse(raw: Buffer, closedByServer: boolean, elapsedMs: number): RawResponse {
+  const text = raw.toString('utf8');
   const split = text.indexOf('\r\n\r\n');
   if (split < 0) return { status: null, headers: {}, body: '', closedByServer, elapsedMs };
   const [statusLine, ...lines] = text.slice(0, split).split('\r\n');

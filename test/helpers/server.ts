@@ -6,13 +6,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import http from 'node:http';
 import crypto from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../../src/config/schema';
 import { createServices, type Services } from '../../src/services';
 import { buildApp } from '../../src/app';
-import { applyServerTimeouts } from '../../src/http/server-timeouts';
+import { createHttpServer } from '../../src/http/server-timeouts';
 import { createLogger } from '../../src/util/logger';
 import { startS3rver, type S3rverHandle } from './s3';
 import { createServerDatabase, testDbKind, type TestDbKind } from './test-db';
@@ -63,8 +62,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   const config = loadConfig(env);
   const log = createLogger(config.LOG_LEVEL, {}, opts.logLines ? (l) => opts.logLines!.push(l) : undefined);
   const services = await createServices(config, log);
-  const server = http.createServer(buildApp(services));
-  applyServerTimeouts(server, config);
+  const server = createHttpServer(buildApp(services), config);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {

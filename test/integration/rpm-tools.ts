@@ -5,7 +5,8 @@
  * True, and a repository that fails its signature check would then be skipped with exit 0);
  * zypper with --root. Commands run asynchronously: the server lives in this process.
  * Also a tampering proxy (a valid signature by another key instead of repomd.xml.asc) that
- * proves a client run can fail, and a createrepo_c/XML reader for comparisons.
+ * proves a client run can fail (it also records the request paths the clients send), and a
+ * createrepo_c/XML reader for comparisons.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -90,6 +91,8 @@ export interface TamperProxy {
   url: string;
   tamper: boolean;
   otherKeyArmored: string;
+  /** Every request path as the client sent it (undecoded), oldest first. */
+  requests: string[];
   close(): Promise<void>;
 }
 
@@ -97,6 +100,7 @@ export async function tamperProxy(target: string): Promise<TamperProxy> {
   const { privateKey, publicKey } = await openpgp.generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 'not the repository' }], format: 'armored' });
   const key = await openpgp.readPrivateKey({ armoredKey: privateKey });
   const state = { tamper: false };
+  const requests: string[] = [];
   const target_ = new URL(target);
   /** GET/HEAD through to the server with the client's Host header, so URLs the server writes (.repo baseurl) name the proxy. */
   const forward = (req: http.IncomingMessage, url = req.url!, method = req.method!): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> =>
@@ -111,6 +115,7 @@ export async function tamperProxy(target: string): Promise<TamperProxy> {
       up.end();
     });
   const server = http.createServer(async (req, res) => {
+    requests.push(req.url!);
     try {
       if (req.url === '/otherkey') return void res.end(publicKey);
       const upstream = await forward(req);
@@ -139,6 +144,7 @@ export async function tamperProxy(target: string): Promise<TamperProxy> {
       state.tamper = v;
     },
     otherKeyArmored: publicKey,
+    requests,
     close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
 }

@@ -10,6 +10,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { auth, getJson, upload } from '../helpers/http';
 import { startServer, type TestServer } from '../helpers/server';
+import { watchHealth } from '../helpers/health-watch';
 import { windowBomb } from '../helpers/zstd-frames';
 
 let s: TestServer;
@@ -20,34 +21,30 @@ after(async () => {
   await s.stop();
 });
 
-/** Poll /healthz every 50 ms until `done` settles; returns the slowest answer in ms. */
-async function healthWhile(done: Promise<unknown>): Promise<number> {
-  let finished = false;
-  void done.finally(() => (finished = true));
-  let slowest = 0;
-  while (!finished) {
-    const t0 = Date.now();
-    const res = await fetch(`${s.url}/healthz`, { signal: AbortSignal.timeout(5000) });
-    await res.arrayBuffer();
-    assert.equal(res.status, 200);
-    slowest = Math.max(slowest, Date.now() - t0);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return slowest;
-}
-
 function assertJsonError(r: { status: number; body: Record<string, unknown> }, status: number, message: RegExp): void {
   assert.equal(r.status, status, JSON.stringify(r.body));
   assert.equal(typeof r.body.code, 'string');
   assert.match(String(r.body.error), message);
 }
 
-test('the zstd window bomb gets a 400 while /healthz keeps answering (within 2 s; it stalled 17 s)', async () => {
+/**
+ * The issue asks for /healthz within a second during any upload. On the shared 2-core machine
+ * (load average about 20 from other work) the slowest answer during the first bomb was measured
+ * at 0.5-1.4 s while the event loop itself was never late by more than 0.14-0.38 s: the rest is
+ * the machine's load (the probe writes a file through the libuv pool the upload also uses). So
+ * the event loop (what the server controls) gets the issue's second, /healthz a generous 2 s.
+ */
+const LOOP_MS = 1000;
+const HEALTH_MS = 2000;
+
+test('the zstd window bomb gets a 400 while /healthz keeps answering (within 2 s, the event loop never blocked 1 s; it stalled 17 s)', async () => {
   for (const query of [{ provider: 'pacman', reponame: 'bomb' }, { reponame: 'bomb' }] as Record<string, string>[]) {
-    const up = upload(s.url, { name: 'bomb-1-1-any.pkg.tar.zst', data: windowBomb() }, query);
-    const slowest = await healthWhile(up);
-    const r = await up;
-    assert.ok(slowest < 2000, `/healthz took ${slowest} ms`);
+    const bomb = windowBomb();
+    const watcher = watchHealth(s.url, 50);
+    const r = await upload(s.url, { name: 'bomb-1-1-any.pkg.tar.zst', data: bomb }, query);
+    const { healthMs, loopMs } = await watcher.stop();
+    assert.ok(healthMs < HEALTH_MS, `/healthz took ${healthMs} ms`);
+    assert.ok(loopMs < LOOP_MS, `the event loop was blocked ${loopMs.toFixed(0)} ms`);
     if (query.provider) assertJsonError(r, 400, /window/);
     else assertJsonError(r, 400, /could not detect/);
   }

@@ -18,11 +18,13 @@ import { apkProvider } from '../../../providers/apk';
 import { readPackage } from '../../../providers/pacman/parse';
 import { detectPacman } from '../../../providers/pacman/detect';
 import { pypiProvider } from '../../../providers/pypi';
+import { rpmProvider } from '../../../providers/rpm';
 import { isClientError, mutants, prng, withinTime } from '../../helpers/fuzz';
 import { buildDeb, controlText, tmpDir } from '../apt/helpers';
 import { buildApk, pkginfoFor } from '../apk/apk-builder';
 import { compress, makeTar, PKGINFO_OK } from '../pacman/helpers';
 import { makeSdist, makeWheel, metadataText } from '../pypi/helpers';
+import { gpgKey, haveRpmTools, rpmbuild, rpmsign } from '../rpm/helpers';
 
 /** Per-input bound: generous for a loaded 2-core machine; a real hang never settles at all. */
 const PER_INPUT_MS = 5000;
@@ -124,3 +126,14 @@ test('sdist (.tar.gz): mutants settle with a 4xx', async () => {
   const sdist = fs.readFileSync(makeSdist(dir, 'fuzzed-1.0.tar.gz', metadataText('fuzzed', '1.0'), [{ name: 'fuzzed/__init__.py', text: 'x = 1\n'.repeat(100) }]));
   await fuzz({ name: 'sdist', valid: sdist, clientFilename: 'fuzzed-1.0.tar.gz', run: (f) => pypiProvider.parse(input(f)) }, SEED + 5);
 });
+
+// Real rpms from rpmbuild (lead, signature header, main header, compressed payload): one plain,
+// one signed with rpmsign (an OpenPGP signature in the signature header).
+for (const signed of [false, true]) {
+  test(`rpm${signed ? ' (rpmsign-signed)' : ''}: mutants settle with a 4xx`, { skip: haveRpmTools ? false : 'rpmbuild is not installed' }, async () => {
+    const d = fs.mkdtempSync(path.join(dir, 'rpm-'));
+    const rpm = rpmbuild({ name: 'fuzzed', version: '1.0', arch: 'x86_64', preamble: ['Requires: fuzz-base >= 1.0'], files: { '/usr/share/fuzzed/data': seededHex(1500, SEED), '/usr/bin/fuzzed': '#!/bin/sh\n' } }, d).rpm;
+    if (signed) rpmsign(rpm, gpgKey(d));
+    await fuzz({ name: `rpm${signed ? '-signed' : ''}`, valid: fs.readFileSync(rpm), clientFilename: 'fuzzed-1.0-1.x86_64.rpm', run: (f) => rpmProvider.parse(input(f, { group: '' })) }, SEED + (signed ? 7 : 6));
+  });
+}
