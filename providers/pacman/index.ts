@@ -157,6 +157,8 @@ export function createPacmanProvider(options: PacmanProviderOptions = {}): Provi
     },
 
     routes: pacmanRoutes,
+    // Virtual repositories publish their own merged index, signed with their own key (src/core/kind-contract.ts).
+    virtual: { mergeBy: 'entries', remoteMembers: false },
 
     setup: pacmanSetup,
     installCommand: pacmanInstallCommand,
