@@ -65,7 +65,8 @@ test('kill -9 during uploads and publishes leaves a consistent repository after 
         if ((await post(server.url, server.token, deb)) === 201) acknowledged.add(`crash${i % 7} 1.${i}`);
       }
     });
-    await new Promise((r) => setTimeout(r, 700 + round * 350));
+    // Longer than before the virtual existed: each acknowledged upload now also waits for the virtual's publish.
+    await new Promise((r) => setTimeout(r, 1000 + round * 450));
     await server.kill9();
     stop = true;
     await Promise.all(workers);
