@@ -107,7 +107,10 @@ export interface RequestMergedVirtual {
  * `partitions()` is the union of the members'. A member's publish marks the same scopes of
  * every virtual listing it, in the same transaction (src/core/virtual-indexes.ts), so the
  * publisher's sweep finishes them after a crash. Package files are served from the first
- * member that has the path. Clients of these formats list several sources natively, so
+ * member that has the path. For a format whose entries carry a repository-key signature
+ * (`capabilities.entriesSignedByRepoKey`, pacman) the core renders the members' entries again
+ * with `renderEntry` and the virtual's signer; side files that makes (`.sig`) are published in
+ * the virtual's generations and reused by its later builds. Clients of these formats list several sources natively, so
  * remote members are refused.
  */
 export interface EntryMergedVirtual {

@@ -21,7 +21,7 @@ import { blobKey } from '../storage/blob-store';
 import type { Logger } from '../util/logger';
 import type { KeyService } from './keys/key-service';
 import type { LockManager } from './locks';
-import type { EntryRow, PublishContext, RepoInfo, ScopeContext } from './provider';
+import type { EntryRow, IndexFile, Provider, PublishContext, RepoInfo, ScopeContext } from './provider';
 import { getProvider } from './provider-registry';
 import { sha256Hex } from '../util/hash';
 import { In } from 'typeorm';
@@ -65,9 +65,13 @@ export interface PublishObserver {
   failed(repo: RepoInfo, scope: string, error: unknown): void;
 }
 
+/** Renders members' entries again with a virtual's own key (EntryRenderer.renderForVirtual); set once at wiring time. */
+export type VirtualEntryRenderer = (provider: Provider, virtual: RepoInfo, rows: EntryRow[], own: (path: string) => Promise<{ data: Buffer; contentType: string } | null>) => Promise<{ rows: EntryRow[]; sideFiles: IndexFile[] }>;
+
 export class Publisher {
   private readonly inflight = new Map<string, Promise<void>>();
   observer: PublishObserver | null = null;
+  virtualRenderer: VirtualEntryRenderer | null = null;
 
   constructor(
     private readonly db: Database,
@@ -224,7 +228,8 @@ export class Publisher {
     const provider = getProvider(repo.provider);
     const base = this.scopeContext(repo);
     let entryCount = 0;
-    const merged = isEntryMergedVirtual(repo) ? this.mergedEntries(repo) : null;
+    const sideFiles = new Map<string, IndexFile>();
+    const merged = isEntryMergedVirtual(repo) ? this.mergedEntries(repo, provider, sideFiles) : null;
     const ctx: PublishContext = {
       ...base,
       scope,
@@ -238,6 +243,9 @@ export class Publisher {
       },
     };
     const files = await provider.buildIndex(ctx);
+    // A merging virtual's own package signatures (pacman), published with its index.
+    const built = new Set(files.map((f) => f.path));
+    for (const f of sideFiles.values()) if (!built.has(f.path)) files.push(f);
     const stored: { path: string; sha256: string; size: number; contentType: string; historic: boolean }[] = [];
     for (const f of files) {
       const sha256 = sha256Hex(f.data);
@@ -276,18 +284,44 @@ export class Publisher {
    * partitions (a path is deduplicated across dists too: apt's pool/ is shared, and the file
    * served at a path is the first member's), then filtered by the partitions asked for.
    */
-  private mergedEntries(repo: RepoInfo): (partitions?: string[]) => Promise<EntryRow[]> {
+  private mergedEntries(repo: RepoInfo, provider: Provider, sideFiles: Map<string, IndexFile>): (partitions?: string[]) => Promise<EntryRow[]> {
     let all: Promise<EntryRow[]> | null = null;
+    const resigned = new Map<number, EntryRow>();
     return async (partitions) => {
       all ??= (async () => {
         const ids = await this.packageRepoIds(repo);
         return mergeMemberEntries(await Promise.all(ids.map((id) => this.loadEntries(id))));
       })();
-      const rows = await all;
-      if (!partitions) return rows;
-      const wanted = new Set(partitions);
-      return rows.filter((r) => wanted.has(r.partition));
+      const wanted = partitions ? new Set(partitions) : null;
+      const rows = (await all).filter((r) => !wanted || wanted.has(r.partition));
+      // Entries signed with the repository key (pacman's %PGPSIG%) are signed with the
+      // virtual's key instead: a client trusting the virtual's key alone installs them.
+      if (!provider.capabilities.entriesSignedByRepoKey || !this.virtualRenderer) return rows;
+      const todo = rows.filter((r) => !resigned.has(r.id));
+      if (todo.length) {
+        const done = await this.virtualRenderer(provider, repo, todo, (path) => this.currentSideFile(repo.id, path));
+        for (const r of done.rows) resigned.set(r.id, r);
+        for (const f of done.sideFiles) sideFiles.set(f.path, f);
+      }
+      return rows.map((r) => resigned.get(r.id)!);
     };
+  }
+
+  /** A file the repository published at `path` in any scope's current generation, with its bytes. */
+  private async currentSideFile(repoId: number, path: string): Promise<{ data: Buffer; contentType: string } | null> {
+    const row = (await this.db.manager
+      .getRepository(IndexFileEntity)
+      .createQueryBuilder('f')
+      .innerJoin('scopes', 's', 's.generation_id = f.generation_id')
+      .where('s.repo_id = :repoId AND f.path = :path', { repoId, path })
+      .select(['f.sha256 AS sha256', 'f.content_type AS content_type'])
+      .orderBy('f.generation_id', 'DESC')
+      .limit(1)
+      .getRawOne()) as { sha256: string; content_type: string } | undefined;
+    if (!row) return null;
+    const chunks: Buffer[] = [];
+    for await (const c of await this.blobs.get(blobKey(row.sha256))) chunks.push(c as Buffer);
+    return { data: Buffer.concat(chunks), contentType: row.content_type };
   }
 
   /**
