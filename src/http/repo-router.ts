@@ -16,6 +16,7 @@ import { countDownload } from './ops-middleware';
 import { sendBlob } from './send-blob';
 import { handleUpload } from './upload-handler';
 import { serveKind } from './kind-serve';
+import { isEntryMergedVirtual } from '../core/virtual-indexes';
 import { baseUrl, repoUrl } from './urls';
 
 /** Repository-relative path of the request, percent-decoded ('' = repository root). */
@@ -137,6 +138,17 @@ async function resolveAndSend(s: Services, provider: Provider, repo: RepoInfo, r
     }
     return null;
   };
+  // A virtual's own side files (pacman `.sig` of repository-signed packages) are index files:
+  // an `any/` package's is also asked for under `$arch/`.
+  if (isEntryMergedVirtual(repo)) {
+    for (const candidate of fallbacks(path)) {
+      const side = await s.paths.currentIndexFile(repo.id, candidate);
+      if (side) {
+        await sendBlob(req, res, s.blobs, { sha256: side.sha256, size: side.size, contentType: side.contentType, lastModified: new Date(side.createdAt), cacheControl: 'no-cache' }, false);
+        return;
+      }
+    }
+  }
   for (const candidate of [path, ...fallbacks(path)]) {
     const file = await packageFile(candidate);
     if (file) {
