@@ -97,6 +97,7 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
   const publisher = new Publisher(db, blobs, locks, keys, log, config.KEEP_GENERATIONS, config.KEEP_GENERATIONS_SECONDS, effective);
   const tmpDir = path.join(config.dataDir, 'tmp');
   const renderer = new EntryRenderer(db, blobs, publisher, (repo) => keys.signerFor(repo), tmpDir);
+  publisher.virtualRenderer = (provider, virtual, rows, own) => renderer.renderForVirtual(provider, virtual, rows, own);
   const catalog = new Catalog(db, config.PUBLIC_READ);
   let dispatcher: WebhookDispatcher | null = null;
   const fallbackBaseUrl = config.BASE_URL ?? `http://${config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST}:${config.PORT}`;

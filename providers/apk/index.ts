@@ -108,6 +108,8 @@ export const apkProvider: Provider = {
 
   routes: apkRoutes,
   remote: apkRemote,
+  // Virtual repositories publish their own merged index, signed with their own key (src/core/kind-contract.ts).
+  virtual: { mergeBy: 'entries', remoteMembers: false },
   installCommand: apkInstallCommand,
 
   async setup(ctx: SetupContext): Promise<SetupSnippet[]> {

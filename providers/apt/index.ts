@@ -75,6 +75,8 @@ export const aptProvider: Provider = {
   indexPartners: (path) => (path.endsWith('/Release') ? [`${path}.gpg`] : path.endsWith('/Release.gpg') ? [path.slice(0, -'.gpg'.length)] : []),
   compareVersions: compareDebianVersions,
   routes: aptRoutes,
+  // Virtual repositories publish their own merged index, signed with their own key (src/core/kind-contract.ts).
+  virtual: { mergeBy: 'entries', remoteMembers: false },
   setup: aptSetup,
   installCommand: aptInstallCommand,
   packageDetails: aptPackageDetails,

@@ -159,6 +159,8 @@ export function createPacmanProvider(options: PacmanProviderOptions = {}): Provi
 
     routes: pacmanRoutes,
     remote: pacmanRemote,
+    // Virtual repositories publish their own merged index, signed with their own key (src/core/kind-contract.ts).
+    virtual: { mergeBy: 'entries', remoteMembers: false },
 
     setup: pacmanSetup,
     installCommand: pacmanInstallCommand,

@@ -6,7 +6,7 @@
  * PEP 658/714 metadata kept; each such path is linked to its upstream URL and sha256 so the
  * file is fetched (and verified) on its first request.
  */
-import type { MemberPart, RemoteSupport, RemoteTarget, ServedIndexFile, TransformedIndex, VirtualSupport } from '../../src/core/kind-contract';
+import type { MemberPart, RemoteSupport, RemoteTarget, ServedIndexFile, TransformedIndex, RequestMergedVirtual } from '../../src/core/kind-contract';
 import { fileUrl } from './index-builder';
 import { isNormalizedName, isValidProjectName, normalizeName } from './names';
 import { HTML_TYPE, JSON_TYPE, renderProjectHtml, renderProjectJson, renderRootHtml, renderRootJson, type PageFile } from './render';
@@ -111,7 +111,8 @@ function readJsonPage(part: MemberPart): { files: PageFile[]; projects: string[]
   return { files: doc.files ?? [], projects: (doc.projects ?? []).map((p) => p.name) };
 }
 
-export const pypiVirtual: VirtualSupport = {
+export const pypiVirtual: RequestMergedVirtual = {
+  mergeBy: 'request',
   remoteMembers: true,
   merged(path) {
     if (ROOT.test(path)) return { read: 'simple/index.json', shadow: false };

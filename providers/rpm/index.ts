@@ -107,6 +107,8 @@ export function createRpmProvider(options: RpmProviderOptions = {}): Provider {
     },
 
     routes: rpmRoutes,
+    // Virtual repositories publish their own merged index, signed with their own key (src/core/kind-contract.ts).
+    virtual: { mergeBy: 'entries', remoteMembers: false },
     setup: rpmSetup,
     installCommand: rpmInstallCommand,
     packageDetails: rpmPackageDetails,

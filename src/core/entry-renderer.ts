@@ -14,7 +14,8 @@ import { FileEntity, type FileRow } from '../db/entities';
 import type { BlobStore } from '../storage/blob-store';
 import { blobKey } from '../storage/blob-store';
 import { sha256Hex } from '../util/hash';
-import type { Attachment, ParsedPackage, Provider, RenderContext, RenderedEntry, RepoInfo, RepoSigner, StoredPackage, UploadedFile } from './provider';
+import { In } from 'typeorm';
+import type { Attachment, EntryRow, IndexFile, ParsedPackage, Provider, RenderContext, RenderedEntry, RepoInfo, RepoSigner, StoredPackage, UploadedFile } from './provider';
 import type { Publisher } from './publisher';
 
 export interface StoredAttachment {
@@ -105,13 +106,53 @@ export class EntryRenderer {
     return result;
   }
 
-  private async renderStored(provider: Provider, repo: RepoInfo, signer: RepoSigner, row: FileRow): Promise<RenderedEntry> {
+  /**
+   * Members' entries rendered again for a merging virtual repository with the virtual's own
+   * signer (formats whose entries carry a repository-key signature: pacman's %PGPSIG%), so a
+   * client trusting only the virtual's key installs repository-signed packages. `own(path)`:
+   * a side file the virtual already published (its current generation), preferred to the
+   * member's, so an unchanged package is not signed again. Returns the entries and every side
+   * file the virtual serves for them (published with the index, like the index itself).
+   */
+  async renderForVirtual(provider: Provider, virtual: RepoInfo, rows: EntryRow[], own: (path: string) => Promise<{ data: Buffer; contentType: string } | null>): Promise<{ rows: EntryRow[]; sideFiles: IndexFile[] }> {
+    const signer = this.signerFor(virtual);
+    const out: EntryRow[] = [];
+    const sideFiles: IndexFile[] = [];
+    const files = this.db.manager.getRepository(FileEntity);
+    for (let i = 0; i < rows.length; i += 200) {
+      const batch = rows.slice(i, i + 200);
+      const stored = new Map((await files.find({ where: { id: In(batch.map((r) => r.id)) } })).map((f) => [f.id, f]));
+      for (const row of batch) {
+        const file = stored.get(row.id);
+        // No index data (stored before entries were re-renderable): the member's entry as it is.
+        if (!file || file.indexData === null) {
+          out.push(row);
+          continue;
+        }
+        const reused = new Map<string, { data: Buffer; contentType: string }>();
+        const rendered = await this.renderStored(provider, virtual, signer, file, async (suffix) => {
+          const mine = await own(`${row.path}${suffix}`);
+          if (mine) reused.set(suffix, mine);
+          return mine?.data ?? null;
+        });
+        const made = new Map((rendered.attachments ?? []).map((a) => [a.suffix, a]));
+        for (const [suffix, f] of reused) if (!made.has(suffix)) sideFiles.push({ path: `${row.path}${suffix}`, data: f.data, contentType: f.contentType });
+        for (const a of made.values()) sideFiles.push({ path: `${row.path}${a.suffix}`, data: a.data, contentType: a.contentType });
+        out.push({ ...row, entry: rendered.entry });
+      }
+    }
+    return { rows: out, sideFiles };
+  }
+
+  private async renderStored(provider: Provider, repo: RepoInfo, signer: RepoSigner, row: FileRow, preferred?: (suffix: string) => Promise<Buffer | null>): Promise<RenderedEntry> {
     const stored = JSON.parse(row.attachments || '[]') as StoredAttachment[];
     let local: string | undefined;
     const ctx: RenderContext = {
       repo,
       signer,
       attachment: async (suffix) => {
+        const mine = preferred ? await preferred(suffix) : null;
+        if (mine) return mine;
         const a = stored.find((x) => x.suffix === suffix);
         return a ? readAll(await this.blobs.get(blobKey(a.sha256))) : null;
       },

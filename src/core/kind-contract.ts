@@ -94,8 +94,13 @@ export interface MemberPart {
   data: Buffer;
 }
 
-export interface VirtualSupport {
-  /** Whether a virtual repository of this format may list remote members (apt/pacman/apk clients list several sources natively). */
+/**
+ * PyPI's virtual: paths the provider marks are merged per request from the members' pages
+ * (remote members allowed), every other path is answered by the first member that has it.
+ */
+export interface RequestMergedVirtual {
+  mergeBy: 'request';
+  /** Whether a virtual repository of this format may list remote members. */
   remoteMembers: boolean;
   /**
    * Whether a (rewritten) path is answered by merging the members: `read` is the member path
@@ -106,4 +111,32 @@ export interface VirtualSupport {
   merged(path: string): { read: string; shadow: boolean } | null;
   /** The members' bytes at `read`, in member order (only members that have it) -> the answer at `path`. */
   merge(path: string, parts: MemberPart[]): ServedIndexFile;
+}
+
+/**
+ * apt, pacman, apk, rpm (signed indexes): the virtual repository publishes its own index
+ * generations, like a hosted one, signed with its own repository key. The core builds each
+ * scope with the provider's unchanged `buildIndex`, whose `entries()` are the hosted members'
+ * stored entries in member order, deduplicated: a row whose path, or whose name+version+arch in
+ * the same partition, an earlier member already has is left out (first member wins).
+ * `partitions()` is the union of the members'. A member's publish marks the same scopes of
+ * every virtual listing it, in the same transaction (src/core/virtual-indexes.ts), so the
+ * publisher's sweep finishes them after a crash. Package files are served from the first
+ * member that has the path. For a format whose entries carry a repository-key signature
+ * (`capabilities.entriesSignedByRepoKey`, pacman) the core renders the members' entries again
+ * with `renderEntry` and the virtual's signer; side files that makes (`.sig`) are published in
+ * the virtual's generations and reused by its later builds. Clients of these formats list several sources natively, so
+ * remote members are refused.
+ */
+export interface EntryMergedVirtual {
+  mergeBy: 'entries';
+  remoteMembers: false;
+}
+
+/** How a format's virtual repositories merge their members (the contract changed in issue 14: `mergeBy`). */
+export type VirtualSupport = RequestMergedVirtual | EntryMergedVirtual;
+
+/** Whether virtual repositories of this format publish their own merged, signed indexes. */
+export function mergesEntries(v: VirtualSupport | undefined): v is EntryMergedVirtual {
+  return v?.mergeBy === 'entries';
 }

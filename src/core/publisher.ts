@@ -21,12 +21,25 @@ import { blobKey } from '../storage/blob-store';
 import type { Logger } from '../util/logger';
 import type { KeyService } from './keys/key-service';
 import type { LockManager } from './locks';
-import type { EntryRow, PublishContext, RepoInfo, ScopeContext } from './provider';
+import type { EntryRow, IndexFile, Provider, PublishContext, RepoInfo, ScopeContext } from './provider';
 import { getProvider } from './provider-registry';
 import { sha256Hex } from '../util/hash';
 import { In } from 'typeorm';
+import { RepoEntity } from '../db/entities';
+import { toRepoInfo } from './repo-service';
+import { hostedMemberIds, isEntryMergedVirtual, mergeMemberEntries, virtualsListing } from './virtual-indexes';
 
-export type SeqTargets = Map<string, number>;
+/** A virtual repository's scope marked in the same transaction as a member's (src/core/virtual-indexes.ts). */
+export interface VirtualTarget {
+  repoId: number;
+  scope: string;
+  seq: number;
+}
+
+/** The seq each scope must reach, and the scopes of virtual repositories listing the repository. */
+export class SeqTargets extends Map<string, number> {
+  readonly virtuals: VirtualTarget[] = [];
+}
 
 export function toEntryRow(f: FileRow): EntryRow {
   return {
@@ -52,9 +65,13 @@ export interface PublishObserver {
   failed(repo: RepoInfo, scope: string, error: unknown): void;
 }
 
+/** Renders members' entries again with a virtual's own key (EntryRenderer.renderForVirtual); set once at wiring time. */
+export type VirtualEntryRenderer = (provider: Provider, virtual: RepoInfo, rows: EntryRow[], own: (path: string) => Promise<{ data: Buffer; contentType: string } | null>) => Promise<{ rows: EntryRow[]; sideFiles: IndexFile[] }>;
+
 export class Publisher {
   private readonly inflight = new Map<string, Promise<void>>();
   observer: PublishObserver | null = null;
+  virtualRenderer: VirtualEntryRenderer | null = null;
 
   constructor(
     private readonly db: Database,
@@ -72,19 +89,36 @@ export class Publisher {
     return {
       repo: full,
       partitions: async () => {
+        // A virtual of an entry-merging format has the partitions of its hosted members.
+        const ids = await this.packageRepoIds(repo);
+        if (ids.length === 0) return [];
         const rows = (await this.db.manager
           .getRepository(FileEntity)
           .createQueryBuilder('f')
           .select('DISTINCT f.partition', 'partition')
-          .where('f.repoId = :id', { id: repo.id })
+          .where('f.repoId IN (:...ids)', { ids })
           .getRawMany()) as { partition: string }[];
-        return rows.map((r) => r.partition).sort();
+        return [...new Set(rows.map((r) => r.partition))].sort();
       },
     };
   }
 
-  /** Scope rows must exist before a transaction bumps them (inserting inside would race on MySQL). */
+  /** Repositories whose stored files a repository's indexes list and whose package files it serves: itself, or a merging virtual's hosted members in order. */
+  async packageRepoIds(repo: RepoInfo): Promise<number[]> {
+    if (!isEntryMergedVirtual(repo)) return [repo.id];
+    return hostedMemberIds(this.db.manager, repo.provider, repo.members ?? []);
+  }
+
+  /**
+   * Scope rows must exist before a transaction bumps them (inserting inside would race on
+   * MySQL): the repository's, and the same scopes of every merging virtual that lists it.
+   */
   async ensureScopes(repoId: number, scopes: string[]): Promise<void> {
+    await this.insertScopes(repoId, scopes);
+    for (const v of await virtualsListing(this.db.manager, repoId)) await this.insertScopes(v.id, scopes);
+  }
+
+  private async insertScopes(repoId: number, scopes: string[]): Promise<void> {
     const repo = this.db.manager.getRepository(ScopeEntity);
     const existing = scopes.length ? await repo.find({ where: { repoId, scope: In(scopes) } }) : [];
     const have = new Set(existing.map((s) => s.scope));
@@ -100,25 +134,63 @@ export class Publisher {
 
   /** Inside the caller's write transaction: mark scopes dirty; returns the seq each must reach. */
   async requestInTx(m: EntityManager, repoId: number, scopes: string[]): Promise<SeqTargets> {
-    const targets: SeqTargets = new Map();
-    // A fixed order keeps concurrent MySQL transactions from deadlocking on scope rows.
-    for (const scope of [...new Set(scopes)].sort()) {
-      await m
-        .getRepository(ScopeEntity)
-        .createQueryBuilder()
-        .update()
-        .set({ requestedSeq: () => 'requested_seq + 1' })
-        .where('repo_id = :repoId AND scope = :scope', { repoId, scope })
-        .execute();
-      const row = await m.getRepository(ScopeEntity).findOneOrFail({ where: { repoId, scope } });
-      targets.set(scope, row.requestedSeq);
+    const targets = new SeqTargets();
+    // A fixed order keeps concurrent MySQL transactions from deadlocking on scope rows: the
+    // repository's own (sorted), then its virtuals' (ascending id, sorted).
+    const sorted = [...new Set(scopes)].sort();
+    for (const scope of sorted) {
+      const seq = await this.bump(m, repoId, scope);
+      if (seq === null) throw new Error(`scope ${scope} of repository ${repoId} has no row (ensureScopes first)`);
+      targets.set(scope, seq);
+    }
+    // The virtuals listing this repository republish the same scopes; marked in this
+    // transaction, so a crash leaves them pending for the sweep, never forgotten.
+    for (const v of await virtualsListing(m, repoId)) {
+      for (const scope of sorted) {
+        const seq = await this.bump(m, v.id, scope);
+        // No row: the virtual was created after ensureScopes; its creation republishes it.
+        if (seq !== null) targets.virtuals.push({ repoId: v.id, scope, seq });
+      }
     }
     return targets;
   }
 
-  /** Wait until every scope has published at least its target seq. */
+  /** requested_seq + 1 of one scope row; the new value, or null when the row does not exist. */
+  private async bump(m: EntityManager, repoId: number, scope: string): Promise<number | null> {
+    await m
+      .getRepository(ScopeEntity)
+      .createQueryBuilder()
+      .update()
+      .set({ requestedSeq: () => 'requested_seq + 1' })
+      .where('repo_id = :repoId AND scope = :scope', { repoId, scope })
+      .execute();
+    const row = await m.getRepository(ScopeEntity).findOne({ where: { repoId, scope } });
+    return row ? row.requestedSeq : null;
+  }
+
+  /**
+   * Wait until every scope has published at least its target seq, then the virtuals' scopes
+   * marked with them. A virtual's failure does not fail the member's change (which is
+   * published): it is logged, raised as publish.failed, and retried by the sweep.
+   */
   async ensurePublished(repo: RepoInfo, targets: SeqTargets): Promise<void> {
     await Promise.all([...targets].map(([scope, seq]) => this.ensureScope(repo, scope, seq)));
+    const virtuals = targets instanceof SeqTargets ? targets.virtuals : [];
+    if (virtuals.length === 0) return;
+    const repos = new Map<number, RepoInfo | null>();
+    for (const v of virtuals) {
+      if (!repos.has(v.repoId)) {
+        const row = await this.db.manager.getRepository(RepoEntity).findOne({ where: { id: v.repoId } });
+        repos.set(v.repoId, row ? toRepoInfo(row) : null);
+      }
+    }
+    await Promise.all(
+      virtuals.map(async (v) => {
+        const vrepo = repos.get(v.repoId);
+        if (!vrepo) return;
+        await this.ensureScope(vrepo, v.scope, v.seq).catch((e: unknown) => this.log.error('virtual publish failed', { repo: `${vrepo.provider}/${vrepo.name}`, scope: v.scope, error: String(e) }));
+      }),
+    );
   }
 
   private async ensureScope(repo: RepoInfo, scope: string, target: number): Promise<void> {
@@ -156,6 +228,8 @@ export class Publisher {
     const provider = getProvider(repo.provider);
     const base = this.scopeContext(repo);
     let entryCount = 0;
+    const sideFiles = new Map<string, IndexFile>();
+    const merged = isEntryMergedVirtual(repo) ? this.mergedEntries(repo, provider, sideFiles) : null;
     const ctx: PublishContext = {
       ...base,
       scope,
@@ -163,12 +237,15 @@ export class Publisher {
       signer: this.keys.signerFor(repo),
       entries: async (partitions?: string[]) => {
         if (partitions && partitions.length === 0) return [];
-        const rows = await this.loadEntries(repo.id, partitions);
+        const rows = merged ? await merged(partitions) : await this.loadEntries(repo.id, partitions);
         entryCount += rows.length;
         return rows;
       },
     };
     const files = await provider.buildIndex(ctx);
+    // A merging virtual's own package signatures (pacman), published with its index.
+    const built = new Set(files.map((f) => f.path));
+    for (const f of sideFiles.values()) if (!built.has(f.path)) files.push(f);
     const stored: { path: string; sha256: string; size: number; contentType: string; historic: boolean }[] = [];
     for (const f of files) {
       const sha256 = sha256Hex(f.data);
@@ -200,6 +277,51 @@ export class Publisher {
     });
     this.log.info('publish', { repo: `${repo.provider}/${repo.name}`, scope, seq: target, files: stored.length, entries: entryCount, durationMs: Date.now() - started });
     return Date.now() - started;
+  }
+
+  /**
+   * A merging virtual's entries: every hosted member's rows, merged once per build over all
+   * partitions (a path is deduplicated across dists too: apt's pool/ is shared, and the file
+   * served at a path is the first member's), then filtered by the partitions asked for.
+   */
+  private mergedEntries(repo: RepoInfo, provider: Provider, sideFiles: Map<string, IndexFile>): (partitions?: string[]) => Promise<EntryRow[]> {
+    let all: Promise<EntryRow[]> | null = null;
+    const resigned = new Map<number, EntryRow>();
+    return async (partitions) => {
+      all ??= (async () => {
+        const ids = await this.packageRepoIds(repo);
+        return mergeMemberEntries(await Promise.all(ids.map((id) => this.loadEntries(id))));
+      })();
+      const wanted = partitions ? new Set(partitions) : null;
+      const rows = (await all).filter((r) => !wanted || wanted.has(r.partition));
+      // Entries signed with the repository key (pacman's %PGPSIG%) are signed with the
+      // virtual's key instead: a client trusting the virtual's key alone installs them.
+      if (!provider.capabilities.entriesSignedByRepoKey || !this.virtualRenderer) return rows;
+      const todo = rows.filter((r) => !resigned.has(r.id));
+      if (todo.length) {
+        const done = await this.virtualRenderer(provider, repo, todo, (path) => this.currentSideFile(repo.id, path));
+        for (const r of done.rows) resigned.set(r.id, r);
+        for (const f of done.sideFiles) sideFiles.set(f.path, f);
+      }
+      return rows.map((r) => resigned.get(r.id)!);
+    };
+  }
+
+  /** A file the repository published at `path` in any scope's current generation, with its bytes. */
+  private async currentSideFile(repoId: number, path: string): Promise<{ data: Buffer; contentType: string } | null> {
+    const row = (await this.db.manager
+      .getRepository(IndexFileEntity)
+      .createQueryBuilder('f')
+      .innerJoin('scopes', 's', 's.generation_id = f.generation_id')
+      .where('s.repo_id = :repoId AND f.path = :path', { repoId, path })
+      .select(['f.sha256 AS sha256', 'f.content_type AS content_type'])
+      .orderBy('f.generation_id', 'DESC')
+      .limit(1)
+      .getRawOne()) as { sha256: string; content_type: string } | undefined;
+    if (!row) return null;
+    const chunks: Buffer[] = [];
+    for await (const c of await this.blobs.get(blobKey(row.sha256))) chunks.push(c as Buffer);
+    return { data: Buffer.concat(chunks), contentType: row.content_type };
   }
 
   /**

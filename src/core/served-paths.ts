@@ -90,8 +90,8 @@ export class ServedPaths {
     return null;
   }
 
-  /** Children of directory `dir` ('' or ending in '/'). */
-  async list(repoId: number, dir: string): Promise<ListingEntry[]> {
+  /** Children of directory `dir` ('' or ending in '/'): index files of `repoId`, package files of `fileRepoIds` (a merging virtual's members). */
+  async list(repoId: number, dir: string, fileRepoIds: number[] = [repoId]): Promise<ListingEntry[]> {
     const entries = new Map<string, ListingEntry>();
     const add = (fullPath: string, size: number, modified: Date) => {
       const rest = fullPath.slice(dir.length);
@@ -111,10 +111,10 @@ export class ServedPaths {
       .select(['f.path AS path', 'f.size AS size', 'g.created_at AS created_at'])
       .getRawMany()) as { path: string; size: string | number; created_at: string | number }[];
     for (const r of indexRows) add(r.path, Number(r.size), new Date(Number(r.created_at)));
-    const files = await this.db.manager
+    const files = fileRepoIds.length === 0 ? [] : await this.db.manager
       .getRepository(FileEntity)
       .createQueryBuilder('f')
-      .where("f.repo_id = :repoId AND f.path LIKE :p ESCAPE '!'", { repoId, p: likePrefix(dir) })
+      .where("f.repo_id IN (:...ids) AND f.path LIKE :p ESCAPE '!'", { ids: fileRepoIds, p: likePrefix(dir) })
       .select(['f.path', 'f.size', 'f.createdAt', 'f.attachments'])
       .getMany();
     for (const f of files) {

@@ -44,8 +44,10 @@ async function hostedBytes(s: Services, member: RepoInfo, path: string): Promise
 
 /** The merged answer at `path`, or null when the provider does not merge this path. */
 export async function mergedAnswer(s: Services, provider: Provider, repo: RepoInfo, path: string): Promise<MergedAnswer | null> {
-  const spec = provider.virtual?.merged(path);
-  if (!spec || !provider.virtual) return null;
+  const virtual = provider.virtual;
+  if (virtual?.mergeBy !== 'request') return null;
+  const spec = virtual.merged(path);
+  if (!spec) return null;
   const members = await membersOf(s, repo);
   const row = await s.db.manager.getRepository(RepoEntity).findOneByOrFail({ id: repo.id });
   const mergeRemote = kindConfigOf(row, s.config.MASTER_KEY).remote.mergeRemoteProjects;
@@ -80,6 +82,6 @@ export async function mergedAnswer(s: Services, provider: Provider, repo: RepoIn
     if (failures.length) throw failures[0];
     throw new NotFoundError(`${path} is in none of the members of ${repo.provider}/${repo.name} (${members.map((m) => m.name).join(', ') || 'no members'})`);
   }
-  const out = provider.virtual.merge(path, parts);
+  const out = virtual.merge(path, parts);
   return { data: out.data, contentType: out.contentType };
 }

@@ -6,6 +6,7 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
 import { BadRequestError } from '../core/errors';
+import { mergesEntries } from '../core/kind-contract';
 import { configureKind, kindBody, kindConfigOf, kindView } from '../core/kinds';
 import type { RepoInfo } from '../core/provider';
 import { getProvider } from '../core/provider-registry';
@@ -46,6 +47,9 @@ export function kindRouter(s: Services): Router {
     const body = parseBody(kindBody, req.body, `${provider.name} repository`);
     const { row, created } = await configureKind(s.db, s.config.MASTER_KEY, provider, name, body);
     const repo = toRepoInfo(row);
+    // A merging virtual (apt, pacman, apk, rpm) publishes its own signed indexes: built now
+    // from its (new) members; afterwards each member's publish marks it (virtual-indexes.ts).
+    if (repo.kind === 'virtual' && mergesEntries(provider.virtual)) await s.publisher.republishAll(repo);
     res.status(created ? 201 : 200).json({ provider: repo.provider, name: repo.name, ...(await kindSummary(s, repo)) });
   });
 

@@ -5,6 +5,7 @@
  */
 import type { Request, Response } from 'express';
 import { NotFoundError } from '../core/errors';
+import { mergesEntries } from '../core/kind-contract';
 import type { Provider, RepoInfo } from '../core/provider';
 import { remoteService } from '../core/remote/remote-service';
 import { membersOf, mergedAnswer } from '../core/virtual';
@@ -24,7 +25,9 @@ export async function serveKind(
     if (await remoteService(s).serve(provider, repo, path, req, res)) return true;
     throw new NotFoundError(`${path || '/'} is not in ${provider.name}/${repo.name} (a remote repository serves what its upstream's indexes name)`);
   }
-  if (repo.kind !== 'virtual') return false;
+  // A merging virtual (apt, pacman, apk, rpm) serves its own index generations like a hosted
+  // repository, and its members' package files (repo-router.ts, Publisher.packageRepoIds).
+  if (repo.kind !== 'virtual' || mergesEntries(provider.virtual)) return false;
   const merged = await mergedAnswer(s, provider, repo, path);
   if (merged) {
     res.setHeader('Content-Type', merged.contentType);

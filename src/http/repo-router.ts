@@ -16,6 +16,7 @@ import { countDownload } from './ops-middleware';
 import { sendBlob } from './send-blob';
 import { handleUpload } from './upload-handler';
 import { serveKind } from './kind-serve';
+import { isEntryMergedVirtual } from '../core/virtual-indexes';
 import { baseUrl, repoUrl } from './urls';
 
 /** Repository-relative path of the request, percent-decoded ('' = repository root). */
@@ -127,15 +128,37 @@ async function resolveAndSend(s: Services, provider: Provider, repo: RepoInfo, r
     return;
   }
   const fallbacks = (p: string) => provider.fallbackPaths?.(p) ?? [];
+  // The repository itself, or a merging virtual's hosted members in order: the first member
+  // with a path is the one whose entry the virtual's index lists (src/core/virtual-indexes.ts).
+  const sources = await s.publisher.packageRepoIds(repo);
+  const packageFile = async (p: string) => {
+    for (const id of sources) {
+      const file = await s.paths.packageFile(id, p);
+      if (file) return file;
+    }
+    return null;
+  };
+  // A virtual's own side files (pacman `.sig` of repository-signed packages) are index files:
+  // an `any/` package's is also asked for under `$arch/`.
+  if (isEntryMergedVirtual(repo)) {
+    for (const candidate of fallbacks(path)) {
+      const side = await s.paths.currentIndexFile(repo.id, candidate);
+      if (side) {
+        await sendBlob(req, res, s.blobs, { sha256: side.sha256, size: side.size, contentType: side.contentType, lastModified: new Date(side.createdAt), cacheControl: 'no-cache' }, false);
+        return;
+      }
+    }
+  }
   for (const candidate of [path, ...fallbacks(path)]) {
-    const file = await s.paths.packageFile(repo.id, candidate);
+    const file = await packageFile(candidate);
     if (file) {
       await sendBlob(req, res, s.blobs, { sha256: file.sha256, size: file.size, contentType: contentTypeFor(provider, file.filename), lastModified: new Date(file.createdAt), redirectable: true, filename: file.filename, cacheControl: 'public, max-age=31536000, immutable' }, s.config.S3_REDIRECT === 'presigned');
       countDownload(s, req, res, provider.name, file);
       return;
     }
   }
-  const att = await s.paths.attachment(repo.id, path, fallbacks);
+  let att: Awaited<ReturnType<typeof s.paths.attachment>> = null;
+  for (const id of sources) if ((att = await s.paths.attachment(id, path, fallbacks))) break;
   if (att) {
     await sendBlob(req, res, s.blobs, { sha256: att.att.sha256, size: att.att.size, contentType: att.att.contentType, lastModified: new Date(att.file.createdAt) }, false);
     return;
@@ -143,7 +166,7 @@ async function resolveAndSend(s: Services, provider: Provider, repo: RepoInfo, r
   if (path.endsWith('.sha256')) {
     const base = path.slice(0, -'.sha256'.length);
     for (const candidate of [base, ...fallbacks(base)]) {
-      const file = await s.paths.packageFile(repo.id, candidate);
+      const file = await packageFile(candidate);
       if (file) {
         // The format `sha256sum -c` reads.
         res.type('text/plain').send(`${file.sha256}  ${file.filename}\n`);
@@ -156,12 +179,12 @@ async function resolveAndSend(s: Services, provider: Provider, repo: RepoInfo, r
     return;
   }
   if (path === '' || path.endsWith('/')) {
-    const entries = await s.paths.list(repo.id, path);
+    const entries = await s.paths.list(repo.id, path, sources);
     if (entries.length === 0 && path !== '') throw new NotFoundError(`/${path} is not in ${provider.name}/${repo.name}`);
     sendListing(req, res, { title: `${provider.name}/${repo.name}/${path}`, entries, json: wantsJson(req), isRoot: path === '' });
     return;
   }
-  if ((await s.paths.list(repo.id, path + '/')).length > 0) {
+  if ((await s.paths.list(repo.id, path + '/', sources)).length > 0) {
     res.redirect(301, `${req.baseUrl}${req.path}/`);
     return;
   }

@@ -2,7 +2,8 @@
  * Issue 7: kill -9 at arbitrary points of uploads and publishes, then restart. Afterwards
  * the repository must be consistent without manual repair: the signed index verifies,
  * names only stored files with the right hashes, and lists every upload that was
- * acknowledged with 201 before the crash. Runs on SQLite, MariaDB (TEST_DB=mysql) and
+ * acknowledged with 201 before the crash. A virtual repository listing it (issue 14: its own
+ * merged index, marked in the member's transactions) must end up listing the same. Runs on SQLite, MariaDB (TEST_DB=mysql) and
  * PostgreSQL (TEST_DB=postgres).
  */
 import { test, after } from 'node:test';
@@ -44,6 +45,15 @@ test('kill -9 during uploads and publishes leaves a consistent repository after 
   const port = await freePort();
   const acknowledged = new Set<string>();
   let n = 0;
+  {
+    // The member exists (first upload), then a virtual of it, before the crashes start.
+    const server = await startChildServer(env, port);
+    assert.equal(await post(server.url, server.token, buildDeb(work, controlText({ Package: 'seed', Version: '1', Architecture: 'amd64', Maintainer: 'T <t@example.com>', Description: 'seed' }), 'gzip')), 201);
+    acknowledged.add('seed 1');
+    const put = await fetch(`${server.url}/api/repos/apt/crashall`, { method: 'PUT', headers: { Authorization: `Bearer ${server.token}`, 'content-type': 'application/json' }, body: '{"type":"virtual","members":["crashy"]}' });
+    assert.equal(put.status, 201, await put.text());
+    await server.stop();
+  }
   for (let round = 0; round < 4; round++) {
     const server: ChildServer = await startChildServer(env, port);
     let stop = false;
@@ -55,7 +65,8 @@ test('kill -9 during uploads and publishes leaves a consistent repository after 
         if ((await post(server.url, server.token, deb)) === 201) acknowledged.add(`crash${i % 7} 1.${i}`);
       }
     });
-    await new Promise((r) => setTimeout(r, 700 + round * 350));
+    // Longer than before the virtual existed: each acknowledged upload now also waits for the virtual's publish.
+    await new Promise((r) => setTimeout(r, 1000 + round * 450));
     await server.kill9();
     stop = true;
     await Promise.all(workers);
@@ -77,6 +88,14 @@ test('kill -9 during uploads and publishes leaves a consistent repository after 
     }
     for (const a of acknowledged) assert.ok(listed.includes(a), `${a} was acknowledged with 201 before a crash but is not in the index`);
     assert.equal(new Set(listed).size, rows, 'every stored file row is in the index after the sweep');
+    // The virtual's own signed index catches up through the same sweep: the member's list.
+    let virtualListed: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      virtualListed = (await checkAptDist(`${server.url}/repo/apt/crashall`, 'stable')).packages.map((p) => p.split(' ').slice(0, 2).join(' '));
+      if (new Set(virtualListed).size === rows) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.deepEqual([...new Set(virtualListed)].sort(), [...new Set(listed)].sort(), 'the virtual lists what its member lists');
   } finally {
     await server.stop();
   }

@@ -29,12 +29,15 @@ rpcli repo show -r <name> [-y <provider>]
 A remote repository is a pull-through cache of its upstream (PyPI: a simple index root such
 as https://pypi.org/simple/; apt: an archive root). A virtual repository serves its members,
 in order, behind one URL; for PyPI a hosted member's project hides every remote member's
-project of the same name unless --merge-remote (dependency-confusion safety). Hosted
-repositories are created by their first upload. Admin token needed for create.
+project of the same name unless --merge-remote (dependency-confusion safety); for apt, pacman,
+apk and rpm it publishes one merged index of its hosted members, signed with its own key (the
+first member wins a name+version+arch clash). Hosted repositories are created by their first
+upload. Admin token needed for create.
 
 Examples:
   rpcli repo create -y pypi -r pypi-proxy --remote https://pypi.org/simple/
-  rpcli repo create -y pypi -r python --virtual internal,pypi-proxy`,
+  rpcli repo create -y pypi -r python --virtual internal,pypi-proxy
+  rpcli repo create -y apt -r all --virtual internal,thirdparty`,
   options: ['repo', 'provider', 'remote', 'virtual', 'ttl', 'offline', 'cache-max', 'merge-remote'],
   async run(ctx) {
     const sub = arg(ctx, 0, 'subcommand: create or show');
