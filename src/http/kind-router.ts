@@ -46,6 +46,8 @@ export function kindRouter(s: Services): Router {
     const body = parseBody(kindBody, req.body, `${provider.name} repository`);
     const { row, created } = await configureKind(s.db, s.config.MASTER_KEY, provider, name, body);
     const repo = toRepoInfo(row);
+    // A lowered limit applies now, not at the next fetch.
+    if (body.type === 'remote' && body.cacheMaxBytes !== null && !created) await remoteService(s).evict(repo, body.cacheMaxBytes, null);
     res.status(created ? 201 : 200).json({ provider: repo.provider, name: repo.name, ...(await kindSummary(s, repo)) });
   });
 
