@@ -34,6 +34,8 @@ const MAX_INDEX_BYTES = 256 << 20;
 /** After a checksum mismatch the same file is refused without asking the upstream again for this long. */
 const BAD_FILE_SECONDS = 30;
 const CHUNK = 400;
+/** How long a request waits for another instance's fetch of the same file (REQUEST_TIMEOUT_SECONDS' default). */
+const FILL_LOCK_SECONDS = 6 * 3600;
 
 export interface CacheStats {
   files: number;
@@ -241,7 +243,9 @@ export class RemoteService {
         if (again) return again;
         streamed = req.method === 'GET';
         return this.fetchPackage(provider, repo, cfg, relPath, url, expected, streamed ? res : null);
-      }),
+        // The holder streams a whole file (GiBs to a slow client), and never stalls longer than
+        // timeoutSeconds per chunk: waiters on other instances wait as long as a request may last.
+      }, FILL_LOCK_SECONDS),
     );
     let row: RemoteObjectRow;
     try {
