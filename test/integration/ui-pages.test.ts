@@ -291,6 +291,9 @@ describe('remote and virtual repositories', () => {
       const at = Date.parse(fetched!.replace(' UTC', 'Z').replace(' ', 'T'));
       assert.ok(at >= Math.floor(before / 1000) * 1000 && at <= Date.now(), fetched);
       assert.ok(links(html).includes('/repo/tar/mirror/rel/tool-1.0.tar.gz'));
+      // The home page counts what a remote cached as its files.
+      const home = tableRows((await getHtml(`${own.url}/`)).html).find((r) => r[0]!.startsWith('mirror'));
+      assert.deepEqual(home && [home[0], home[3], home[4]], ['mirror (remote, files cached)', '1', '4.0 KiB']);
     } finally {
       await upstream.stop();
       await own.stop();

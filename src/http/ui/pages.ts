@@ -87,17 +87,22 @@ export async function homeModel(s: Services, req: Request) {
   const repos = await sqlPage(req, '/', async (p) => {
     const { total, repos: page } = await s.catalog.listRepos(req.principal, p);
     const items = await Promise.all(
-      page.map(async ({ repo: r, stats }) => ({
-        provider: r.provider,
-        providerTitle: findProvider(r.provider)?.title ?? r.provider,
-        name: r.name,
-        href: uiPath(r.provider, r.name),
-        packages: stats.packages,
-        files: stats.files,
-        size: stats.size,
-        lastPublished: await s.publisher.lastPublished(r.id),
-        lastUpload: stats.lastUpload,
-      })),
+      page.map(async ({ repo: r, stats }) => {
+        // A remote holds no uploads: its files and size are what it cached.
+        const cached = r.kind === 'remote' ? await remoteService(s).stats(r) : null;
+        return {
+          provider: r.provider,
+          providerTitle: findProvider(r.provider)?.title ?? r.provider,
+          name: r.name,
+          kind: r.kind ?? 'hosted',
+          href: uiPath(r.provider, r.name),
+          packages: stats.packages,
+          files: cached ? cached.files : stats.files,
+          size: cached ? cached.size : stats.size,
+          lastPublished: await s.publisher.lastPublished(r.id),
+          lastUpload: stats.lastUpload,
+        };
+      }),
     );
     return { total, items };
   });
