@@ -1,33 +1,68 @@
 /**
- * Remote repositories (issue 14): a BENCH_MB (default 200) MB file downloaded directly from a
- * static upstream (python3 -m http.server on 127.0.0.1), then through a tar remote twice
- * (cold: fetched, streamed and stored; warm: from the store), and requests/s of a warm PyPI
- * remote project page. The server runs in this process on SQLite. Prints figures; asserts nothing.
- *   npx tsx bench/remote.ts          # BENCH_MB=200 BENCH_PAGE_REQUESTS=2000 BENCH_CONCURRENCY=16
+ * Remote repositories (issue 14): a BENCH_MB (default 200) MB file downloaded with curl
+ * directly from the static upstream (python3 -m http.server on 127.0.0.1) and from nginx
+ * serving the same directory (anchors), then through a tar remote (cold: fetched, streamed
+ * and stored, through a fresh remote each round; warm: from the store); then requests/s of a
+ * warm PyPI remote project page next to nginx serving the upstream's page (wrk, 16
+ * connections). Rounds interleave A B A B; medians and ratios. The server runs in this process
+ * on SQLite (clients are separate processes). Prints figures; asserts nothing.
+ *   npx tsx bench/remote.ts          # BENCH_MB=200 BENCH_ROUNDS=3 BENCH_WRK_SECONDS=3
  */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from '../test/helpers/child-server';
 import { startServer, ADMIN_TOKEN } from '../test/helpers/server';
 import { startStaticUpstream, writeSimpleTree } from '../test/helpers/static-upstream';
 import { makeWheel, metadataText } from '../test/unit/pypi/helpers';
 
 const MB = Number(process.env.BENCH_MB ?? 200);
-const PAGE_REQUESTS = Number(process.env.BENCH_PAGE_REQUESTS ?? 2000);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const WRK_SECONDS = Number(process.env.BENCH_WRK_SECONDS ?? 3);
 
-async function download(url: string): Promise<{ seconds: number; bytes: number; sha: string }> {
-  const t0 = process.hrtime.bigint();
-  const res = await fetch(url);
-  if (res.status !== 200) throw new Error(`${url}: HTTP ${res.status}`);
-  const h = crypto.createHash('sha256');
-  let bytes = 0;
-  for await (const c of res.body as unknown as AsyncIterable<Uint8Array>) {
-    h.update(c);
-    bytes += c.length;
+function run(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => execFile(cmd, args, { maxBuffer: 1 << 20 }, (e, out, err) => (e ? reject(new Error(`${cmd}: ${err || e.message}`)) : resolve(out))));
+}
+
+/** curl the URL into a file (a separate process: the server in this process is not slowed by the client); seconds and sha256. */
+async function download(url: string, out: string): Promise<{ seconds: number; sha: string }> {
+  const w = await run('curl', ['-sS', '-f', '-o', out, '-w', '%{time_total}', url]);
+  const sha = (await run('sha256sum', [out])).split(' ')[0]!;
+  fs.rmSync(out, { force: true });
+  return { seconds: Number(w), sha };
+}
+
+async function wrk(url: string): Promise<number> {
+  const out = await run('wrk', ['-t1', '-c16', `-d${WRK_SECONDS}s`, url]);
+  return Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+}
+
+/** nginx (one worker, like one node process) serving `root` on loopback. */
+async function startNginx(root: string, dir: string): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = await freePort();
+  const tmp = path.join(dir, 'nginx');
+  fs.mkdirSync(path.join(tmp, 'tmp'), { recursive: true });
+  const temps = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${tmp}/tmp/${t};`).join(' ');
+  fs.writeFileSync(path.join(tmp, 'nginx.conf'), `daemon off; worker_processes 1; pid ${tmp}/nginx.pid; error_log ${tmp}/error.log;
+events { worker_connections 512; }
+http { access_log off; ${temps} sendfile on; server { listen 127.0.0.1:${port}; root ${root}; } }
+`);
+  const child: ChildProcess = spawn('nginx', ['-p', tmp, '-c', path.join(tmp, 'nginx.conf')], { stdio: 'ignore' });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    if (await fetch(`${url}/`).then(() => true, () => false)) break;
+    await new Promise((r) => setTimeout(r, 50));
   }
-  return { seconds: Number(process.hrtime.bigint() - t0) / 1e9, bytes, sha: h.digest('hex') };
+  return {
+    url,
+    async stop() {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGQUIT');
+      await exited;
+    },
+  };
 }
 
 async function put(base: string, repo: string, body: unknown): Promise<void> {
@@ -35,39 +70,51 @@ async function put(base: string, repo: string, body: unknown): Promise<void> {
   if (r.status >= 300) throw new Error(`PUT ${repo}: ${r.status} ${await r.text()}`);
 }
 
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-remote-'));
-  const big = path.join(dir, 'big.bin');
-  const fd = fs.openSync(big, 'w');
+  fs.chmodSync(dir, 0o755); // nginx workers run as an unprivileged user and must read the tree
+  const tree = path.join(dir, 'tree');
+  const wheel = makeWheel(dir, 'bench-1.0-py3-none-any.whl', metadataText('bench', '1.0'));
+  writeSimpleTree(tree, { bench: [{ file: wheel }] });
+  const fd = fs.openSync(path.join(tree, 'big.bin'), 'w');
   for (let i = 0; i < MB; i++) fs.writeSync(fd, crypto.randomBytes(1 << 20));
   fs.closeSync(fd);
-  const wheel = makeWheel(dir, 'bench-1.0-py3-none-any.whl', metadataText('bench', '1.0'));
-  writeSimpleTree(path.join(dir, 'tree'), { bench: [{ file: wheel }] });
-  fs.renameSync(big, path.join(dir, 'tree', 'big.bin'));
-  const upstream = await startStaticUpstream(path.join(dir, 'tree'));
+  const upstream = await startStaticUpstream(tree);
+  const nginx = await startNginx(tree, dir);
   const srv = await startServer();
+  const out = path.join(dir, 'out.bin');
   try {
-    await put(srv.url, 'tar/mirror', { type: 'remote', upstream: upstream.url });
     await put(srv.url, 'pypi/proxy', { type: 'remote', upstream: `${upstream.url}/simple/` });
-    const mbps = (r: { seconds: number; bytes: number }) => `${(r.bytes / 1e6 / r.seconds).toFixed(0)} MB/s (${r.seconds.toFixed(2)} s)`;
-    const direct = await download(`${upstream.url}/big.bin`);
-    const cold = await download(`${srv.url}/repo/tar/mirror/big.bin`);
-    const warm = await download(`${srv.url}/repo/tar/mirror/big.bin`);
-    const same = direct.sha === cold.sha && cold.sha === warm.sha;
-    console.log(`${MB} MB file, direct from the upstream: ${mbps(direct)}`);
-    console.log(`${MB} MB file, remote cold (fetch + stream + store): ${mbps(cold)}`);
-    console.log(`${MB} MB file, remote warm (from the store):     ${mbps(warm)}${same ? '' : '  (bytes differ!)'}`);
+    const t: Record<'direct' | 'nginx' | 'cold' | 'warm', number[]> = { direct: [], nginx: [], cold: [], warm: [] };
+    const shas = new Set<string>();
+    for (let i = 0; i < ROUNDS; i++) {
+      await put(srv.url, `tar/mirror${i}`, { type: 'remote', upstream: upstream.url });
+      for (const [k, url] of [['direct', `${upstream.url}/big.bin`], ['cold', `${srv.url}/repo/tar/mirror${i}/big.bin`], ['nginx', `${nginx.url}/big.bin`], ['warm', `${srv.url}/repo/tar/mirror${i}/big.bin`]] as const) {
+        const r = await download(url, out);
+        t[k].push(r.seconds);
+        shas.add(r.sha);
+      }
+    }
+    const mbps = (k: keyof typeof t) => `${(MB * 1.048576 / median(t[k])).toFixed(0).padStart(5)} MB/s (median ${median(t[k]).toFixed(2)} s of ${ROUNDS})`;
+    console.log(`${MB} MiB file, curl, ${ROUNDS} interleaved rounds${shas.size === 1 ? ', same bytes every time' : ', BYTES DIFFER'}:`);
+    console.log(`  direct from the upstream (python http.server): ${mbps('direct')}`);
+    console.log(`  nginx, same file:                              ${mbps('nginx')}`);
+    console.log(`  remote cold (fetch + stream + store):          ${mbps('cold')}  = ${(median(t.cold) / median(t.direct)).toFixed(2)}x the direct time`);
+    console.log(`  remote warm (from the store):                  ${mbps('warm')}  = ${(median(t.warm) / median(t.nginx)).toFixed(2)}x nginx's time`);
+
     const page = `${srv.url}/repo/pypi/proxy/simple/bench/`;
     await (await fetch(page)).text();
-    const t0 = process.hrtime.bigint();
-    let next = 0;
-    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-      while (next++ < PAGE_REQUESTS) await (await fetch(page)).arrayBuffer();
-    }));
-    const s = Number(process.hrtime.bigint() - t0) / 1e9;
-    console.log(`warm PyPI remote project page: ${(PAGE_REQUESTS / s).toFixed(0)} requests/s (${PAGE_REQUESTS} requests, ${CONCURRENCY} concurrent)`);
+    const rps: Record<'remote' | 'nginx', number[]> = { remote: [], nginx: [] };
+    for (let i = 0; i < ROUNDS; i++) {
+      rps.remote.push(await wrk(page));
+      rps.nginx.push(await wrk(`${nginx.url}/simple/bench/index.html`));
+    }
+    console.log(`project page, wrk -c16, ${WRK_SECONDS} s x ${ROUNDS} interleaved: warm PyPI remote ${median(rps.remote).toFixed(0)} req/s, nginx (the upstream's page) ${median(rps.nginx).toFixed(0)} req/s (ratio ${(median(rps.remote) / median(rps.nginx)).toFixed(2)})`);
   } finally {
     await upstream.stop();
+    await nginx.stop();
     await srv.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -50,6 +50,8 @@ export function kindRouter(s: Services): Router {
     // A merging virtual (apt, pacman, apk, rpm) publishes its own signed indexes: built now
     // from its (new) members; afterwards each member's publish marks it (virtual-indexes.ts).
     if (repo.kind === 'virtual' && mergesEntries(provider.virtual)) await s.publisher.republishAll(repo);
+    // A lowered limit applies now, not at the next fetch.
+    if (body.type === 'remote' && body.cacheMaxBytes !== null && !created) await remoteService(s).evict(repo, body.cacheMaxBytes, null);
     res.status(created ? 201 : 200).json({ provider: repo.provider, name: repo.name, ...(await kindSummary(s, repo)) });
   });
 

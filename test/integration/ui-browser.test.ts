@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { ADMIN_TOKEN, startServer, type TestServer } from '../helpers/server';
+import { startStaticUpstream } from '../helpers/static-upstream';
 import { seed, XSS_ATTR, XSS_SCRIPT } from './ui-fixtures';
 
 const ARTIFACTS = path.join(__dirname, '../../test-artifacts/ui');
@@ -217,10 +218,19 @@ test('landmarks, labels, skip link, contrast, and a narrow screen', async () => 
       await ctx.close();
     }
   }
+  // A remote repository's page too: a long upstream path and URL in its cached-files table.
+  const upDir = fs.mkdtempSync(path.join(dir, 'upstream-'));
+  const deep = 'releases/very-long-directory-name-without-breaks/and-another-one';
+  fs.mkdirSync(path.join(upDir, deep), { recursive: true });
+  fs.writeFileSync(path.join(upDir, deep, 'a-rather-long-tarball-name-1.2.3-linux-x86_64.tar.gz'), 'bytes');
+  const upstream = await startStaticUpstream(upDir);
   const phone = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true });
   const { page } = await newPage(phone);
   try {
-    const pages: [string, string][] = [['home', '/'], ['repository', '/ui/apt/debs'], ['package', '/ui/apt/debs/foo-tools'], ['search', '/search?q=o']];
+    const put = await fetch(`${srv.url}/api/repos/tar/mirror`, { method: 'PUT', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ type: 'remote', upstream: `${upstream.url}/` }) });
+    assert.equal(put.status, 201);
+    assert.equal((await fetch(`${srv.url}/repo/tar/mirror/${deep}/a-rather-long-tarball-name-1.2.3-linux-x86_64.tar.gz`)).status, 200);
+    const pages: [string, string][] = [['home', '/'], ['repository', '/ui/apt/debs'], ['package', '/ui/apt/debs/foo-tools'], ['search', '/search?q=o'], ['remote', '/ui/tar/mirror']];
     for (const [name, p] of pages) {
       await page.goto(srv.url + p);
       const overflow = Number(await page.evaluate('document.documentElement.scrollWidth - window.innerWidth'));
@@ -229,5 +239,6 @@ test('landmarks, labels, skip link, contrast, and a narrow screen', async () => 
     }
   } finally {
     await phone.close();
+    await upstream.stop();
   }
 });

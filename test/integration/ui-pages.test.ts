@@ -14,6 +14,7 @@ import path from 'node:path';
 import { stepChart } from '../../src/http/ui/svg-chart';
 import { ADMIN_TOKEN, startServer, type TestServer } from '../helpers/server';
 import { auth, getJson, upload } from '../helpers/http';
+import { startStaticUpstream } from '../helpers/static-upstream';
 import { seed, XSS_ATTR, XSS_SCRIPT, type Seeded } from './ui-fixtures';
 import { getHtml, links, snippets, tableRows, textOf } from './ui-html';
 
@@ -255,5 +256,57 @@ describe('errors, privacy, plots, API', () => {
     assert.equal(found.body.total, 53);
     assert.equal(found.body.results.length, 3);
     assert.equal((await getJson(`${srv.url}/api/search?q=FROB`)).body.results[0].name, 'libfoo');
+  });
+});
+
+describe('remote and virtual repositories', () => {
+  test('a remote repository page shows upstream, cache figures and every cached file with its origin and fetch time', async () => {
+    const own = await startServer();
+    const upDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ui-remote-'));
+    const payload = crypto.randomBytes(4096);
+    fs.mkdirSync(path.join(upDir, 'rel'));
+    fs.writeFileSync(path.join(upDir, 'rel', 'tool-1.0.tar.gz'), payload);
+    const upstream = await startStaticUpstream(upDir);
+    try {
+      const put = (name: string, body: unknown) => fetch(`${own.url}/api/repos/tar/${name}`, { method: 'PUT', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      assert.equal((await put('mirror', { type: 'remote', upstream: `${upstream.url}/`, cacheMaxBytes: 1 << 20 })).status, 201);
+      const empty = await getHtml(`${own.url}/ui/tar/mirror`);
+      assert.equal(empty.status, 200);
+      assert.match(textOf(empty.html), /Nothing is cached yet/);
+      const before = Date.now();
+      for (let i = 0; i < 2; i++) await (await fetch(`${own.url}/repo/tar/mirror/rel/tool-1.0.tar.gz`)).arrayBuffer();
+      const { status, html } = await getHtml(`${own.url}/ui/tar/mirror`);
+      assert.equal(status, 200);
+      const text = textOf(html);
+      assert.match(text, new RegExp(`Remote repository: a pull-through cache of ${upstream.url}/`));
+      assert.match(text, /Cached package files 1 · 4\.0 KiB of at most 1\.0 MiB/);
+      assert.match(text, /Hits \/ misses 1 \/ 1 \(50% served from the cache\)/);
+      assert.ok(!/Upload to mirror/.test(text), 'no upload button: uploads into a remote are refused');
+      const rows = tableRows(html);
+      assert.equal(rows.length, 1);
+      const [file, kind, , origin, fetched] = rows[0]!;
+      assert.equal(file, `rel/tool-1.0.tar.gz ${sha256(payload)}`);
+      assert.equal(kind, 'package');
+      assert.equal(origin, `${upstream.url}/rel/tool-1.0.tar.gz`);
+      const at = Date.parse(fetched!.replace(' UTC', 'Z').replace(' ', 'T'));
+      assert.ok(at >= Math.floor(before / 1000) * 1000 && at <= Date.now(), fetched);
+      assert.ok(links(html).includes('/repo/tar/mirror/rel/tool-1.0.tar.gz'));
+      // The home page counts what a remote cached as its files.
+      const home = tableRows((await getHtml(`${own.url}/`)).html).find((r) => r[0]!.startsWith('mirror'));
+      assert.deepEqual(home && [home[0], home[3], home[4]], ['mirror (remote, files cached)', '1', '4.0 KiB']);
+    } finally {
+      await upstream.stop();
+      await own.stop();
+      fs.rmSync(upDir, { recursive: true, force: true });
+    }
+  });
+
+  test('a virtual repository page names its members in order, linked', async () => {
+    const v = await fetch(`${srv.url}/api/repos/pypi/py-all`, { method: 'PUT', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify({ type: 'virtual', members: ['py'] }) });
+    assert.equal(v.status, 201, await v.text());
+    const { status, html } = await getHtml(`${srv.url}/ui/pypi/py-all`);
+    assert.equal(status, 200);
+    assert.match(textOf(html), /Virtual repository of, in order: py ?\./);
+    assert.ok(links(html).includes('/ui/pypi/py'));
   });
 });

@@ -34,6 +34,8 @@ const MAX_INDEX_BYTES = 256 << 20;
 /** After a checksum mismatch the same file is refused without asking the upstream again for this long. */
 const BAD_FILE_SECONDS = 30;
 const CHUNK = 400;
+/** How long a request waits for another instance's fetch of the same file (REQUEST_TIMEOUT_SECONDS' default). */
+const FILL_LOCK_SECONDS = 6 * 3600;
 
 export interface CacheStats {
   files: number;
@@ -55,6 +57,8 @@ export class RemoteService {
   private readonly badFiles = new Map<string, { until: number; error: UpstreamError }>();
   private readonly counts = new Map<number, { hits: number; misses: number }>();
   private readonly touched = new Map<number, number>();
+  /** The running counter write: a flush waits for it, so a caller that flushes sees every earlier hit in the database. */
+  private flushing: Promise<void> = Promise.resolve();
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly s: Services) {
@@ -219,7 +223,9 @@ export class RemoteService {
     const expected = link?.sha256 ?? null;
     const url = link?.upstreamUrl ?? target.url;
     const send = async (row: RemoteObjectRow) => {
+      // The LRU clock: recorded in memory on every hit, written in the next batch (flush).
       this.touched.set(row.id, Date.now());
+      res.setHeader('X-Cache', 'HIT');
       const filename = path.posix.basename(relPath);
       await sendBlob(req, res, this.s.blobs, { sha256: row.sha256, size: row.size, contentType: contentTypeFor(provider, filename), lastModified: new Date(row.fetchedAt), redirectable: true, filename, cacheControl: 'public, max-age=31536000, immutable' }, this.s.config.S3_REDIRECT === 'presigned');
     };
@@ -251,7 +257,9 @@ export class RemoteService {
         if (again) return again;
         streamed = req.method === 'GET';
         return this.fetchPackage(provider, repo, cfg, relPath, url, expected, streamed ? res : null);
-      }),
+        // The holder streams a whole file (GiBs to a slow client), and never stalls longer than
+        // timeoutSeconds per chunk: waiters on other instances wait as long as a request may last.
+      }, FILL_LOCK_SECONDS),
     );
     let row: RemoteObjectRow;
     try {
@@ -313,13 +321,17 @@ export class RemoteService {
         throw err;
       }
       const key = blobKey(actual);
-      if (!(await this.s.blobs.stat(key))) await this.s.blobs.putFile(key, tmp);
-      const now = Date.now();
-      const row = await this.s.db.write(async (m) => {
-        const objects = m.getRepository(RemoteObjectEntity);
-        await objects.delete({ repoId: repo.id, path: relPath });
-        await objects.insert({ repoId: repo.id, path: relPath, kind: 'package', sha256: actual, size, contentType: contentTypeFor(provider, path.posix.basename(relPath)), upstreamUrl: up.url, source: relPath, fetchedAt: now, lastUsedAt: now });
-        return objects.findOneByOrFail({ repoId: repo.id, path: relPath });
+      // Under the blob's lock, as eviction's "is it referenced? delete" is: an eviction elsewhere
+      // (another repository, another instance) never deletes the blob between this stat and the row.
+      const row = await this.s.locks.withLock(blobLock(actual), async () => {
+        if (!(await this.s.blobs.stat(key))) await this.s.blobs.putFile(key, tmp);
+        const now = Date.now();
+        return this.s.db.write(async (m) => {
+          const objects = m.getRepository(RemoteObjectEntity);
+          await objects.delete({ repoId: repo.id, path: relPath });
+          await objects.insert({ repoId: repo.id, path: relPath, kind: 'package', sha256: actual, size, contentType: contentTypeFor(provider, path.posix.basename(relPath)), upstreamUrl: up.url, source: relPath, fetchedAt: now, lastUsedAt: now });
+          return objects.findOneByOrFail({ repoId: repo.id, path: relPath });
+        });
       });
       this.count(repo.id, 'misses');
       this.s.log.info('remote: file fetched', { repo: `${repo.provider}/${repo.name}`, path: relPath, url: shown(up.url), bytes: size, verified: !!expected, durationMs: Date.now() - started });
@@ -344,9 +356,11 @@ export class RemoteService {
    * Least recently used package files go until the cache fits `maxBytes` (never the one just
    * stored, never index files: a cached index names them and is what clients verify against).
    * A blob is deleted only when nothing else (a hosted file, an attachment, an index, another
-   * cache) references it; `gc` would find the rest.
+   * cache) references it; `gc` would find the rest. Last use is this instance's hits (flushed
+   * first) and other instances' hits up to their last batch (written every 2 s). `keepId`: the
+   * file just fetched, kept even when it alone is larger than the limit.
    */
-  async evict(repo: RepoInfo, maxBytes: number, keepId: number): Promise<number> {
+  async evict(repo: RepoInfo, maxBytes: number, keepId: number | null): Promise<number> {
     await this.flush();
     const rows = await this.objects().find({ where: { repoId: repo.id, kind: 'package' }, order: { lastUsedAt: 'ASC', id: 'ASC' }, select: { id: true, sha256: true, size: true, path: true } });
     let total = rows.reduce((n, r) => n + r.size, 0);
@@ -354,10 +368,12 @@ export class RemoteService {
     for (const r of rows) {
       if (total <= maxBytes) break;
       if (r.id === keepId) continue;
-      await this.s.db.write((m) => m.getRepository(RemoteObjectEntity).delete({ id: r.id }));
+      await this.s.locks.withLock(blobLock(r.sha256), async () => {
+        await this.s.db.write((m) => m.getRepository(RemoteObjectEntity).delete({ id: r.id }));
+        if (!(await this.blobReferenced(r.sha256))) await this.s.blobs.delete(blobKey(r.sha256)).catch(() => undefined);
+      });
       total -= r.size;
       evicted++;
-      if (!(await this.blobReferenced(r.sha256))) await this.s.blobs.delete(blobKey(r.sha256)).catch(() => undefined);
       this.s.log.info('remote: evicted', { repo: `${repo.provider}/${repo.name}`, path: r.path, bytes: r.size });
     }
     return evicted;
@@ -372,18 +388,35 @@ export class RemoteService {
     return att > 0;
   }
 
-  async flush(): Promise<void> {
+  /** Write the batched counters and last-use times; resolves once everything recorded before the call is in the database. */
+  flush(): Promise<void> {
+    const next = this.flushing.then(() => this.writeBatch());
+    this.flushing = next.catch(() => undefined);
+    return next;
+  }
+
+  private async writeBatch(): Promise<void> {
     const counts = [...this.counts];
     this.counts.clear();
     const touched = [...this.touched];
     this.touched.clear();
     if (counts.length === 0 && touched.length === 0) return;
-    await this.s.db.write(async (m) => {
+    try {
+      await this.s.db.write(async (m) => {
+        for (const [id, c] of counts) {
+          await m.getRepository(RepoEntity).createQueryBuilder().update().set({ cacheHits: () => `cache_hits + ${Number(c.hits)}`, cacheMisses: () => `cache_misses + ${Number(c.misses)}` }).where('id = :id', { id }).execute();
+        }
+        for (const [id, at] of touched) await m.getRepository(RemoteObjectEntity).update({ id }, { lastUsedAt: at });
+      });
+    } catch (e) {
+      // Not lost: merged back into the next batch (a newer touch of the same row wins).
       for (const [id, c] of counts) {
-        await m.getRepository(RepoEntity).createQueryBuilder().update().set({ cacheHits: () => `cache_hits + ${Number(c.hits)}`, cacheMisses: () => `cache_misses + ${Number(c.misses)}` }).where('id = :id', { id }).execute();
+        const cur = this.counts.get(id) ?? { hits: 0, misses: 0 };
+        this.counts.set(id, { hits: cur.hits + c.hits, misses: cur.misses + c.misses });
       }
-      for (const [id, at] of touched) await m.getRepository(RemoteObjectEntity).update({ id }, { lastUsedAt: at });
-    });
+      for (const [id, at] of touched) if (!this.touched.has(id)) this.touched.set(id, at);
+      throw e;
+    }
   }
 
   async stats(repo: RepoInfo): Promise<CacheStats> {
@@ -411,6 +444,11 @@ export class RemoteService {
     p.catch(() => undefined);
     return p;
   }
+}
+
+/** Serializes "store the blob, insert its row" against "delete the row, delete the blob if unreferenced". */
+function blobLock(sha: string): string {
+  return `remote-blob:${sha}`;
 }
 
 function sha256(data: Buffer): string {

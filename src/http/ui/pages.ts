@@ -10,6 +10,7 @@ import type { PackageMeta, Provider, RepoInfo, SetupSnippet } from '../../core/p
 import type { Services } from '../../services';
 import { TokenService } from '../../core/tokens';
 import { baseUrl, repoUrl } from '../urls';
+import { remoteService } from '../../core/remote/remote-service';
 import { cliHelp } from './account-routes';
 import { filePath, licenseText, safeHttpUrl, uiPath } from './format';
 
@@ -86,17 +87,22 @@ export async function homeModel(s: Services, req: Request) {
   const repos = await sqlPage(req, '/', async (p) => {
     const { total, repos: page } = await s.catalog.listRepos(req.principal, p);
     const items = await Promise.all(
-      page.map(async ({ repo: r, stats }) => ({
-        provider: r.provider,
-        providerTitle: findProvider(r.provider)?.title ?? r.provider,
-        name: r.name,
-        href: uiPath(r.provider, r.name),
-        packages: stats.packages,
-        files: stats.files,
-        size: stats.size,
-        lastPublished: await s.publisher.lastPublished(r.id),
-        lastUpload: stats.lastUpload,
-      })),
+      page.map(async ({ repo: r, stats }) => {
+        // A remote holds no uploads: its files and size are what it cached.
+        const cached = r.kind === 'remote' ? await remoteService(s).stats(r) : null;
+        return {
+          provider: r.provider,
+          providerTitle: findProvider(r.provider)?.title ?? r.provider,
+          name: r.name,
+          kind: r.kind ?? 'hosted',
+          href: uiPath(r.provider, r.name),
+          packages: stats.packages,
+          files: cached ? cached.files : stats.files,
+          size: cached ? cached.size : stats.size,
+          lastPublished: await s.publisher.lastPublished(r.id),
+          lastUpload: stats.lastUpload,
+        };
+      }),
     );
     return { total, items };
   });
@@ -127,10 +133,35 @@ async function setupSnippets(s: Services, req: Request, provider: Provider, repo
   }
 }
 
+/**
+ * A remote repository's part of its page (issue 14): upstream, options, cache figures and the
+ * cached files with where each came from and when, paged like the package table (which a
+ * remote does not show: it holds no uploads).
+ */
+async function remoteModel(s: Services, req: Request, provider: Provider, repo: RepoInfo, base: string) {
+  const cfg = await remoteService(s).config(repo);
+  const cache = await remoteService(s).stats(repo);
+  const listing = `/repo/${encodeURIComponent(provider.name)}/${encodeURIComponent(repo.name)}/`;
+  const files = await sqlPage(req, base, async (p) => {
+    const got = await remoteService(s).list(repo, p);
+    return { total: got.total, items: got.files.map((f) => ({ path: f.path, href: listing + f.path.split('/').map(encodeURIComponent).join('/'), kind: f.kind, size: f.size, sha256: f.sha256, origin: f.upstreamUrl, fetchedAt: f.fetchedAt, lastUsedAt: f.lastUsedAt })) };
+  });
+  const asked = cache.hits + cache.misses;
+  return {
+    upstream: cfg.upstream,
+    options: { metadataTtl: cfg.remote.metadataTtl, offline: cfg.remote.offline, cacheMaxBytes: cfg.remote.cacheMaxBytes, timeoutSeconds: cfg.remote.timeoutSeconds },
+    cache: { ...cache, hitRatio: asked ? Math.round((cache.hits / asked) * 100) : null },
+    files,
+  };
+}
+
 export async function repoModel(s: Services, req: Request, providerName: string, repoName: string) {
   const { provider, repo } = await requireRepo(s, req, providerName, repoName);
   const q = queryText(req);
   const base = uiPath(provider.name, repo.name);
+  const kind = repo.kind ?? 'hosted';
+  const remote = kind === 'remote' ? await remoteModel(s, req, provider, repo, base) : null;
+  const members = kind === 'virtual' ? (repo.members ?? []).map((name) => ({ name, href: uiPath(provider.name, name) })) : [];
   const packages = await sqlPage(req, base, async (p) => {
     const got = await s.catalog.packages(repo, p, q);
     return { total: got.total, items: got.packages.map((pkg: PackageSummary) => ({ ...pkg, href: uiPath(provider.name, repo.name, pkg.name) })) };
@@ -138,6 +169,9 @@ export async function repoModel(s: Services, req: Request, providerName: string,
   const stats = (await s.catalog.repoStats([repo.id])).get(repo.id) ?? { packages: 0, files: 0, size: 0, downloads: 0, lastDownloadedAt: null };
   return {
     provider: { name: provider.name, title: provider.title },
+    kind,
+    remote,
+    members,
     repo: { name: repo.name, href: base, listing: `/repo/${encodeURIComponent(provider.name)}/${encodeURIComponent(repo.name)}/`, api: `/api/repos/${encodeURIComponent(provider.name)}/${encodeURIComponent(repo.name)}` },
     stats: { packages: stats.packages, files: stats.files, size: stats.size, downloads: stats.downloads, lastDownloadedAt: stats.lastDownloadedAt, lastPublished: await s.publisher.lastPublished(repo.id) },
     q,
