@@ -101,6 +101,8 @@ export class Publisher {
   /** Inside the caller's write transaction: mark scopes dirty; returns the seq each must reach. */
   async requestInTx(m: EntityManager, repoId: number, scopes: string[]): Promise<SeqTargets> {
     const targets: SeqTargets = new Map();
+    // The files behind these scopes changed in this transaction: cached path lookups go (read-cache.ts).
+    this.db.repoChanged(m, repoId);
     // A fixed order keeps concurrent MySQL transactions from deadlocking on scope rows.
     for (const scope of [...new Set(scopes)].sort()) {
       await m
@@ -119,6 +121,9 @@ export class Publisher {
   /** Wait until every scope has published at least its target seq. */
   async ensurePublished(repo: RepoInfo, targets: SeqTargets): Promise<void> {
     await Promise.all([...targets].map(([scope, seq]) => this.ensureScope(repo, scope, seq)));
+    // Another instance may have built it: this one's cached copies (read-cache.ts) must not
+    // outlive the answer that says the change is published.
+    this.db.repoChanged(this.db.manager, repo.id);
   }
 
   private async ensureScope(repo: RepoInfo, scope: string, target: number): Promise<void> {
@@ -185,6 +190,7 @@ export class Publisher {
       const createdAt = Math.max(Date.now(), (previous?.createdAt ?? 0) + 1000);
       const gen = await m.getRepository(GenerationEntity).insert({ repoId: repo.id, scope, seq: target, createdAt });
       const generationId = Number(gen.identifiers[0].id);
+      this.db.repoChanged(m, repo.id);
       for (let i = 0; i < stored.length; i += 200) {
         await m.getRepository(IndexFileEntity).insert(stored.slice(i, i + 200).map((s) => ({ ...s, generationId })));
       }
