@@ -5,7 +5,9 @@
  * `wrk -t2 -c16 -d<s>s` command, interleaved A B A B over BENCH_ROUNDS rounds; prints medians
  * and the ratio artifactd/nginx. Both log nothing per request (artifactd LOG_LEVEL=warn,
  * nginx access_log off). Needs `node scripts/build.mjs` first. Prints figures; asserts nothing.
- *   npx tsx bench/smallgets.ts        # BENCH_ROUNDS=3 BENCH_SECONDS=5
+ * BENCH_BEFORE=<checkout with a built dist/server.js> (e.g. `git archive` of an older commit
+ * with node_modules linked) adds that build as a third contender, interleaved A B C A B C.
+ *   npx tsx bench/smallgets.ts        # BENCH_ROUNDS=3 BENCH_SECONDS=5 BENCH_BEFORE=
  */
 import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -13,7 +15,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { postPackage } from './lib/bench-client';
-import { freePort, startChildServer } from '../test/helpers/child-server';
+import { freePort, startChildServer, type ChildServer } from '../test/helpers/child-server';
 import { synthDeb } from '../test/integration/apt-tools';
 import { py } from '../test/unit/pypi/helpers';
 
@@ -45,17 +47,25 @@ function wrk(url: string, headers: Record<string, string>): number {
   return Number(/Requests\/sec:\s+([\d.]+)/.exec(out)![1]);
 }
 
+/** The same packages into a server: the bench's three URLs then exist. */
+async function fill(srv: ChildServer, dir: string): Promise<void> {
+  await postPackage(srv, { name: 'payload-1.0.tar.gz', data: PAYLOAD }, { provider: 'tar', reponame: 'bench', name: 'payload', version: '1.0' }, true);
+  await postPackage(srv, { name: 'hello_1.0_amd64.deb', data: synthDeb('Package: hello\nVersion: 1.0\nArchitecture: amd64\nMaintainer: B <b@example.org>\nDescription: bench\n') }, { provider: 'apt', reponame: 'bench', dist: 'stable', component: 'main' }, true);
+  await postPackage(srv, wheel(dir, 'bench_project', '1.0'), { provider: 'pypi', reponame: 'bench' }, true);
+  await postPackage(srv, wheel(dir, 'bench_project', '1.1'), { provider: 'pypi', reponame: 'bench' }, true);
+}
+
+const PAYLOAD = crypto.randomBytes(4096);
+
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-smallgets-'));
   const srv = await startChildServer({ DATA_DIR: path.join(dir, 'data'), LOG_LEVEL: 'warn' }, undefined, { compiled: true });
+  const before = process.env.BENCH_BEFORE ? await startChildServer({ DATA_DIR: path.join(dir, 'data-before'), LOG_LEVEL: 'warn' }, undefined, { compiled: true, root: process.env.BENCH_BEFORE }) : null;
   const www = path.join(dir, 'www');
   let nginxPid: number | undefined;
   try {
-    const tarFile = { name: 'payload-1.0.tar.gz', data: crypto.randomBytes(4096) };
-    await postPackage(srv, tarFile, { provider: 'tar', reponame: 'bench', name: 'payload', version: '1.0' }, true);
-    await postPackage(srv, { name: 'hello_1.0_amd64.deb', data: synthDeb('Package: hello\nVersion: 1.0\nArchitecture: amd64\nMaintainer: B <b@example.org>\nDescription: bench\n') }, { provider: 'apt', reponame: 'bench', dist: 'stable', component: 'main' }, true);
-    await postPackage(srv, wheel(dir, 'bench_project', '1.0'), { provider: 'pypi', reponame: 'bench' }, true);
-    await postPackage(srv, wheel(dir, 'bench_project', '1.1'), { provider: 'pypi', reponame: 'bench' }, true);
+    await fill(srv, dir);
+    if (before) await fill(before, dir);
     const targets = [
       { label: '4 KB package file', path: '/repo/tar/bench/payload/1.0/payload-1.0.tar.gz', headers: {} as Record<string, string> },
       { label: 'apt InRelease', path: '/repo/apt/bench/dists/stable/InRelease', headers: {} },
@@ -87,21 +97,27 @@ async function main() {
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    console.log(`wrk -t2 -c16 -d${SECONDS}s, ${ROUNDS} rounds interleaved (artifactd, nginx, artifactd, ...); artifactd: compiled, SQLite, LOG_LEVEL=warn; nginx: 1 worker, access_log off`);
+    console.log(`wrk -t2 -c16 -d${SECONDS}s, ${ROUNDS} rounds interleaved (artifactd, nginx[, before], artifactd, ...); artifactd: compiled, SQLite, LOG_LEVEL=warn; nginx: 1 worker, access_log off`);
     console.log(`machine: ${os.cpus().length} cores, shared with other jobs (figures are noisy; ratios from the same run)`);
-    wrk(srv.url + targets[0].path, {}); // warm-up (JIT, caches)
+    // Warm-up (JIT, caches), each URL once on each server.
+    for (const t of targets) for (const s of [srv, before]) if (s) wrk(s.url + t.path, t.headers);
+    const list = (xs: number[]) => `median ${median(xs).toFixed(0)} req/s [${xs.map((x) => x.toFixed(0)).join(', ')}]`;
     for (const [i, t] of targets.entries()) {
       const a: number[] = [];
       const n: number[] = [];
+      const b: number[] = [];
       for (let r = 0; r < ROUNDS; r++) {
         a.push(wrk(srv.url + t.path, t.headers));
         n.push(wrk(`http://127.0.0.1:${port}/f${i}`, t.headers));
+        if (before) b.push(wrk(before.url + t.path, t.headers));
       }
       const size = fs.statSync(path.join(www, `f${i}`)).size;
-      console.log(`${t.label} (${size} bytes): artifactd median ${median(a).toFixed(0)} req/s [${a.map((x) => x.toFixed(0)).join(', ')}], nginx median ${median(n).toFixed(0)} req/s [${n.map((x) => x.toFixed(0)).join(', ')}], ratio ${(median(a) / median(n)).toFixed(3)}`);
+      console.log(`${t.label} (${size} bytes): artifactd ${list(a)}, nginx ${list(n)}, ratio ${(median(a) / median(n)).toFixed(3)}`);
+      if (before) console.log(`  before (${process.env.BENCH_BEFORE}): ${list(b)}, ratio to nginx ${(median(b) / median(n)).toFixed(3)}; artifactd now / before ${(median(a) / median(b)).toFixed(2)}x`);
     }
   } finally {
     if (nginxPid) process.kill(nginxPid, 'SIGTERM');
+    await before?.stop();
     await srv.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
