@@ -21,10 +21,11 @@
  *   and import republish every scope, so they go through the publish.
  * - Changes made by another instance on a shared database: a copy older than `checkMs`
  *   (READ_CACHE_CHECK_MS, 1000 ms by default) is checked before it is used again: the
- *   repository row is read again and the scope snapshot compared (2 small queries per
- *   repository per second however many requests, instead of 3 per request). Anything that
- *   changes files bumps requested_seq in the same transaction, and every publish moves
- *   generation_id, so a changed snapshot means a change and drops every path answer.
+ *   repository row is read again and the snapshot compared (3 small queries per repository
+ *   per second however many requests, instead of 3 per request). Anything that changes the
+ *   files of a format with indexes bumps requested_seq in the same transaction, every publish
+ *   moves generation_id, and the snapshot also holds the repository's file count and newest
+ *   file id (formats without indexes, tar): a changed snapshot drops every path answer.
  *   Until then the instance serves the previous, complete generation, up to `checkMs` old.
  *   That stays consistent for clients: a generation stays readable (its by-hash files, and
  *   the package files its indexes name, which are deleted only by a later publish) for at
@@ -59,7 +60,7 @@ interface RepoEntry {
 }
 
 interface ScopeSnapshot {
-  /** `scope=generation/requested` of every scope, sorted: equal strings mean nothing changed. */
+  /** File count and newest file id, then `scope=generation/requested` of every scope, sorted: equal strings mean nothing changed. */
   stamp: string;
   generations: number[];
   checkedAt: number;
@@ -152,7 +153,15 @@ export class ReadCache {
         .select(['s.scope AS scope', 's.generation_id AS generation_id', 's.requested_seq AS requested_seq'])
         .where('s.repo_id = :repoId', { repoId })
         .getRawMany()) as { scope: string; generation_id: number | string | null; requested_seq: number | string }[];
-      const stamp = rows.map((r) => `${r.scope}=${r.generation_id ?? ''}/${r.requested_seq}`).sort().join('\u0000');
+      // Formats without index scopes (tar) change files without bumping any scope: the number
+      // of files and the newest id see an upload, a delete and an overwrite (delete + insert).
+      const files = (await this.db.manager
+        .getRepository(FileEntity)
+        .createQueryBuilder('f')
+        .select(['COUNT(*) AS n', 'MAX(f.id) AS newest'])
+        .where('f.repo_id = :repoId', { repoId })
+        .getRawOne()) as { n: number | string; newest: number | string | null } | undefined;
+      const stamp = `${files?.n ?? 0}/${files?.newest ?? ''}\u0000` + rows.map((r) => `${r.scope}=${r.generation_id ?? ''}/${r.requested_seq}`).sort().join('\u0000');
       const current = this.snapshots.get(repoId);
       let next: ScopeSnapshot;
       if (current && current.stamp === stamp) {
