@@ -137,9 +137,9 @@ async function resolveAndSend(s: Services, provider: Provider, repo: RepoInfo, r
       return;
     }
   }
-  const att = await s.paths.attachment(repo.id, path, fallbacks);
+  const att = await s.paths.attachment(repo.id, path, fallbacks, (p) => s.reads.packageFile(repo.id, p));
   if (att) {
-    await sendBlob(req, res, s.blobs, { sha256: att.att.sha256, size: att.att.size, contentType: att.att.contentType, lastModified: new Date(att.file.createdAt) }, false);
+    await sendBlob(req, res, s.blobs, { sha256: att.att.sha256, size: att.att.size, contentType: att.att.contentType, lastModified: new Date(att.file.createdAt) }, false, s.bodies);
     return;
   }
   if (path.endsWith('.sha256')) {
