@@ -17,6 +17,8 @@ import { EntryRenderer } from './core/entry-renderer';
 import { Catalog } from './core/catalog';
 import { TokenService } from './core/tokens';
 import { ServedPaths } from './core/served-paths';
+import { ReadCache } from './core/read-cache';
+import { BlobBodyCache } from './core/blob-body-cache';
 import type { RepoInfo } from './core/provider';
 import type { Logger } from './util/logger';
 import { withDefaults } from './core/settings';
@@ -45,6 +47,10 @@ export interface Services {
   catalog: Catalog;
   tokens: TokenService;
   paths: ServedPaths;
+  /** The GET path's copies of repository rows and path lookups (src/core/read-cache.ts). */
+  reads: ReadCache;
+  /** Small blob bodies by sha256 (src/core/blob-body-cache.ts). */
+  bodies: BlobBodyCache;
   tmpDir: string;
   metrics: Metrics;
   events: Events;
@@ -130,12 +136,14 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
   const downloads = new DownloadStats(db, log, config.DOWNLOAD_FLUSH_SECONDS);
   const tokens = new TokenService(db, resolveAdminToken(config, log));
   const paths = new ServedPaths(db);
+  const reads = new ReadCache(db, repos, config.READ_CACHE_CHECK_MS);
+  const bodies = new BlobBodyCache();
   // Background work every instance runs (each step is claimed in the database, src/core/webhook-dispatcher.ts).
   dispatcher.start();
   downloads.start();
   let retentionTimer: NodeJS.Timeout | null = null;
   const services: Services = {
-    config, log, db, blobs, locks, keys, repos, publisher, packages, catalog, renderer, tokens, paths,
+    config, log, db, blobs, locks, keys, repos, publisher, packages, catalog, renderer, tokens, paths, reads, bodies,
     tmpDir, metrics, events, webhooks, dispatcher, audit, downloads,
     async close() {
       if (retentionTimer) clearInterval(retentionTimer);

@@ -189,7 +189,10 @@ export class EntryRenderer {
     const before = JSON.parse(row.attachments || '[]') as StoredAttachment[];
     const attachments = JSON.stringify(mergeAttachments(before, made));
     if (rendered.entry === row.entry && attachments === row.attachments) return false;
-    await this.db.write((m) => m.getRepository(FileEntity).update({ id: row.id }, { entry: rendered.entry, attachments }));
+    await this.db.write(async (m) => {
+      await m.getRepository(FileEntity).update({ id: row.id }, { entry: rendered.entry, attachments });
+      this.db.repoChanged(m, row.repoId); // cached file rows (read-cache.ts) hold the attachments
+    });
     return true;
   }
 

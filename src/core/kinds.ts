@@ -168,6 +168,7 @@ export async function configureKind(db: Database, masterKey: string | undefined,
     const upstreamChanged = existing.kind === 'remote' && (values.kind !== 'remote' || existing.upstream !== values.upstream);
     await db.write(async (m) => {
       await m.getRepository(RepoEntity).update({ id: existing.id }, values);
+      db.repoChanged(m, existing.id);
       // A new upstream: what was cached from the old one says nothing about it (gc removes the blobs).
       if (upstreamChanged) {
         await m.getRepository(RemoteObjectEntity).delete({ repoId: existing.id });

@@ -135,6 +135,8 @@ export class Publisher {
   /** Inside the caller's write transaction: mark scopes dirty; returns the seq each must reach. */
   async requestInTx(m: EntityManager, repoId: number, scopes: string[]): Promise<SeqTargets> {
     const targets = new SeqTargets();
+    // The files behind these scopes changed in this transaction: cached path lookups go (read-cache.ts).
+    this.db.repoChanged(m, repoId);
     // A fixed order keeps concurrent MySQL transactions from deadlocking on scope rows: the
     // repository's own (sorted), then its virtuals' (ascending id, sorted).
     const sorted = [...new Set(scopes)].sort();
@@ -150,6 +152,7 @@ export class Publisher {
         const seq = await this.bump(m, v.id, scope);
         // No row: the virtual was created after ensureScopes; its creation republishes it.
         if (seq !== null) targets.virtuals.push({ repoId: v.id, scope, seq });
+        this.db.repoChanged(m, v.id);
       }
     }
     return targets;
@@ -175,6 +178,9 @@ export class Publisher {
    */
   async ensurePublished(repo: RepoInfo, targets: SeqTargets): Promise<void> {
     await Promise.all([...targets].map(([scope, seq]) => this.ensureScope(repo, scope, seq)));
+    // Another instance may have built it: this one's cached copies (read-cache.ts) must not
+    // outlive the answer that says the change is published.
+    this.db.repoChanged(this.db.manager, repo.id);
     const virtuals = targets instanceof SeqTargets ? targets.virtuals : [];
     if (virtuals.length === 0) return;
     const repos = new Map<number, RepoInfo | null>();
@@ -188,7 +194,7 @@ export class Publisher {
       virtuals.map(async (v) => {
         const vrepo = repos.get(v.repoId);
         if (!vrepo) return;
-        await this.ensureScope(vrepo, v.scope, v.seq).catch((e: unknown) => this.log.error('virtual publish failed', { repo: `${vrepo.provider}/${vrepo.name}`, scope: v.scope, error: String(e) }));
+        await this.ensureScope(vrepo, v.scope, v.seq).then(() => this.db.repoChanged(this.db.manager, vrepo.id)).catch((e: unknown) => this.log.error('virtual publish failed', { repo: `${vrepo.provider}/${vrepo.name}`, scope: v.scope, error: String(e) }));
       }),
     );
   }
@@ -262,6 +268,7 @@ export class Publisher {
       const createdAt = Math.max(Date.now(), (previous?.createdAt ?? 0) + 1000);
       const gen = await m.getRepository(GenerationEntity).insert({ repoId: repo.id, scope, seq: target, createdAt });
       const generationId = Number(gen.identifiers[0].id);
+      this.db.repoChanged(m, repo.id);
       for (let i = 0; i < stored.length; i += 200) {
         await m.getRepository(IndexFileEntity).insert(stored.slice(i, i + 200).map((s) => ({ ...s, generationId })));
       }

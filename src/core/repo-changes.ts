@@ -14,7 +14,7 @@ import type { Services } from '../services';
 import type { EventType } from './events';
 import type { PublicKeyInfo } from './keys/key-service';
 import type { Provider, RepoInfo } from './provider';
-import type { SeqTargets } from './publisher';
+import { SeqTargets } from './publisher';
 import { RepoService } from './repo-service';
 import { changesIndexes } from './settings';
 
@@ -24,7 +24,7 @@ type ChangeServices = Pick<Services, 'events' | 'keys' | 'publisher' | 'renderer
 async function emitInTx(s: ChangeServices, m: EntityManager, type: EventType, repo: RepoInfo, scopes: string[], details: Record<string, unknown>): Promise<SeqTargets> {
   if (scopes.length === 0) {
     await s.events.emit(type, repo, null, details, m);
-    return new Map();
+    return new SeqTargets();
   }
   const targets = await s.publisher.requestInTx(m, repo.id, scopes);
   await s.events.emitWhenPublished(m, type, repo, null, targets, details);
@@ -41,7 +41,7 @@ async function publishRequested(s: ChangeServices, repo: RepoInfo, targets: SeqT
 export async function changeSettings(s: ChangeServices, provider: Provider, repo: RepoInfo, patch: Record<string, unknown>): Promise<{ updated: RepoInfo; republished: string[] }> {
   // The scopes under the new settings (they may add arches), rows created before the transaction.
   const scopes = changesIndexes(provider, patch) ? await s.publisher.allScopes(RepoService.patched(repo, patch)) : [];
-  let targets: SeqTargets = new Map();
+  let targets = new SeqTargets();
   const updated = await s.repos.updateSettings(repo, patch, async (m, next) => {
     targets = await emitInTx(s, m, 'repository.settings_changed', next, scopes, { changed: patch, settings: next.settings });
   });
@@ -63,7 +63,7 @@ async function afterKeyChange(s: ChangeServices, provider: Provider, repo: RepoI
 
 export async function importKey(s: ChangeServices, provider: Provider, repo: RepoInfo, armoredPrivateKey: string): Promise<{ key: PublicKeyInfo; republished: string[] }> {
   const scopes = await s.publisher.allScopes(repo);
-  let targets: SeqTargets = new Map();
+  let targets = new SeqTargets();
   const key = await s.keys.importOpenPgp(repo, armoredPrivateKey, async (m, keys) => {
     const fingerprint = keys.find((k) => k.kind === 'openpgp' && k.active)?.fingerprint;
     targets = await emitInTx(s, m, 'key.rotated', repo, scopes, { kind: 'openpgp', imported: true, fingerprint });
@@ -73,7 +73,7 @@ export async function importKey(s: ChangeServices, provider: Provider, repo: Rep
 
 export async function rotateKey(s: ChangeServices, provider: Provider, repo: RepoInfo, kind: 'openpgp' | 'rsa', retire: boolean): Promise<{ keys: PublicKeyInfo[]; republished: string[] }> {
   const scopes = await s.publisher.allScopes(repo);
-  let targets: SeqTargets = new Map();
+  let targets = new SeqTargets();
   const keys = await s.keys.rotate(repo, kind, retire, async (m, now) => {
     const active = now.filter((k) => k.active && k.kind === kind).map((k) => k.fingerprint);
     targets = await emitInTx(s, m, 'key.rotated', repo, scopes, { kind, retired: retire, active });

@@ -62,15 +62,17 @@ export class RepoService {
    * pattern again against the stored name (the name that authorization is about).
    */
   async authorized(provider: string, name: string, principal: Principal | undefined, role: Role, publicRead: boolean): Promise<RepoInfo> {
-    if (role === 'read') {
-      const repo = await this.find(provider, name);
-      if (repo && canReadRepo(publicRead, principal, repo)) return repo;
-      throw hiddenRepoError(principal, provider, name);
-    }
+    if (role === 'read') return RepoService.readable(await this.find(provider, name), provider, name, principal, publicRead);
     TokenService.require(principal, role, name);
     const repo = await this.get(provider, name);
     TokenService.require(principal, role, repo.name);
     return repo;
+  }
+
+  /** The read rule of `authorized`, for a repository already looked up (the GET path looks it up in src/core/read-cache.ts). */
+  static readable(repo: RepoInfo | null, provider: string, name: string, principal: Principal | undefined, publicRead: boolean): RepoInfo {
+    if (repo && canReadRepo(publicRead, principal, repo)) return repo;
+    throw hiddenRepoError(principal, provider, name);
   }
 
   async byId(id: number): Promise<RepoInfo | null> {
@@ -113,6 +115,7 @@ export class RepoService {
     const updated = RepoService.patched(repo, patch);
     await this.db.write(async (m) => {
       await m.getRepository(RepoEntity).update({ id: repo.id }, { settings: JSON.stringify(updated.settings) });
+      this.db.repoChanged(m, repo.id);
       await inTx?.(m, updated);
     });
     return updated;

@@ -75,14 +75,14 @@ export class ServedPaths {
     return this.db.manager.getRepository(FileEntity).findOne({ where: { repoId, path }, order: { id: 'DESC' } });
   }
 
-  /** `<file path><suffix>` -> the file and its attachment. */
-  async attachment(repoId: number, path: string, fallbacks: (p: string) => string[]): Promise<{ file: FileRow; att: StoredAttachment } | null> {
+  /** `<file path><suffix>` -> the file and its attachment; `lookup`: how a package file is found (the GET path's cache). */
+  async attachment(repoId: number, path: string, fallbacks: (p: string) => string[], lookup = (p: string) => this.packageFile(repoId, p)): Promise<{ file: FileRow; att: StoredAttachment } | null> {
     const dot = path.lastIndexOf('.');
     if (dot <= 0) return null;
     const base = path.slice(0, dot);
     const suffix = path.slice(dot);
     for (const candidate of [base, ...fallbacks(base)]) {
-      const file = await this.packageFile(repoId, candidate);
+      const file = await lookup(candidate);
       if (!file) continue;
       const att = (JSON.parse(file.attachments || '[]') as StoredAttachment[]).find((a) => a.suffix === suffix);
       if (att) return { file, att };

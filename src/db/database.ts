@@ -25,6 +25,9 @@ export function isUniqueViolation(e: unknown): boolean {
  */
 export class Database {
   private readonly writeMutex = new KeyedMutex();
+  /** Repositories each open write transaction changed, announced once it commits (repoChanged). */
+  private readonly changedInTx = new WeakMap<EntityManager, Set<number>>();
+  private readonly repoListeners: ((repoId: number) => void)[] = [];
   readonly kind: DatabaseKind;
   readonly mysql: boolean;
   readonly postgres: boolean;
@@ -35,11 +38,38 @@ export class Database {
     this.postgres = this.kind === 'postgres';
   }
 
+  /**
+   * A repository's rows (its settings, files or published generations) changed: in-process
+   * readers that keep copies (src/core/read-cache.ts) are told once the change is visible, i.e.
+   * after the commit of the write transaction `m` (at once outside a transaction). Telling
+   * them earlier would let a concurrent read cache the pre-commit state again.
+   */
+  repoChanged(m: EntityManager, repoId: number): void {
+    const pending = this.changedInTx.get(m);
+    if (pending) pending.add(repoId);
+    else for (const l of this.repoListeners) l(repoId);
+  }
+
+  onRepoChanged(listener: (repoId: number) => void): void {
+    this.repoListeners.push(listener);
+  }
+
+  /** One transaction attempt; announces its repoChanged calls after it committed. */
+  private async transaction<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
+    const changed = new Set<number>();
+    const result = await this.ds.transaction((m) => {
+      this.changedInTx.set(m, changed);
+      return fn(m);
+    });
+    for (const id of changed) for (const l of this.repoListeners) l(id);
+    return result;
+  }
+
   async write<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
-    if (this.kind === 'sqlite') return this.writeMutex.run('write', () => this.ds.transaction(fn));
+    if (this.kind === 'sqlite') return this.writeMutex.run('write', () => this.transaction(fn));
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.ds.transaction(fn);
+        return await this.transaction(fn);
       } catch (e) {
         const code = (e as { code?: string; driverError?: { code?: string } }).code ?? (e as { driverError?: { code?: string } }).driverError?.code;
         if (attempt >= 5 || !code || !RETRYABLE_CODES.has(code)) throw e;

@@ -41,7 +41,20 @@ export function routeTemplate(req: Request): string {
 export function requestContext(s: Services) {
   return (req: Request, _res: Response, next: NextFunction) => {
     const p = req.principal;
-    runWithContext({ actor: { id: p?.tokenId ?? null, name: p?.name ?? 'anonymous' }, clientIp: req.ip ?? '', baseUrl: baseUrl(s, req) }, next);
+    // Address and base URL walk the trust-proxy rules: worked out only if an event or audit
+    // entry asks (few requests do; a package download never does).
+    runWithContext(
+      {
+        actor: { id: p?.tokenId ?? null, name: p?.name ?? 'anonymous' },
+        get clientIp() {
+          return req.ip ?? '';
+        },
+        get baseUrl() {
+          return baseUrl(s, req);
+        },
+      },
+      next,
+    );
   };
 }
 

@@ -8,6 +8,7 @@ import express, { type Request, type Response, type Router } from 'express';
 import { NotFoundError } from '../core/errors';
 import type { Provider, ProviderRoute, RepoInfo, RequestView, RouteContext } from '../core/provider';
 import { providers } from '../core/provider-registry';
+import { RepoService } from '../core/repo-service';
 import { TokenService } from '../core/tokens';
 import type { Services } from '../services';
 import { contentTypeFor } from './content-types';
@@ -47,8 +48,9 @@ function repoResolver(s: Services, provider: Provider) {
   const cache = new WeakMap<Request, Promise<RepoInfo>>();
   const resolve = async (req: Request): Promise<RepoInfo> => {
     const name = repoNameOf(req);
-    // A missing repository and one the reader may not read answer alike (RepoService.authorized).
-    const repo = await s.repos.authorized(provider.name, name, req.principal, 'read', s.config.PUBLIC_READ);
+    // A missing repository and one the reader may not read answer alike (RepoService.authorized);
+    // the row comes from memory (src/core/read-cache.ts), the check runs for every request.
+    const repo = RepoService.readable(await s.reads.repo(provider.name, name), provider.name, name, req.principal, s.config.PUBLIC_READ);
     return s.publisher.scopeContext(repo).repo;
   };
   return (req: Request): Promise<RepoInfo> => {
@@ -118,13 +120,13 @@ async function resolveAndSend(s: Services, provider: Provider, repo: RepoInfo, r
   // Remote and virtual repositories (issue 14): the cache or the members answer.
   if (await serveKind(s, provider, repo, path, req, res, (member) => resolveAndSend(s, provider, member, req, res))) return;
   const pinned = pins.take(req, repo.id, path);
-  const fromPin = pinned === undefined ? null : await s.paths.indexFileOfGeneration(repo.id, pinned, path);
-  const idx = fromPin ?? (await s.paths.currentIndexFile(repo.id, path)) ?? (path.includes('/by-hash/') ? await s.paths.historicIndexFile(repo.id, path) : null);
+  const fromPin = pinned === undefined ? null : await s.reads.indexFileOfGeneration(repo.id, pinned, path);
+  const idx = fromPin ?? (await s.reads.currentIndexFile(repo.id, path)) ?? (path.includes('/by-hash/') ? await s.reads.historicIndexFile(repo.id, path) : null);
   if (idx) {
     // Only a fresh answer pins: a pinned one must not keep the connection on an old generation.
     if (!fromPin && idx.generationId) pins.pin(req, repo.id, provider.indexPartners?.(path) ?? [], idx.generationId);
     // Index files change between generations: let caches revalidate every time.
-    await sendBlob(req, res, s.blobs, { sha256: idx.sha256, size: idx.size, contentType: idx.contentType, lastModified: new Date(idx.createdAt), cacheControl: 'no-cache' }, false);
+    await sendBlob(req, res, s.blobs, { sha256: idx.sha256, size: idx.size, contentType: idx.contentType, lastModified: new Date(idx.createdAt), cacheControl: 'no-cache' }, false, s.bodies);
     return;
   }
   const fallbacks = (p: string) => provider.fallbackPaths?.(p) ?? [];
@@ -133,7 +135,7 @@ async function resolveAndSend(s: Services, provider: Provider, repo: RepoInfo, r
   const sources = await s.publisher.packageRepoIds(repo);
   const packageFile = async (p: string) => {
     for (const id of sources) {
-      const file = await s.paths.packageFile(id, p);
+      const file = await s.reads.packageFile(id, p);
       if (file) return file;
     }
     return null;
@@ -152,15 +154,15 @@ async function resolveAndSend(s: Services, provider: Provider, repo: RepoInfo, r
   for (const candidate of [path, ...fallbacks(path)]) {
     const file = await packageFile(candidate);
     if (file) {
-      await sendBlob(req, res, s.blobs, { sha256: file.sha256, size: file.size, contentType: contentTypeFor(provider, file.filename), lastModified: new Date(file.createdAt), redirectable: true, filename: file.filename, cacheControl: 'public, max-age=31536000, immutable' }, s.config.S3_REDIRECT === 'presigned');
+      await sendBlob(req, res, s.blobs, { sha256: file.sha256, size: file.size, contentType: contentTypeFor(provider, file.filename), lastModified: new Date(file.createdAt), redirectable: true, filename: file.filename, cacheControl: 'public, max-age=31536000, immutable' }, s.config.S3_REDIRECT === 'presigned', s.bodies);
       countDownload(s, req, res, provider.name, file);
       return;
     }
   }
   let att: Awaited<ReturnType<typeof s.paths.attachment>> = null;
-  for (const id of sources) if ((att = await s.paths.attachment(id, path, fallbacks))) break;
+  for (const id of sources) if ((att = await s.paths.attachment(id, path, fallbacks, (p) => s.reads.packageFile(id, p)))) break;
   if (att) {
-    await sendBlob(req, res, s.blobs, { sha256: att.att.sha256, size: att.att.size, contentType: att.att.contentType, lastModified: new Date(att.file.createdAt) }, false);
+    await sendBlob(req, res, s.blobs, { sha256: att.att.sha256, size: att.att.size, contentType: att.att.contentType, lastModified: new Date(att.file.createdAt) }, false, s.bodies);
     return;
   }
   if (path.endsWith('.sha256')) {

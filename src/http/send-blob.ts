@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import type { BlobStore } from '../storage/blob-store';
 import { blobKey } from '../storage/blob-store';
 import { NotFoundError } from '../core/errors';
+import type { BlobBodyCache } from '../core/blob-body-cache';
 
 export interface BlobToSend {
   sha256: string;
@@ -39,7 +40,8 @@ function parseRange(header: string | undefined, size: number): { start: number; 
   return { start, end };
 }
 
-export async function sendBlob(req: Request, res: Response, blobs: BlobStore, blob: BlobToSend, presign: boolean): Promise<void> {
+/** `bodies`: small blobs are answered from memory (src/core/blob-body-cache.ts); headers are the same either way. */
+export async function sendBlob(req: Request, res: Response, blobs: BlobStore, blob: BlobToSend, presign: boolean, bodies?: BlobBodyCache): Promise<void> {
   const etag = `"${blob.sha256}"`;
   // Each generation of an index is stamped at least a second after the previous one (so that
   // If-Modified-Since, all apt and pacman send, can tell them apart), which after a burst puts
@@ -92,10 +94,16 @@ export async function sendBlob(req: Request, res: Response, blobs: BlobStore, bl
     return;
   }
   let stream;
+  let body: Buffer | null = null;
   try {
-    stream = await blobs.get(blobKey(blob.sha256), range ?? undefined);
+    if (bodies?.fits(blob.size)) body = await bodies.get(blob.sha256, blob.size, () => blobs.get(blobKey(blob.sha256)));
+    if (!body) stream = await blobs.get(blobKey(blob.sha256), range ?? undefined);
   } catch {
     throw new NotFoundError('the stored file is missing');
+  }
+  if (body || !stream) {
+    res.end(body && range ? body.subarray(range.start, range.end + 1) : body);
+    return;
   }
   await pipeline(stream, res).catch(() => undefined); // client went away: nothing to do
 }

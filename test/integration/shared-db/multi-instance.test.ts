@@ -13,6 +13,7 @@ import { startS3rver, type S3rverHandle } from '../../helpers/s3';
 import { createServerDatabase, sharedDbKind } from '../../helpers/test-db';
 import { upload, getJson } from '../../helpers/http';
 import { checkAptDist } from '../../helpers/apt-check';
+import { eventually } from '../../helpers/eventually';
 import { buildDeb, controlText, tmpDir } from '../../unit/apt/helpers';
 
 let a: TestServer;
@@ -56,14 +57,15 @@ test('100 parallel uploads split between two instances all end up in one consist
   assert.ok(ia.equals(ib));
 });
 
-test('a package uploaded through one instance is served by the other at once', async () => {
+test('a package uploaded through one instance is served by the other at once, and in its index within READ_CACHE_CHECK_MS', async () => {
   const deb = buildDeb(work, controlText({ Package: 'crossover', Version: '2.0', Architecture: 'amd64', Maintainer: 'T <t@example.com>', Description: 'x' }), 'xz');
   const r = await upload(a.url, deb, { reponame: 'shared', dist: 'stable' });
   assert.equal(r.status, 201);
   const dl = await fetch(`${b.url}/repo/apt/shared/${r.body.path}`);
   assert.equal(dl.status, 200);
   assert.ok(Buffer.from(await dl.arrayBuffer()).equals(fs.readFileSync(deb)));
-  const { packages } = await checkAptDist(`${b.url}/repo/apt/shared`, 'stable');
+  // b may serve the previous (complete, consistent) generation for up to READ_CACHE_CHECK_MS (src/core/read-cache.ts).
+  const packages = await eventually(async () => (await checkAptDist(`${b.url}/repo/apt/shared`, 'stable')).packages, { accept: (p) => p.includes('crossover 2.0 amd64') });
   assert.ok(packages.includes('crossover 2.0 amd64'));
 });
 
