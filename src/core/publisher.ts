@@ -282,6 +282,12 @@ export class Publisher {
     return scopes.sort();
   }
 
+  /** Publish every scope of the repository whose requested seq is ahead of its published one, and wait. */
+  async publishPending(repo: RepoInfo): Promise<void> {
+    const rows = await this.db.manager.getRepository(ScopeEntity).find({ where: { repoId: repo.id } });
+    await this.ensurePublished(repo, new Map(rows.filter((r) => r.publishedSeq < r.requestedSeq).map((r) => [r.scope, r.requestedSeq])));
+  }
+
   /** Publish state of every scope of a repository (status API). */
   async scopeStatus(repoId: number): Promise<{ scope: string; publishedSeq: number; requestedSeq: number; publishedAt: string | null }[]> {
     const rows = await this.db.manager.getRepository(ScopeEntity).find({ where: { repoId }, order: { scope: 'ASC' } });
