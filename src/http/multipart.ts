@@ -116,7 +116,6 @@ export async function receiveMultipart(req: Request, opts: ReceiveOptions): Prom
         const list = (result.fileLists[field] ??= []);
         // Reserve the slot now: the next part may start before this one is written.
         const slot = list.push(undefined as unknown as UploadedFile) - 1;
-        list.length++;
         let truncated = false;
         stream.on('limit', () => {
           truncated = true;

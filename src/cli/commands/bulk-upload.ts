@@ -84,22 +84,27 @@ export async function bulkUpload(ctx: Ctx, jobs: UploadJob[], query: URLSearchPa
     } catch (e) {
       throw connectionError(api.server, e) ?? e;
     }
-    let answer: FileResult[];
     if (res.status >= 400) {
       // The whole request was refused (token, repository name): every file of it says so.
       const err = errorFromResponse(res.status, res.statusText, res.body, api.cfg);
-      answer = batch.map((j) => ({ file: j.pkg.name, status: res.status, error: err.message }));
+      process.stderr.write(`${batch[0]!.pkg.path}${batch.length > 1 ? ` and ${batch.length - 1} more` : ''}: ${err.message}\n`);
+      batch.forEach((j, k) => {
+        results[offset + k] = { file: j.pkg.name, status: res.status, error: err.message };
+        done++;
+      });
+      return;
     } else {
+      let answer: FileResult[];
       try {
         answer = (JSON.parse(res.body) as { results: FileResult[] }).results;
       } catch {
         throw new CliError(`the server at ${api.server} did not answer with JSON (is it an artifactd server?)`);
       }
+      answer.forEach((r, k) => {
+        results[offset + k] = r;
+        report(r, batch[k]!);
+      });
     }
-    answer.forEach((r, k) => {
-      results[offset + k] = r;
-      report(r, batch[k]!);
-    });
   };
 
   const offsets: number[] = [];
