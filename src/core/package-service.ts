@@ -85,13 +85,14 @@ export class PackageService {
    * blob, so that what is left is the row insert (`commit`). A bulk import prepares each file
    * this same way, so each is validated exactly as a single upload would be.
    */
-  async prepare(req: UploadRequest): Promise<PreparedUpload> {
+  async prepare(req: UploadRequest, known?: RepoInfo): Promise<PreparedUpload> {
     const { provider } = req;
     if (req.file.size === 0) throw new InvalidPackageError('the uploaded file is empty');
     // The repository row is only created once the package is known to be good (or when
-    // parsing needs its signing key): a rejected upload leaves nothing behind.
-    let existing = await this.repos.find(provider.name, req.repoName);
-    await refuseUploadInto(this.repos, existing);
+    // parsing needs its signing key): a rejected upload leaves nothing behind. `known`: the
+    // repository an earlier file of the same batch was prepared for (one lookup per batch).
+    let existing = known && known.provider === provider.name && known.name === req.repoName ? known : await this.repos.find(provider.name, req.repoName);
+    if (existing !== known) await refuseUploadInto(this.repos, existing);
     const ensureRepo = async () => (existing ??= await this.repos.getOrCreate(provider.name, req.repoName));
     const provisional: RepoInfo = existing ?? { id: 0, provider: provider.name, name: req.repoName, settings: {} };
     const lazySigner: RepoSigner = {

@@ -68,10 +68,12 @@ export async function handleBatchUpload(s: Services, req: Request, res: Response
     };
     // Prepared uploads by repository (a detected format may differ from file to file).
     const groups = new Map<number, { items: PreparedUpload[]; index: number[] }>();
+    let lastRepo: PreparedUpload['repo'] | undefined;
     for (const [i, file] of pkgs.entries()) {
       try {
         const request = await uploadRequestFor(s, req, { fields, file, extraFiles: extras[i]!, wait: false });
-        const prepared = await s.packages.prepare(request);
+        const prepared = await s.packages.prepare(request, lastRepo);
+        lastRepo = prepared.repo;
         const g = groups.get(prepared.repo.id) ?? groups.set(prepared.repo.id, { items: [], index: [] }).get(prepared.repo.id)!;
         g.items.push(prepared);
         g.index.push(i);
