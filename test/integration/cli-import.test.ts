@@ -15,7 +15,7 @@ import { auth, getJson } from '../helpers/http';
 import { checkAptDist } from '../helpers/apt-check';
 import { synthPackage } from '../helpers/synth-pacman';
 import { synthDeb } from './apt-tools';
-import { rpcli } from './cli-run';
+import { oneErrorLine, rpcli, rpcliOnPty } from './cli-run';
 import { fingerprintOf, pacmanClient, pacmanSkip } from './pacman-tools';
 
 let srv: TestServer;
@@ -76,6 +76,19 @@ describe('apt', () => {
     assert.equal(r.stdout.trim(), 'published: 40 of 41 files into apt/bulkbad; 1 refused');
     const { packages } = await checkAptDist(`${srv.url}/repo/apt/bulkbad`, 'bookworm');
     assert.deepEqual(packages, expected.sort());
+  });
+
+  test('on a terminal a line per file; --parallel is checked', { timeout: 120_000 }, async () => {
+    const { root } = debDir('debs-tty', 3);
+    const r = await rpcliOnPty(['upload', '-y', 'apt', '-r', 'bulktty', '-a', 'dist=bookworm', root], { env });
+    assert.equal(r.code, 0, r.stdout);
+    const lines = r.stdout.split(/\r?\n/).filter((l) => /^\[\d\/3\] /.test(l));
+    assert.deepEqual(lines.map((l) => l.slice(0, 5)).sort(), ['[1/3]', '[2/3]', '[3/3]']);
+    assert.ok(lines.every((l) => / apt\/bulktty bulk00\d 1\.0-1 \((amd64|all)\)$/.test(l)), lines.join('\n'));
+    assert.match(r.stdout, /published: 3 of 3 files into apt\/bulktty/);
+    const bad = await rpcli(['upload', '-y', 'apt', '-r', 'bulktty', '--parallel', '0', root], { env });
+    assert.equal(bad.code, 2);
+    assert.match(oneErrorLine(bad), /--parallel must be a whole number from 1 to 64/);
   });
 
   test('the batch endpoint: each file its own status; a duplicate and a bad file do not lose the others', async () => {
