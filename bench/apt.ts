@@ -27,6 +27,7 @@ import { inParallel, postPackage, publishLines, uploadRetries, waitPublished, ty
 import { startChildServer, type ChildServer } from '../test/helpers/child-server';
 import { createMysqlDatabase } from '../test/helpers/mysql';
 import { synthDeb } from '../test/integration/apt-tools';
+import { controlOf, writeDebs } from './lib/debs';
 import { makeSigner } from '../test/unit/apt/helpers';
 import { renderUpload } from '../src/core/entry-renderer';
 import { aptProvider } from '../providers/apt';
@@ -39,39 +40,6 @@ const REPO = 'bench';
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const fmt = (xs: number[]) => (xs.length ? `median ${median(xs).toFixed(0)} ms (min ${Math.min(...xs).toFixed(0)}, max ${Math.max(...xs).toFixed(0)}, n=${xs.length})` : 'n/a');
-
-/** A control file like a small real package's: relations, sections and a long description. */
-function controlOf(name: string, version: string, arch: string): string {
-  return [
-    `Package: ${name}`,
-    `Version: ${version}`,
-    `Architecture: ${arch}`,
-    'Maintainer: Bench Maintainer <bench@example.org>',
-    'Installed-Size: 123',
-    'Depends: libc6 (>= 2.36), libbench1 (>= 1.2)',
-    'Section: utils',
-    'Priority: optional',
-    `Homepage: https://example.org/${name}`,
-    `Description: benchmark package ${name}`,
-    ' A synthetic package for the artifactd apt benchmark. It has a long',
-    ' description of a few lines, like most real packages do.',
-    '',
-  ].join('\n');
-}
-
-function writeDebs(dir: string, prefix: string, count: number, offset = 0): string[] {
-  fs.mkdirSync(dir, { recursive: true });
-  const files: string[] = [];
-  for (let i = offset; i < offset + count; i++) {
-    const name = `${prefix}${String(i).padStart(5, '0')}`;
-    const arch = i % 10 === 0 ? 'all' : 'amd64';
-    const f = path.join(dir, `${name}_1.0-1_${arch}.deb`);
-    fs.writeFileSync(f, synthDeb(controlOf(name, '1.0-1', arch), `${name}\n`));
-    files.push(f);
-  }
-  return files;
-}
-
 
 async function upload(srv: ChildServer, file: string, wait: boolean): Promise<void> {
   await postPackage(srv, file, { provider: 'apt', reponame: REPO, dist: 'stable' }, wait);

@@ -14,6 +14,7 @@ import { repoRouter } from './http/repo-router';
 import { sessionAuth } from './http/session';
 import { SessionService } from './core/sessions';
 import { uiRouter } from './http/ui-router';
+import { handleBatchUpload } from './http/batch-upload';
 import { handleUpload } from './http/upload-handler';
 import { projectRoot } from './util/project-root';
 import { packageVersion } from './util/version';
@@ -61,6 +62,7 @@ export function buildApp(s: Services): Express {
   });
 
   app.post('/addpkg', (req, res) => handleUpload(s, req, res, { fileField: 'f' }));
+  app.post('/addpkg/batch', (req, res) => handleBatchUpload(s, req, res));
   app.use(cliRouter(s));
   app.use('/api', kindRouter(s));
   app.use('/api', apiRouter(s));

@@ -44,7 +44,7 @@ async function main(): Promise<void> {
   const repoById = (id: number) => s.repos.byId(id);
   // Finish what a crash or `?wait=0` left unpublished, now and then periodically.
   void s.publisher.sweep(repoById);
-  const sweeper = setInterval(() => void s.publisher.sweep(repoById).catch(() => undefined), config.PUBLISH_SWEEP_SECONDS * 1000);
+  const sweeper = setInterval(() => void s.publisher.sweep(repoById, true).catch(() => undefined), config.PUBLISH_SWEEP_SECONDS * 1000);
   sweeper.unref();
   const stop = () => {
     clearInterval(sweeper);

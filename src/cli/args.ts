@@ -21,6 +21,7 @@ export const OPTIONS = {
   attr: { type: 'string', short: 'a', multiple: true },
   sig: { type: 'string' },
   'no-wait': { type: 'boolean' },
+  parallel: { type: 'string' },
   output: { type: 'string', short: 'o' },
   arch: { type: 'string' },
   keep: { type: 'string' },
@@ -69,6 +70,7 @@ export interface Values {
   attr?: string[];
   sig?: string;
   'no-wait'?: boolean;
+  parallel?: string;
   output?: string;
   arch?: string;
   keep?: string;

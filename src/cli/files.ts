@@ -52,13 +52,25 @@ function expand(pattern: string): string[] {
   return prefixes;
 }
 
+/** Regular files under a directory, depth first in name order; hidden entries are skipped. */
+function filesBelow(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    if (e.name.startsWith('.')) continue;
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...filesBelow(p));
+    else if (e.isFile()) out.push(p);
+  }
+  return out;
+}
+
 export interface LocalFile {
   path: string;
   name: string;
   size: number;
 }
 
-/** Resolve every argument to existing regular files; a missing file is a usage error (exit 2). */
+/** Resolve every argument to existing regular files (a directory: the files below it); a missing file is a usage error (exit 2). */
 export function resolveFiles(args: string[]): LocalFile[] {
   const out: LocalFile[] = [];
   const seen = new Set<string>();
@@ -75,6 +87,11 @@ export function resolveFiles(args: string[]): LocalFile[] {
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         throw usageError(code === 'ENOENT' ? `file not found: ${p}` : `cannot read ${p}: ${(e as Error).message}`);
+      }
+      if (st.isDirectory()) {
+        // A directory stands for every file below it (a repository's pool/), hidden ones aside.
+        out.push(...resolveFiles(filesBelow(p)).filter((f) => !seen.has(path.resolve(f.path)) && seen.add(path.resolve(f.path))));
+        continue;
       }
       if (!st.isFile()) throw usageError(`not a regular file: ${p}`);
       try {

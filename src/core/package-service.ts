@@ -13,19 +13,21 @@ import { fileView, nameKeyOf, type Catalog, type CatalogFile, type StoredFileVie
 import type { BlobStore } from '../storage/blob-store';
 import { blobKey } from '../storage/blob-store';
 import type { EntryRenderer, StoredAttachment } from './entry-renderer';
-import { BadRequestError, ConflictError, InvalidPackageError, NotFoundError, VersionExistsError } from './errors';
+import { BadRequestError, DomainError, InvalidPackageError, NotFoundError, VersionExistsError } from './errors';
 import type { KeyService } from './keys/key-service';
 import { checkPackageToken, checkRelativePath, printable } from './names';
 import type { ParsedPackage, Provider, RepoInfo, RepoSigner, UploadedFile } from './provider';
 import { providers as allProviders } from './provider-registry';
-import type { Publisher, SeqTargets } from './publisher';
+import { type Publisher, SeqTargets } from './publisher';
 import type { RepoService } from './repo-service';
 import type { AuditLog } from './audit';
 import type { Events } from './events';
-import { selectDoomed, type DoomedVersion, type RetentionRules, rulesOf } from './retention';
+import { selectDoomed, type DoomedVersion, type RetentionRules, rulesOf, hasRules } from './retention';
+import { insertPrepared, type CommitOutcome, type PreparedUpload } from './package-commit';
 import { refuseUploadInto } from './kinds';
 
 export type { StoredAttachment } from './entry-renderer';
+export type { CommitOutcome, PreparedUpload } from './package-commit';
 
 export interface UploadRequest {
   provider: Provider;
@@ -66,12 +68,31 @@ export class PackageService {
   ) {}
 
   async upload(req: UploadRequest): Promise<{ view: StoredFileView; targets: SeqTargets; published: boolean }> {
+    const prepared = await this.prepare(req);
+    const { outcomes, targets } = await this.commit([prepared]);
+    const outcome = outcomes[0]!;
+    if ('error' in outcome) throw outcome.error;
+    await this.retentionAfter(prepared.repo, prepared.provider, [prepared.parsed.name]);
+    if (req.wait) {
+      await this.publisher.ensurePublished(prepared.repo, targets);
+      this.events.wake();
+    }
+    return { view: fileView(prepared.repo, outcome.row), targets, published: req.wait };
+  }
+
+  /**
+   * Steps 2 and 3 of an upload: every check, the parse, the rendered entry and the stored
+   * blob, so that what is left is the row insert (`commit`). A bulk import prepares each file
+   * this same way, so each is validated exactly as a single upload would be.
+   */
+  async prepare(req: UploadRequest, known?: RepoInfo): Promise<PreparedUpload> {
     const { provider } = req;
     if (req.file.size === 0) throw new InvalidPackageError('the uploaded file is empty');
     // The repository row is only created once the package is known to be good (or when
-    // parsing needs its signing key): a rejected upload leaves nothing behind.
-    let existing = await this.repos.find(provider.name, req.repoName);
-    await refuseUploadInto(this.repos, existing);
+    // parsing needs its signing key): a rejected upload leaves nothing behind. `known`: the
+    // repository an earlier file of the same batch was prepared for (one lookup per batch).
+    let existing = known && known.provider === provider.name && known.name === req.repoName ? known : await this.repos.find(provider.name, req.repoName);
+    if (existing !== known) await refuseUploadInto(this.repos, existing);
     const ensureRepo = async () => (existing ??= await this.repos.getOrCreate(provider.name, req.repoName));
     const provisional: RepoInfo = existing ?? { id: 0, provider: provider.name, name: req.repoName, settings: {} };
     const lazySigner: RepoSigner = {
@@ -95,59 +116,50 @@ export class PackageService {
 
     const repo = await ensureRepo();
     const scopes = await provider.scopesFor(parsed.partition, this.publisher.scopeContext(repo));
-    await this.publisher.ensureScopes(repo.id, scopes);
-    const overwrite = repo.settings.overwrite === true;
-    let row: FileRow;
-    let targets: SeqTargets;
+    return { provider, repo, file: req.file, parsed, entry: rendered.entry, attachments, scopes };
+  }
+
+  /**
+   * Step 4 for prepared uploads of one repository: one transaction inserts every row that
+   * does not clash and bumps each affected scope once, so a batch costs a few round trips,
+   * not a few per file. A clash (same file, same path with other bytes) is that file's own
+   * outcome; the others go in. If the transaction fails anyway (a concurrent upload of the
+   * same file won the unique index), each file is committed on its own to say which.
+   */
+  async commit(items: PreparedUpload[]): Promise<{ outcomes: CommitOutcome[]; targets: SeqTargets }> {
+    if (items.length === 0) return { outcomes: [], targets: new SeqTargets() };
+    const { repo } = items[0]!;
+    await this.publisher.ensureScopes(repo.id, [...new Set(items.flatMap((i) => i.scopes))]);
     try {
-      ({ row, targets } = await this.db.write(async (m) => {
-        const files = m.getRepository(FileEntity);
-        const samePath = await files.find({ where: { repoId: repo.id, path: parsed.path } });
-        for (const other of samePath) {
-          if (other.partition === parsed.partition) {
-            if (!overwrite) throw new VersionExistsError(`${parsed.filename} (${parsed.name} ${parsed.version}) already exists in ${repo.provider}/${repo.name}; versions are immutable (delete it first, or enable overwrite for this repository)`);
-            await files.delete({ id: other.id });
-          } else if (other.sha256 !== req.file.hashes.sha256) {
-            // apt shares pool/ between dists: one path must always name the same bytes.
-            throw new ConflictError(`${parsed.path} already exists in ${repo.provider}/${repo.name} with different content`);
-          }
-        }
-        const inserted = await files.insert({
-          repoId: repo.id,
-          name: parsed.name,
-          nameKey: nameKeyOf(provider, parsed.name),
-          version: parsed.version,
-          arch: parsed.arch,
-          filename: parsed.filename,
-          path: parsed.path,
-          partition: parsed.partition,
-          size: req.file.size,
-          ...req.file.hashes,
-          meta: JSON.stringify(parsed.meta),
-          entry: rendered.entry,
-          indexData: JSON.stringify(parsed.indexData ?? null),
-          attachments: JSON.stringify(attachments),
-          yanked: null,
-          hidden: false,
-          createdAt: Date.now(),
-        });
-        const id = Number(inserted.identifiers[0].id);
-        const t = await this.publisher.requestInTx(m, repo.id, scopes);
-        const stored = await files.findOneByOrFail({ id });
-        // Held until the index scopes above are published, in this transaction: never before, never lost.
-        await this.events.emitWhenPublished(m, 'package.published', repo, [stored], t);
-        return { row: stored, targets: t };
-      }));
+      return await this.db.write((m) => insertPrepared(m, repo, items, this.publisher, this.events));
     } catch (e) {
-      if (isUniqueViolation(e)) throw new VersionExistsError(`${parsed.filename} (${parsed.name} ${parsed.version}) already exists in ${repo.provider}/${repo.name}`);
-      throw e;
+      if (items.length === 1) {
+        const p = items[0]!.parsed;
+        if (isUniqueViolation(e)) throw new VersionExistsError(`${p.filename} (${p.name} ${p.version}) already exists in ${repo.provider}/${repo.name}`);
+        throw e;
+      }
+      const outcomes: CommitOutcome[] = [];
+      const targets = new SeqTargets();
+      for (const item of items) {
+        try {
+          const one = await this.commit([item]);
+          outcomes.push(one.outcomes[0]!);
+          for (const [scope, seq] of one.targets) targets.set(scope, Math.max(seq, targets.get(scope) ?? 0));
+          targets.virtuals.push(...one.targets.virtuals);
+        } catch (err) {
+          if (!(err instanceof DomainError)) throw err;
+          outcomes.push({ error: err });
+        }
+      }
+      return { outcomes, targets };
     }
-    await this.applyRetention(repo, provider, rulesOf(repo.settings), parsed.name);
-    if (req.wait) {
-      await this.publisher.ensurePublished(repo, targets);
-      this.events.wake();
-    }
-    return { view: fileView(repo, row), targets, published: req.wait };
+  }
+
+  /** Retention after new uploads: only the uploaded names' rows are read, and nothing at all without rules. */
+  async retentionAfter(repo: RepoInfo, provider: Provider, names: string[]): Promise<void> {
+    const rules = rulesOf(repo.settings);
+    if (!hasRules(rules)) return;
+    for (const name of new Set(names)) await this.applyRetention(repo, provider, rules, name);
   }
 
   private checkClaims(provider: Provider, parsed: ParsedPackage, name?: string, version?: string): void {

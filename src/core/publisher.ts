@@ -41,6 +41,9 @@ export class SeqTargets extends Map<string, number> {
   readonly virtuals: VirtualTarget[] = [];
 }
 
+/** Periodic sweep passes a still-growing pending scope may be skipped (bulk imports), at most. */
+const MAX_SKIPPED_PASSES = 6;
+
 export function toEntryRow(f: FileRow): EntryRow {
   return {
     id: f.id,
@@ -418,23 +421,53 @@ export class Publisher {
     return (await this.db.manager.getRepository(ScopeEntity).find({ where: { repoId: repo.id }, select: { scope: true } })).map((s) => s.scope).sort();
   }
 
+  /** Publish every scope of the repository whose requested seq is ahead of its published one, and wait. */
+  async publishPending(repo: RepoInfo): Promise<void> {
+    const rows = await this.db.manager.getRepository(ScopeEntity).find({ where: { repoId: repo.id } });
+    const pending = new SeqTargets();
+    for (const r of rows) if (r.publishedSeq < r.requestedSeq) pending.set(r.scope, r.requestedSeq);
+    await this.ensurePublished(repo, pending);
+  }
+
   /** Publish state of every scope of a repository (status API). */
   async scopeStatus(repoId: number): Promise<{ scope: string; publishedSeq: number; requestedSeq: number; publishedAt: string | null }[]> {
     const rows = await this.db.manager.getRepository(ScopeEntity).find({ where: { repoId }, order: { scope: 'ASC' } });
     return rows.map((r) => ({ scope: r.scope, publishedSeq: r.publishedSeq, requestedSeq: r.requestedSeq, publishedAt: r.publishedAt ? new Date(r.publishedAt).toISOString() : null }));
   }
 
-  /** Finish publishes that were requested but never completed (crash, `?wait=0`, another instance died). */
-  async sweep(resolveRepo: (id: number) => Promise<RepoInfo | null>): Promise<number> {
+  /** Pending scopes the periodic sweep has seen: requested seq then, and for how many passes. */
+  private readonly sweepSeen = new Map<string, { seq: number; passes: number }>();
+
+  /**
+   * Finish publishes that were requested but never completed (crash, `?wait=0`, another
+   * instance died). `settledOnly` (the periodic pass): skip a scope whose requested seq moved
+   * since the previous pass, so a bulk import with `wait=0` (rpcli upload of a directory) is not
+   * rebuilt over and over while it runs; a scope pending for `MAX_SKIPPED_PASSES` passes is
+   * published anyway, so steady traffic cannot postpone it for long.
+   */
+  async sweep(resolveRepo: (id: number) => Promise<RepoInfo | null>, settledOnly = false): Promise<number> {
     const pending = await this.db.manager
       .getRepository(ScopeEntity)
       .createQueryBuilder('s')
       .where('s.published_seq < s.requested_seq')
       .getMany();
+    const stillPending = new Set<string>();
+    let published = 0;
     for (const s of pending) {
+      const key = `${s.repoId}\u0000${s.scope}`;
+      stillPending.add(key);
+      const seen = this.sweepSeen.get(key);
+      if (settledOnly && (!seen || seen.seq !== s.requestedSeq) && (seen?.passes ?? 0) < MAX_SKIPPED_PASSES) {
+        this.sweepSeen.set(key, { seq: s.requestedSeq, passes: (seen?.passes ?? 0) + 1 });
+        continue;
+      }
+      this.sweepSeen.delete(key);
+      published++;
       const repo = await resolveRepo(s.repoId);
       if (repo) await this.ensureScope(repo, s.scope, s.requestedSeq).catch((e) => this.log.error('sweep publish failed', { scope: s.scope, error: String(e) }));
     }
-    return pending.length;
+    for (const key of this.sweepSeen.keys()) if (!stillPending.has(key)) this.sweepSeen.delete(key);
+    return published;
   }
+
 }

@@ -114,6 +114,14 @@ export function adminRouter(s: Services): Router {
     });
   });
 
+  // After bulk uploads with wait=0 (rpcli upload of a directory): publish what they left pending, once, and wait for it.
+  r.post('/repos/:provider/:repo/publish', async (req, res) => {
+    const { repo } = await loadRepo(req, 'write');
+    await s.publisher.publishPending(repo);
+    s.events.wake();
+    res.json({ provider: repo.provider, repo: repo.name, scopes: await s.publisher.scopeStatus(repo.id) });
+  });
+
   r.get('/repos/:provider/:repo/keys', async (req, res) => {
     const { repo } = await loadRepo(req, 'read');
     res.json({ keys: await s.keys.list(repo.id) });

@@ -56,7 +56,7 @@ export async function receiveMultipart(req: Request, opts: ReceiveOptions): Prom
   let bb: busboy.Busboy;
   try {
     // One more file than there are fields, so that a field sent twice gets its own message below.
-    bb = busboy({ headers: req.headers, limits: { files: opts.maxFiles ?? opts.fileFields.length + 1, fields: 200, fieldSize: 1 << 20, fileSize: opts.maxFileSize, parts: 400 }, defParamCharset: 'utf8' });
+    bb = busboy({ headers: req.headers, limits: { files: opts.maxFiles ?? opts.fileFields.length + 1, fields: 200, fieldSize: 1 << 20, fileSize: opts.maxFileSize, parts: Math.max(400, (opts.maxFiles ?? 0) + 200) }, defParamCharset: 'utf8' });
   } catch (e) {
     throw new BadRequestError(`malformed multipart request: ${(e as Error).message}`);
   }
@@ -116,7 +116,6 @@ export async function receiveMultipart(req: Request, opts: ReceiveOptions): Prom
         const list = (result.fileLists[field] ??= []);
         // Reserve the slot now: the next part may start before this one is written.
         const slot = list.push(undefined as unknown as UploadedFile) - 1;
-        list.length++;
         let truncated = false;
         stream.on('limit', () => {
           truncated = true;

@@ -135,6 +135,11 @@ const schemas: Record<string, Schema> = {
     yanked: int, lastPublished: nullable(dateTime),
     scopes: arr(obj({ scope: str, publishedSeq: int, requestedSeq: int, publishedAt: nullable(dateTime) })),
   }),
+  BatchUpload: obj({
+    stored: int, failed: int, published: { type: 'boolean', description: 'false with ?wait=0' },
+    results: arr({ type: 'object', required: ['file', 'status'], properties: { file: { type: 'string', description: 'the file name sent' }, status: int, error: str, code: str }, additionalProperties: true, description: 'one per file, in order: the /addpkg answer, or {error, code}' }),
+  }),
+  PublishState: obj({ provider: str, repo: str, scopes: arr(obj({ scope: str, publishedSeq: int, requestedSeq: int, publishedAt: nullable(dateTime) })) }),
   KeyList: obj({ keys: arr(keyInfo) }),
   KeyImported: obj({ key: keyInfo, republished: arr(str) }),
   KeysRotated: obj({ keys: arr(keyInfo), republished: arr(str) }),
@@ -220,6 +225,20 @@ export function openApiDocument(serverUrl: string): Schema {
           },
         },
       },
+      '/addpkg/batch': {
+        post: {
+          ...withResponse(withResponse(op({ summary: 'Upload many packages in one request: each checked as on /addpkg, one transaction, one publish', tag: 'write', auth: 'write', ok: [201, 'BatchUpload'], errors: [400, 413] }), 202, 'every file stored (?wait=0)', 'BatchUpload'), 207, 'some files refused (each result says why), the others stored', 'BatchUpload'),
+          parameters: [
+            query('provider', 'format; detected per file when omitted', { type: 'string', enum: providers.map((p) => p.name) }),
+            query('reponame', 'repository', str, true),
+            query('wait', '0: answer once stored, before the index is published', { type: 'string', enum: ['0', '1'] }),
+          ],
+          requestBody: {
+            required: true,
+            content: { 'multipart/form-data': { schema: { type: 'object', required: ['f'], properties: { f: { type: 'array', items: { type: 'string', format: 'binary' }, maxItems: 1000 } }, additionalProperties: { type: 'string', description: 'as /addpkg; an extra file (pacman sig) named <package file>.sig goes with that package' } } } },
+          },
+        },
+      },
       '/api/openapi.json': { get: { summary: 'This document', tags: ['read'], security: [], responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object' } } } } } } },
       '/api/search': { get: op({ summary: 'Search package names and descriptions across repositories', tag: 'read', auth: 'none', params: [query('q', 'text to find (case-insensitive substring)', { type: 'string', minLength: 1, maxLength: 200 }, true), P.limit, P.offset], ok: [200, 'SearchResults'], errors: [400] }) },
       '/api/repos': { get: op({ summary: 'Repositories the caller may read', tag: 'read', auth: 'none', params: [P.limit, P.offset], ok: [200, 'RepoList'] }) },
@@ -271,6 +290,7 @@ export function openApiDocument(serverUrl: string): Schema {
       },
       [`${repo}/reindex`]: { post: op({ summary: 'Render every index entry again from stored metadata, re-sign what the repository key signed, republish once', tag: 'admin', auth: 'admin', params: repoParams(), body: obj({}, []), ok: [200, 'ReindexResult'], errors: [400, 404] }) },
       [`${repo}/clean`]: { post: op({ summary: "Apply retention rules (the repository's, each overridable here); dryRun lists what would go", tag: 'admin', auth: 'admin', params: repoParams(), body: obj({ ...retentionProps, dryRun: bool, name: { type: 'string', description: 'only this package' } }, [...Object.keys(retentionProps), 'dryRun', 'name']), ok: [200, 'CleanResult'], errors: [400, 404] }) },
+      [`${repo}/publish`]: { post: op({ summary: 'Publish what uploads with ?wait=0 left pending; answers once it is served', tag: 'write', auth: 'write', params: repoParams(), ok: [200, 'PublishState'], errors: [400, 404] }) },
       [`${repo}/status`]: { get: op({ summary: 'Counts, sizes and publish state per index scope', tag: 'read', auth: 'read', params: repoParams(), ok: [200, 'RepoStatus'], errors: [400, 404] }) },
       [`${repo}/keys`]: { get: op({ summary: 'Public signing keys of the repository', tag: 'read', auth: 'read', params: repoParams(), ok: [200, 'KeyList'], errors: [400, 404] }) },
       [`${repo}/keys/import`]: { post: op({ summary: 'Import an OpenPGP private key (republishes)', tag: 'admin', auth: 'admin', params: repoParams(), body: obj({ armoredPrivateKey: str }), ok: [200, 'KeyImported'], errors: [400, 404] }) },

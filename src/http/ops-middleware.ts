@@ -79,6 +79,8 @@ export function httpMetrics(metrics: Metrics) {
 /** Action names of the write routes (by method and route template); anything else is `<METHOD> <template>`. */
 const ACTIONS: Record<string, string> = {
   'POST /addpkg': 'package.upload',
+  'POST /addpkg/batch': 'package.upload',
+  'POST /api/repos/:provider/:repo/publish': 'repo.publish',
   'DELETE /api/repos/:provider/:repo/packages/:name/:version': 'package.delete',
   'DELETE /api/repos/:provider/:repo/packages/:name': 'package.delete',
   'POST /api/repos/:provider/:repo/packages/:name/:version/yank': 'package.yank',

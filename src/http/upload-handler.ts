@@ -2,7 +2,7 @@
 import type { Request, Response } from 'express';
 import { BadRequestError } from '../core/errors';
 import { checkRepoName } from '../core/names';
-import { detectProvider } from '../core/package-service';
+import { detectProvider, type StoredFileView, type UploadRequest } from '../core/package-service';
 import type { Provider, UploadedFile } from '../core/provider';
 import { getProvider, providers } from '../core/provider-registry';
 import { TokenService } from '../core/tokens';
@@ -71,6 +71,21 @@ export interface StoreRequest {
  * by POST /addpkg, the twine endpoints and the web UI's upload form, so all give the same errors.
  */
 export async function storeUpload(s: Services, req: Request, u: StoreRequest) {
+  const request = await uploadRequestFor(s, req, u);
+  const audit = (note: Parameters<typeof noteAudit>[1]) => req.res && noteAudit(req.res, note);
+  const { view } = await s.packages.upload(request);
+  audit({ target: `${view.name} ${view.version}${view.arch ? ` (${view.arch})` : ''} ${view.filename}` });
+  return storedAnswer(s, req, request.provider, view, u.wait);
+}
+
+/** The JSON answer for one stored file: its view, its download URL, whether it is published yet. */
+export function storedAnswer(s: Services, req: Request, provider: Provider, view: StoredFileView, published: boolean) {
+  const url = `${repoUrl(s, req, provider.name, view.repo)}/${view.path.split('/').map(encodeURIComponent).join('/')}`;
+  return { ...view, url, published };
+}
+
+/** The repository and token check, format detection and the provider's parameter validation of one received file. */
+export async function uploadRequestFor(s: Services, req: Request, u: StoreRequest): Promise<UploadRequest> {
   const repoName = checkRepoName(u.repoName ?? u.fields.reponame ?? u.fields.repo);
   TokenService.require(req.principal, 'write', repoName);
   // What the audit entry of this request names (src/http/ops-middleware.ts).
@@ -84,7 +99,7 @@ export async function storeUpload(s: Services, req: Request, u: StoreRequest) {
     const problems = parsedParams.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ');
     throw new BadRequestError(`invalid ${provider.name} upload parameters: ${problems}`);
   }
-  const { view } = await s.packages.upload({
+  return {
     provider,
     repoName,
     file: u.file,
@@ -93,8 +108,5 @@ export async function storeUpload(s: Services, req: Request, u: StoreRequest) {
     claimedName: rawParams.name,
     claimedVersion: rawParams.version,
     wait: u.wait,
-  });
-  audit({ target: `${view.name} ${view.version}${view.arch ? ` (${view.arch})` : ''} ${view.filename}` });
-  const url = `${repoUrl(s, req, provider.name, repoName)}/${view.path.split('/').map(encodeURIComponent).join('/')}`;
-  return { ...view, url, published: u.wait };
+  };
 }

@@ -164,6 +164,15 @@ test('upload, yank, delete and admin operations match their schemas', async () =
   assert.deepEqual(check(doc, op.responses['409'].content['application/json'].schema, dup.body), []);
   exercised.add('POST /addpkg');
 
+  const form = new FormData();
+  form.append('f', new Blob([Buffer.from('z')]), 'tmp-3.tar.gz');
+  form.append('f', new Blob([]), 'empty.tar.gz');
+  const batch = await fetch(`${srv.url}/addpkg/batch?provider=tar&reponame=scratch&name=tmp&version=3&wait=0`, { method: 'POST', body: form, headers: auth() });
+  assert.equal(batch.status, 207);
+  assert.deepEqual(check(doc, doc.paths['/addpkg/batch'].post.responses['207'].content['application/json'].schema, await batch.json()), []);
+  exercised.add('POST /addpkg/batch');
+  await call('POST', '/api/repos/{provider}/{repo}/publish', { provider: 'tar', repo: 'scratch' }, { expect: 200 });
+
   const p = { provider: 'pypi', repo: 'py', name: 'idna-lite', version: '0.1' };
   await call('POST', '/api/repos/{provider}/{repo}/packages/{name}/{version}/yank', p, { expect: 200, body: { reason: 'broken' } });
   await call('DELETE', '/api/repos/{provider}/{repo}/packages/{name}/{version}/yank', p, { expect: 200 });

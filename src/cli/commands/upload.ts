@@ -1,4 +1,4 @@
-/** `rpcli upload`: POST /addpkg once per file, streamed, with a progress bar on a terminal. */
+/** `rpcli upload`: one file goes to POST /addpkg, streamed, with a progress bar on a terminal; several go in batches (bulk-upload.ts). */
 import { keyValues } from '../args';
 import type { Command, Ctx } from '../context';
 import { CliError, connectionError, usageError } from '../errors';
@@ -6,6 +6,7 @@ import { resolveFiles, type LocalFile } from '../files';
 import { errorFromResponse } from '../http';
 import { postMultipart, type FilePart } from '../multipart-upload';
 import { Progress } from '../progress';
+import { bulkUpload, parallelOf } from './bulk-upload';
 
 interface Stored {
   provider: string;
@@ -34,19 +35,25 @@ function label(name: string): string {
 export const uploadCommand: Command = {
   name: 'upload',
   summary: 'upload package files (format detected from the bytes unless -y is given)',
-  usage: `rpcli upload -r <repo> [-y <provider>] [-p <name>] [-i <version>] [-a key=value]... [--sig <file>] [--no-wait] (-f <file> | <file|glob>)...
+  usage: `rpcli upload -r <repo> [-y <provider>] [-p <name>] [-i <version>] [-a key=value]... [--sig <file>] [--no-wait] [--parallel N] (-f <file> | <file|dir|glob>)...
 
   -y tar|apt|rpm|pacman|pypi|apk   provider (omit: detected from the file)
   -p / -i                      package name and version (required for tar; must match the package otherwise)
   -a key=value                 provider parameters: apt dist=, component=; apk branch=; tar filename=
   --sig <file>                 detached signature to store with a pacman package (x.sig next to x is sent automatically)
   --no-wait                    return once stored (202) instead of after the index is published
+  --parallel N                 several files: batch requests in flight at once (default 4)
+
+Several files (a directory stands for every file below it) go up in batches of up to 100 with
+one index publish at the end; a refused file is reported on its own line, the others are kept,
+and the exit code is then non-zero. A line per file is shown on a terminal only.
 
 Examples:
   rpcli -s http://localhost:8080 upload -y apt -f hello_1.0_amd64.deb -r reponame -p hello -i 1.0 -a dist=trusty
   rpcli upload -r archrepo 'build/*.pkg.tar.zst'
+  rpcli upload -y apt -r debs -a dist=bookworm ./pool/
   rpcli upload -y tar -r cpython -p cpython -i 3.8.0b1 cpython-3.8.0b1.tar.gz`,
-  options: ['provider', 'repo', 'file', 'name', 'version', 'attr', 'sig', 'no-wait'],
+  options: ['provider', 'repo', 'file', 'name', 'version', 'attr', 'sig', 'no-wait', 'parallel'],
 
   async run(ctx: Ctx) {
     const v = ctx.values;
@@ -56,6 +63,14 @@ Examples:
     if (args.length === 0) throw usageError('no files to upload: -f <file> or file arguments');
     // Every file is checked before the first byte goes out.
     const jobs = pairSignatures(resolveFiles(args), v.sig);
+    const parallel = parallelOf(v.parallel);
+    if (jobs.length > 1) {
+      const query = new URLSearchParams({ ...attrs, reponame: v.repo });
+      if (v.provider) query.set('provider', v.provider);
+      if (v.name) query.set('name', v.name);
+      if (v.version) query.set('version', v.version);
+      return bulkUpload(ctx, jobs, query, !v['no-wait'], parallel);
+    }
     const api = ctx.api();
     const results: Stored[] = [];
     for (const { pkg, sig } of jobs) {
