@@ -1,9 +1,10 @@
-import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { BlobStat, BlobStore, ByteRange } from './blob-store';
+
+const READ_CHUNK = 1 << 20;
 
 /** Blobs as files under `root`. Writes go to a temp name and are renamed into place (atomic on POSIX). */
 export class FsBlobStore implements BlobStore {
@@ -54,9 +55,11 @@ export class FsBlobStore implements BlobStore {
   }
 
   async get(key: string, range?: ByteRange): Promise<Readable> {
-    const p = this.file(key);
-    await fs.access(p);
-    return createReadStream(p, range ? { start: range.start, end: range.end } : {});
+    // Opened here so a missing blob fails now (the caller answers 404), not mid-response.
+    const fh = await fs.open(this.file(key), 'r');
+    // 1 MiB reads instead of the 64 KiB default: a sixteenth of the read calls, socket writes and
+    // per-chunk stream work for a large download (Node has no sendfile; this is its next best).
+    return fh.createReadStream({ ...(range ? { start: range.start, end: range.end } : {}), highWaterMark: READ_CHUNK });
   }
 
   async stat(key: string): Promise<BlobStat | null> {

@@ -31,12 +31,14 @@ function status(pid: number, field: string): number {
   return m ? Number(m[1]) : 0;
 }
 
-export async function startChildServer(env: Record<string, string>, fixedPort?: number): Promise<ChildServer> {
+/** `compiled`: run the esbuild bundle (`node dist/server.js`, build it first with scripts/build.mjs), as production does; else the sources under tsx. */
+export async function startChildServer(env: Record<string, string>, fixedPort?: number, opts: { compiled?: boolean } = {}): Promise<ChildServer> {
   const port = fixedPort ?? (await freePort());
   const token = 'bench-admin-token-0123456789';
   const root = path.resolve(__dirname, '../..');
   // node directly (not npx/tsx wrapper scripts) so the pid is the server's own.
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts')], {
+  const args = opts.compiled ? [path.join(root, 'dist/server.js')] : ['--import', 'tsx', path.join(root, 'src/main.ts')];
+  const child = spawn(process.execPath, args, {
     cwd: root,
     // One master key for every child, like the admin token: benchmarks run several instances on one database.
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ADMIN_TOKEN: token, MASTER_KEY: 'bench-master-key-0123456789', LOG_LEVEL: 'warn', ...env },
