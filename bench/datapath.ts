@@ -23,6 +23,15 @@ const sizeMb = Number(process.env.BENCH_SIZE_MB ?? 1024);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const SMALL_MB = 10;
 
+/** CPU seconds (user + system) of the server's main thread and of the whole process, from /proc. */
+function serverCpu(pid: number): { main: number; all: number } {
+  const ticks = (stat: string) => {
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime (fields 14, 15) in USER_HZ = 100
+  };
+  return { main: ticks(fs.readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8')), all: ticks(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')) };
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)];
 const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
@@ -157,6 +166,8 @@ async function main() {
     const up: number[] = [];
     const p50: number[] = [];
     const p99: number[] = [];
+    const cpuMain: number[] = [];
+    const cpuAll: number[] = [];
     let bigUrl = '';
     for (let r = 0; r < rounds; r++) {
       execFileSync('sync');
@@ -169,9 +180,13 @@ async function main() {
 
       execFileSync('sync');
       const loop = healthLoop(server.url);
+      const cpu0 = serverCpu(server.pid);
       t0 = process.hrtime.bigint();
       bigUrl = (await upload(server, big, `r${r}`)).url;
       up.push(mb / seconds(t0));
+      const cpu1 = serverCpu(server.pid);
+      cpuMain.push(((cpu1.main - cpu0.main) * 1073.741824) / mb);
+      cpuAll.push(((cpu1.all - cpu0.all) * 1073.741824) / mb);
       const lat = await loop.stop();
       p50.push(pct(lat, 50));
       p99.push(pct(lat, 99));
@@ -202,6 +217,7 @@ async function main() {
 
     console.log(`data path, ${os.availableParallelism()} cores (shared with other work: figures vary run to run), ${rounds} rounds, ${mb.toFixed(0)} MB file, node ${process.version}`);
     row(`upload ${mb.toFixed(0)} MB (curl -F)`, up, cp, 'cp+sync');
+    console.log(`${'server CPU per GiB uploaded'.padEnd(28)} main thread ${median(cpuMain).toFixed(2)} s, all threads ${median(cpuAll).toFixed(2)} s (less load-sensitive than the rates)`);
     console.log(`${'/healthz during upload'.padEnd(28)} p50 ${median(p50).toFixed(1)} ms, p99 ${median(p99).toFixed(1)} ms (medians over rounds; per round p99 ${p99.map((x) => x.toFixed(1)).join(' ')}); idle p50 ${pct(idleLat, 50).toFixed(1)} ms, p99 ${pct(idleLat, 99).toFixed(1)} ms`);
     row(`download ${mb.toFixed(0)} MB (curl)`, dlOurs, dlNginx, 'nginx');
     row(`8 x ${SMALL_MB} MB parallel (wrk)`, parOurs, parNginx, 'nginx');

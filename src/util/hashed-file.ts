@@ -1,9 +1,12 @@
 /**
  * A Writable that stores a stream in a local file and digests it in a worker thread
  * (src/util/hash-pool.ts) in one pass. Bytes are gathered into 1 MiB batches: one write(2)
- * per MiB instead of one per 64 KiB socket read, and each batch, once on disk, is transferred
- * (not copied) to the hashing worker. At most MAX_PENDING bytes wait for the worker; beyond
- * that the writer stops taking input, so memory stays flat whatever the file's size.
+ * per MiB instead of one per 64 KiB socket read. Several batch writes are in flight at once
+ * (positional, so their order on disk is fixed; two at most, see MAX_WRITING): waiting for each write before taking more
+ * input made throughput a function of thread-pool latency, which on a loaded machine is
+ * milliseconds. Each batch, once on disk, is transferred (not copied) to the hashing worker,
+ * in file order. At most MAX_WRITING bytes wait for the disk and MAX_HASHING for the worker;
+ * beyond that the writer stops taking input, so memory stays flat whatever the file's size.
  */
 import fs from 'node:fs/promises';
 import { Writable } from 'node:stream';
@@ -11,22 +14,40 @@ import type { DigestAlgorithm } from './digest-types';
 import { DigestJob, type Digests } from './hash-pool';
 
 const BATCH = 1 << 20;
-const MAX_PENDING = 8 << 20;
+/**
+ * At most two batch writes in flight: enough to keep the disk busy while the next batch fills,
+ * and no more, since each one holds a libuv thread-pool thread (4 by default) for as long as the
+ * kernel throttles the writer (dirty-page write-back): other requests' file system calls
+ * (/healthz writes a probe file) queue behind them.
+ */
+const MAX_WRITING = BATCH;
+const MAX_HASHING = 8 << 20;
+
+async function writeFully(fh: fs.FileHandle, buf: Buffer, len: number, position: number): Promise<void> {
+  for (let done = 0; done < len; ) done += (await fh.write(buf, done, len - done, position + done)).bytesWritten;
+}
 
 export class HashedFileWriter extends Writable {
+  /** Bytes taken so far (all of the file once the writer has finished). */
   size = 0;
   /** Set once the writer has finished. */
   digests: Digests = {};
   private fh: fs.FileHandle | undefined;
   private batch = Buffer.allocUnsafeSlow(BATCH);
   private used = 0;
+  /** Batches being written, oldest first; each entry settles once its batch went to the worker. */
+  private readonly writing: { handedOver: Promise<void>; bytes: number }[] = [];
+  private writingBytes = 0;
+  /** The newest batch's hand-over: the next one is chained after it, keeping the hash in file order. */
+  private tail: Promise<void> = Promise.resolve();
+  private failure: Error | undefined;
   private readonly job: DigestJob;
 
   constructor(
     private readonly path: string,
     algorithms: readonly DigestAlgorithm[],
   ) {
-    super({ highWaterMark: BATCH });
+    super({ highWaterMark: 4 * BATCH });
     this.job = new DigestJob(algorithms);
   }
 
@@ -38,35 +59,51 @@ export class HashedFileWriter extends Writable {
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
-    this.take(chunk).then(() => cb(), cb);
-  }
-
-  private async take(chunk: Buffer): Promise<void> {
     let off = 0;
     while (off < chunk.length) {
       const n = Math.min(chunk.length - off, BATCH - this.used);
       chunk.copy(this.batch, this.used, off, off + n);
       this.used += n;
       off += n;
-      if (this.used === BATCH) await this.flush();
+      if (this.used === BATCH) this.flush();
     }
+    this.settle(MAX_WRITING, MAX_HASHING).then(() => cb(), cb);
   }
 
-  private async flush(): Promise<void> {
+  /** Start writing the current batch at its offset; hand it to the worker once written and once the batch before it was. */
+  private flush(): void {
     const len = this.used;
     const batch = this.batch;
-    for (let done = 0; done < len; ) done += (await this.fh!.write(batch, done, len - done)).bytesWritten;
+    const written = writeFully(this.fh!, batch, len, this.size);
     this.size += len;
-    // Buffer.allocUnsafeSlow owns its ArrayBuffer whole: transferring it moves no bytes.
-    this.job.write(len === BATCH ? batch : new Uint8Array(batch.buffer, 0, len).slice());
     this.batch = Buffer.allocUnsafeSlow(BATCH);
     this.used = 0;
-    await this.job.drained(MAX_PENDING);
+    const handedOver = Promise.all([this.tail, written]).then(() => {
+      // Buffer.allocUnsafeSlow owns its ArrayBuffer whole: transferring it moves no bytes.
+      this.job.write(len === BATCH ? batch : new Uint8Array(batch.buffer, 0, len).slice());
+    });
+    handedOver.catch((e: Error) => (this.failure ??= e));
+    const entry = { handedOver, bytes: len };
+    this.writing.push(entry);
+    this.writingBytes += len;
+    this.tail = handedOver;
+  }
+
+  /** Until at most `writing` bytes wait for the disk and `hashing` for the worker. */
+  private async settle(writing: number, hashing: number): Promise<void> {
+    while (this.writingBytes > writing) {
+      const oldest = this.writing.shift()!;
+      this.writingBytes -= oldest.bytes;
+      await oldest.handedOver;
+    }
+    if (this.failure) throw this.failure;
+    await this.job.drained(hashing);
   }
 
   override _final(cb: (e?: Error | null) => void): void {
     (async () => {
-      if (this.used > 0) await this.flush();
+      if (this.used > 0) this.flush();
+      await this.settle(0, Infinity);
       const { digests } = await this.job.end();
       this.digests = digests;
       await this.fh!.close();
@@ -79,6 +116,9 @@ export class HashedFileWriter extends Writable {
     const fh = this.fh;
     this.fh = undefined;
     if (!fh) return cb(err);
-    fh.close().then(() => cb(err), () => cb(err));
+    // Writes still in flight finish (or fail) before the descriptor closes.
+    Promise.allSettled(this.writing.map((w) => w.handedOver))
+      .then(() => fh.close())
+      .then(() => cb(err), () => cb(err));
   }
 }
