@@ -59,7 +59,9 @@ export async function receiveMultipart(req: Request, opts: ReceiveOptions): Prom
   let bb: busboy.Busboy;
   try {
     // One more file than there are fields, so that a field sent twice gets its own message below.
-    bb = busboy({ headers: req.headers, limits: { files: opts.maxFiles ?? opts.fileFields.length + 1, fields: 200, fieldSize: 1 << 20, fileSize: opts.maxFileSize, parts: 400 }, defParamCharset: 'utf8' });
+    // 1 MiB buffers (busboy's own and each file part's; Node's default is 16 KiB): below a socket
+    // read (64 KiB), every chunk made busboy pause until the part stream was read again.
+    bb = busboy({ headers: req.headers, highWaterMark: 1 << 20, fileHwm: 1 << 20, limits: { files: opts.maxFiles ?? opts.fileFields.length + 1, fields: 200, fieldSize: 1 << 20, fileSize: opts.maxFileSize, parts: 400 }, defParamCharset: 'utf8' });
   } catch (e) {
     throw new BadRequestError(`malformed multipart request: ${(e as Error).message}`);
   }
