@@ -74,6 +74,8 @@ export class HashedFileWriter extends Writable {
       off += n;
       if (this.used === BATCH) this.flush();
     }
+    // Most chunks neither fill a batch nor meet a limit: answer at once, without a promise per 64 KiB.
+    if (this.writingBytes <= MAX_WRITING && this.job.pending <= MAX_HASHING && !this.failure) return cb();
     this.settle(MAX_WRITING, MAX_HASHING).then(() => cb(), cb);
   }
 
