@@ -3,6 +3,7 @@
  * Builds what `npm start` and rpcli run, with esbuild (already installed: tsx uses it):
  *   dist/server.js  the server, one file; npm packages stay external (native modules)
  *   dist/zstd-worker.js  the zstd decoder's worker thread, loaded from beside server.js
+ *   dist/hash-worker.js  the upload digests' worker thread, likewise
  *   dist/rpcli.js   the CLI, one self-contained file (no node_modules needed: GET /rpcli serves it)
  * `--if-stale` skips the build when both outputs are newer than every source file, so
  * `npm start` costs a few stat calls when nothing changed. Runs on `npm ci` (prepare).
@@ -13,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SOURCES = ['src', 'providers', 'migrations', 'package.json'];
-const OUTPUTS = ['dist/server.js', 'dist/zstd-worker.js', 'dist/rpcli.js'];
+const OUTPUTS = ['dist/server.js', 'dist/zstd-worker.js', 'dist/hash-worker.js', 'dist/rpcli.js'];
 
 function newestMtime(p) {
   const st = fs.statSync(p);
@@ -38,6 +39,7 @@ export async function build() {
     esbuild.build({ ...common, entryPoints: ['src/main.ts'], outfile: 'dist/server.js', packages: 'external' }),
     // Loaded by path from beside the server bundle (src/util/zstd.ts): `<dir of server.js>/zstd-worker.js`.
     esbuild.build({ ...common, entryPoints: ['src/util/zstd-worker.ts'], outfile: 'dist/zstd-worker.js', packages: 'external' }),
+    esbuild.build({ ...common, entryPoints: ['src/util/hash-worker.ts'], outfile: 'dist/hash-worker.js', packages: 'external' }),
     // The CLI imports node builtins only: bundled whole, it runs anywhere Node 20 runs.
     esbuild.build({ ...common, entryPoints: ['src/cli/entry.ts'], outfile: 'dist/rpcli.js', banner: { js: '#!/usr/bin/env node' }, sourcemap: false }),
   ]);

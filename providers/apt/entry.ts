@@ -55,14 +55,11 @@ export function renderStanza(control: Control, filename: string, size: number, h
   const fields = control.fields
     .filter((f) => !COMPUTED.has(f.name.toLowerCase()) && /\S/.test(f.value))
     .map((f) => ({ name: capitalizeField(f.name), value: f.value }));
-  fields.push(
-    { name: 'Filename', value: filename },
-    { name: 'Size', value: String(size) },
-    { name: 'MD5sum', value: hashes.md5 },
-    { name: 'SHA1', value: hashes.sha1 },
-    { name: 'SHA256', value: hashes.sha256 },
-    { name: 'SHA512', value: hashes.sha512 },
-  );
+  fields.push({ name: 'Filename', value: filename }, { name: 'Size', value: String(size) });
+  // The provider declares md5, sha1 and sha512 (`digests`), so the core always supplies them.
+  for (const [name, value] of [['MD5sum', hashes.md5], ['SHA1', hashes.sha1], ['SHA256', hashes.sha256], ['SHA512', hashes.sha512]] as const) {
+    if (value) fields.push({ name, value });
+  }
   // dpkg compares names exactly against its list; unknown ones sort by byte order.
   fields.sort((a, b) => {
     const ra = RANK.get(a.name);

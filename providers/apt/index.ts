@@ -37,6 +37,9 @@ export const aptProvider: Provider = {
   title: 'APT (Debian, Ubuntu)',
   uploadParams,
   selfDescribing: true,
+  // Packages stanzas carry MD5sum, SHA1, SHA256 and SHA512 (dpkg-scanpackages writes all four;
+  // apt uses the strongest it knows, older tools read MD5sum).
+  digests: ['md5', 'sha1', 'sha512'],
   capabilities: { yank: 'hidden', entriesSignedByRepoKey: false },
   settings: aptSettings,
   contentTypes: { '.deb': 'application/vnd.debian.binary-package' },

@@ -8,7 +8,8 @@ import type { PkgInfo } from './pkginfo';
 export interface DescFileFacts {
   filename: string;
   csize: number;
-  md5: string;
+  /** Absent when not computed (the provider declares it in `digests`, so only rows from a broken store lack it). */
+  md5?: string;
   sha256: string;
   /** The binary detached signature of the package file, embedded base64 as %PGPSIG%. */
   signature?: Buffer;

@@ -88,6 +88,8 @@ export function createPacmanProvider(options: PacmanProviderOptions = {}): Provi
     // The packager's detached signature (makepkg --sign writes <file>.sig).
     uploadFileFields: ['sig'],
     selfDescribing: true,
+    // %MD5SUM% beside %SHA256SUM% in desc, as repo-add 6.0 writes it.
+    digests: ['md5'],
     capabilities: { yank: 'hidden', entriesSignedByRepoKey: true },
     settings: pacmanSettings,
 

@@ -15,7 +15,9 @@ import type { BlobStore } from '../storage/blob-store';
 import { blobKey } from '../storage/blob-store';
 import { sha256Hex } from '../util/hash';
 import { In } from 'typeorm';
-import type { Attachment, EntryRow, IndexFile, ParsedPackage, Provider, RenderContext, RenderedEntry, RepoInfo, RepoSigner, StoredPackage, UploadedFile } from './provider';
+import { hashColumns, hashesFromColumns, missingDigests } from './digests';
+import { hashFile } from '../util/hash-pool';
+import type { Attachment, EntryRow, FileHashes, IndexFile, ParsedPackage, Provider, RenderContext, RenderedEntry, RepoInfo, RepoSigner, StoredPackage, UploadedFile } from './provider';
 import type { Publisher } from './publisher';
 
 export interface StoredAttachment {
@@ -164,22 +166,36 @@ export class EntryRenderer {
         return (local = target);
       },
     };
-    const pkg: StoredPackage = {
-      name: row.name,
-      version: row.version,
-      arch: row.arch,
-      filename: row.filename,
-      path: row.path,
-      partition: row.partition,
-      size: row.size,
-      hashes: { sha256: row.sha256, sha512: row.sha512, sha1: row.sha1, md5: row.md5 },
-      indexData: JSON.parse(row.indexData!),
-    };
     try {
+      const pkg: StoredPackage = {
+        name: row.name,
+        version: row.version,
+        arch: row.arch,
+        filename: row.filename,
+        path: row.path,
+        partition: row.partition,
+        size: row.size,
+        hashes: await this.completeHashes(provider, row, ctx),
+        indexData: JSON.parse(row.indexData!),
+      };
       return await provider.renderEntry(pkg, ctx);
     } finally {
       if (local) fs.rmSync(local, { force: true });
     }
+  }
+
+  /**
+   * The row's digests, with any the provider now needs but the row lacks (it was stored while
+   * the provider declared fewer) computed from the stored blob once and saved.
+   */
+  private async completeHashes(provider: Provider, row: FileRow, ctx: RenderContext): Promise<FileHashes> {
+    const hashes = hashesFromColumns(row);
+    const missing = missingDigests(provider, hashes);
+    if (missing.length === 0) return hashes;
+    const { digests } = await hashFile(await ctx.localFile(), missing);
+    const completed = { ...hashes, ...digests };
+    await this.db.write((m) => m.getRepository(FileEntity).update({ id: row.id }, hashColumns(completed)));
+    return completed;
   }
 
   /** Store a re-rendered entry and its new side files; whether anything changed. */

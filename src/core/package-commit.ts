@@ -14,6 +14,7 @@ import { ConflictError, DomainError, VersionExistsError } from './errors';
 import type { Events } from './events';
 import type { ParsedPackage, Provider, RepoInfo, UploadedFile } from './provider';
 import { type Publisher, SeqTargets } from './publisher';
+import { hashColumns } from './digests';
 
 /** A validated upload whose blob is stored, waiting for its row (PackageService.prepare). */
 export interface PreparedUpload {
@@ -90,7 +91,7 @@ export async function insertPrepared(m: EntityManager, repo: RepoInfo, items: Pr
       path: parsed.path,
       partition: parsed.partition,
       size: file.size,
-      ...file.hashes,
+      ...hashColumns(file.hashes),
       meta: JSON.stringify(parsed.meta),
       entry,
       indexData: JSON.stringify(parsed.indexData ?? null),

@@ -6,6 +6,7 @@
  * 4. one transaction inserts the file row and marks the affected index scopes dirty;
  * 5. the publisher builds the indexes; the response waits for that unless `wait=0`.
  */
+import { ensureDigests } from './digests';
 import type { Database } from '../db/database';
 import { isUniqueViolation } from '../db/database';
 import { FileEntity, type FileRow } from '../db/entities';
@@ -100,6 +101,8 @@ export class PackageService {
       rsa: async () => this.keys.signerFor(await ensureRepo()).rsa(),
     };
     const effective = this.publisher.scopeContext(provisional).repo;
+    // The provider may only be known now (detected): compute the digests its index needs that the upload pass did not.
+    await ensureDigests(provider, req.file);
     const parsed = await provider.parse({ file: req.file, extraFiles: req.extraFiles, params: req.params, repo: effective });
     this.checkClaims(provider, parsed, req.claimedName, req.claimedVersion);
     checkPackageToken('name', parsed.name);

@@ -8,15 +8,23 @@
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
 import type { RemoteSupport, RepoKind, VirtualSupport } from './kind-contract';
+import type { DigestAlgorithm } from '../util/digest-types';
 
+export type { DigestAlgorithm } from '../util/digest-types';
+
+/**
+ * A package file's digests: sha256 always (the blob key, the ETag, the API's checksum), the
+ * others when the provider's index needs them (`Provider.digests`). Rows stored before
+ * `digests` existed may carry all four.
+ */
 export interface FileHashes {
   sha256: string;
-  sha512: string;
-  sha1: string;
-  md5: string;
+  sha512?: string;
+  sha1?: string;
+  md5?: string;
 }
 
-/** An upload already streamed to a local temporary file and hashed in one pass. */
+/** An upload already streamed to a local temporary file and hashed (sha256, and by the time `parse` runs every digest the provider declares). */
 export interface UploadedFile {
   /** Complete file on local disk. Read it with streams; never load it whole. */
   localPath: string;
@@ -336,6 +344,14 @@ export interface Provider {
   readonly uploadFileFields?: readonly string[];
   /** Whether name and version come from the package itself (the request's must then agree). */
   readonly selfDescribing: boolean;
+  /**
+   * Digests of each package file, beyond sha256, that this format's entries or indexes name
+   * (apt's Packages: MD5sum, SHA1, SHA512; pacman's desc: %MD5SUM%). Only these are computed:
+   * hashing costs CPU per byte uploaded (md5+sha1+sha512 are ~4x sha256), so a format lists
+   * only what it renders. The core guarantees they are in `hashes` when `parse` and
+   * `renderEntry` run (at reindex it hashes the stored blob once for rows that lack one).
+   */
+  readonly digests?: readonly Exclude<DigestAlgorithm, 'sha256'>[];
   readonly capabilities: ProviderCapabilities;
   readonly settings: ProviderSettings;
   /** Content-Type of package files by file-name suffix (`.deb`); the core knows generic ones (`.gz`, `.zip`, ...). */

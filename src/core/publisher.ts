@@ -12,6 +12,7 @@
  * Coalescing: a caller waiting for seq N returns as soon as `published_seq >= N`, so a
  * burst of 50 uploads is covered by the few builds that happen to run while it lasts.
  */
+import { hashesFromColumns } from './digests';
 import type { EntityManager } from 'typeorm';
 import type { Database } from '../db/database';
 import { isUniqueViolation } from '../db/database';
@@ -56,7 +57,7 @@ export function toEntryRow(f: FileRow): EntryRow {
     entry: f.entry,
     meta: JSON.parse(f.meta || '{}'),
     size: f.size,
-    hashes: { sha256: f.sha256, sha512: f.sha512, sha1: f.sha1, md5: f.md5 },
+    hashes: hashesFromColumns(f),
     createdAt: new Date(f.createdAt),
     yanked: f.yanked,
   };
@@ -366,7 +367,7 @@ export class Publisher {
           return (meta ??= JSON.parse(metaText) as EntryRow['meta']);
         },
         size: Number(r.size),
-        hashes: { sha256: String(r.sha256), sha512: String(r.sha512), sha1: String(r.sha1), md5: String(r.md5) },
+        hashes: hashesFromColumns(r),
         createdAt: new Date(Number(r.created_at)),
         yanked: r.yanked === null ? null : String(r.yanked),
       };

@@ -1,9 +1,9 @@
 /**
  * Streaming multipart reception: each file part goes straight to a temp file on local
- * disk through a hasher (sha256/sha512/sha1/md5/size in one pass). Nothing is held
- * whole in memory, and a part over MAX_UPLOAD_SIZE aborts with 413 and is deleted.
+ * disk, digested on the way by a worker thread (src/util/hashed-file.ts): sha256, plus the
+ * digests the caller names (those of the provider, when it is known before the body).
+ * Nothing is held whole in memory, and a part over MAX_UPLOAD_SIZE aborts with 413 and is deleted.
  */
-import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import crypto from 'node:crypto';
@@ -14,7 +14,8 @@ import busboy from 'busboy';
 import { BadRequestError, TooLargeError, UnsupportedMediaError } from '../core/errors';
 import { checkFileName } from '../core/names';
 import type { UploadedFile } from '../core/provider';
-import { MultiHasher } from '../util/hash';
+import type { DigestAlgorithm } from '../util/digest-types';
+import { HashedFileWriter } from '../util/hashed-file';
 
 export interface ReceivedUpload {
   fields: Record<string, string>;
@@ -35,6 +36,8 @@ export interface ReceiveOptions {
   /** File fields that may be sent more than once (the web UI's `<input type="file" multiple>`), up to `maxFiles` files in all. */
   repeatableFileFields?: string[];
   maxFiles?: number;
+  /** Digests to compute while receiving, besides sha256 (the provider's, when already known). */
+  digests?: readonly DigestAlgorithm[];
 }
 
 export async function receiveMultipart(req: Request, opts: ReceiveOptions): Promise<ReceivedUpload> {
@@ -56,7 +59,9 @@ export async function receiveMultipart(req: Request, opts: ReceiveOptions): Prom
   let bb: busboy.Busboy;
   try {
     // One more file than there are fields, so that a field sent twice gets its own message below.
-    bb = busboy({ headers: req.headers, limits: { files: opts.maxFiles ?? opts.fileFields.length + 1, fields: 200, fieldSize: 1 << 20, fileSize: opts.maxFileSize, parts: Math.max(400, (opts.maxFiles ?? 0) + 200) }, defParamCharset: 'utf8' });
+    // 1 MiB buffers (busboy's own and each file part's; Node's default is 16 KiB): below a socket
+    // read (64 KiB), every chunk made busboy pause until the part stream was read again.
+    bb = busboy({ headers: req.headers, highWaterMark: 1 << 20, fileHwm: 1 << 20, limits: { files: opts.maxFiles ?? opts.fileFields.length + 1, fields: 200, fieldSize: 1 << 20, fileSize: opts.maxFileSize, parts: Math.max(400, (opts.maxFiles ?? 0) + 200) }, defParamCharset: 'utf8' });
   } catch (e) {
     throw new BadRequestError(`malformed multipart request: ${(e as Error).message}`);
   }
@@ -112,7 +117,7 @@ export async function receiveMultipart(req: Request, opts: ReceiveOptions): Prom
         }
         const tmp = path.join(opts.tmpDir, `upload-${crypto.randomBytes(12).toString('hex')}`);
         temps.push(tmp);
-        const hasher = new MultiHasher();
+        const writer = new HashedFileWriter(tmp, [...new Set<DigestAlgorithm>(['sha256', ...(opts.digests ?? [])])]);
         const list = (result.fileLists[field] ??= []);
         // Reserve the slot now: the next part may start before this one is written.
         const slot = list.push(undefined as unknown as UploadedFile) - 1;
@@ -121,10 +126,10 @@ export async function receiveMultipart(req: Request, opts: ReceiveOptions): Prom
           truncated = true;
         });
         active.add(stream);
-        const w = pipeline(stream, hasher, createWriteStream(tmp)).then(() => {
+        const w = pipeline(stream, writer).then(() => {
           active.delete(stream);
           if (truncated) throw new TooLargeError(`"${clientFilename || field}" is larger than MAX_UPLOAD_SIZE (${opts.maxFileSize} bytes)`);
-          const received = { localPath: tmp, clientFilename, size: hasher.size, hashes: hasher.digests() };
+          const received: UploadedFile = { localPath: tmp, clientFilename, size: writer.size, hashes: { ...writer.digests, sha256: writer.digests.sha256! } };
           list[slot] = received;
           if (slot === 0) result.files[field] = received;
         });

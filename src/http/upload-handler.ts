@@ -35,10 +35,14 @@ export async function handleUpload(s: Services, req: Request, res: Response, opt
   const early = opts.repoName ?? query.reponame;
   if (early) TokenService.require(req.principal, 'write', checkRepoName(early));
 
+  // A provider known before the body (the route's, or `?provider=`) gets its digests in the
+  // receiving pass; otherwise they are computed once it is known (PackageService.upload).
+  const known = opts.provider ?? providers.find((p) => p.name === query.provider);
   const upload = await receiveMultipart(req, {
     tmpDir: s.tmpDir,
     maxFileSize: s.config.MAX_UPLOAD_SIZE,
     fileFields: [opts.fileField, ...extraFileFields(opts.provider)],
+    digests: known?.digests,
   });
   try {
     const fields = { ...upload.fields, ...query };

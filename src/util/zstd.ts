@@ -10,11 +10,11 @@
  *   stall watchdog here in case the worker stops reporting (it is then terminated).
  * Idle workers are kept (unref'd) for reuse: starting one costs ~100 ms under tsx.
  */
-import path from 'node:path';
 import { Duplex } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { InvalidPackageError } from '../core/errors';
 import type { FromWorker, StartMessage, ToWorker } from './zstd-worker';
+import { workerSource } from './worker-source';
 
 export interface ZstdOptions {
   maxOutput: number;
@@ -39,19 +39,11 @@ const RESOURCE_LIMITS = { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 
 
 const idle: Worker[] = [];
 
-function workerSource(): string {
-  const ext = path.extname(__filename);
-  const entry = path.join(__dirname, `zstd-worker${ext}`);
-  // Under tsx (tests, `npm start`) the worker needs the TypeScript loader registered first.
-  const loader = ext === '.ts' ? `require(${JSON.stringify(require.resolve('tsx/cjs'))});` : '';
-  return `${loader}require(${JSON.stringify(entry)});`;
-}
-
 /** The idle pool's own listeners; removed when a stream takes the worker. */
 const idleHandlers = new Map<Worker, { exit: () => void; error: () => void }>();
 
 function takeWorker(): Worker {
-  const w = idle.pop() ?? new Worker(workerSource(), { eval: true, resourceLimits: RESOURCE_LIMITS });
+  const w = idle.pop() ?? new Worker(workerSource('zstd-worker'), { eval: true, resourceLimits: RESOURCE_LIMITS });
   const h = idleHandlers.get(w);
   if (h) {
     w.off('exit', h.exit);

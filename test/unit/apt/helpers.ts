@@ -49,7 +49,7 @@ export function controlText(fields: Record<string, string>): string {
 }
 
 /** Hashes of a file, computed independently of the code under test. */
-export function fileHashes(file: string): FileHashes {
+export function fileHashes(file: string): Required<FileHashes> {
   const data = fs.readFileSync(file);
   const h = (a: string) => crypto.createHash(a).update(data).digest('hex');
   return { md5: h('md5'), sha1: h('sha1'), sha256: h('sha256'), sha512: h('sha512') };
