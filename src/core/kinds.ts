@@ -5,6 +5,7 @@
  * MASTER_KEY like signing keys (src/core/keys/at-rest.ts) and never shown again.
  */
 import { z } from 'zod';
+import type { EntityManager } from 'typeorm';
 import type { Database } from '../db/database';
 import { RepoEntity, type RepoRow } from '../db/entities';
 import { RemoteLinkEntity, RemoteObjectEntity } from '../db/remote-entities';
@@ -12,7 +13,7 @@ import { BadRequestError, ConflictError } from './errors';
 import { openPrivateKey, sealPrivateKey } from './keys/at-rest';
 import type { RepoKind } from './kind-contract';
 import type { Provider, RepoInfo } from './provider';
-import type { RepoService } from './repo-service';
+import { toRepoInfo, type RepoService } from './repo-service';
 import { FileEntity } from '../db/entities';
 
 const auth = z.discriminatedUnion('type', [
@@ -123,8 +124,12 @@ function checkUpstreamUrl(provider: Provider, raw: string): string {
   return raw;
 }
 
-/** Create or change a remote/virtual repository. Returns the repository as now stored. */
-export async function configureKind(db: Database, masterKey: string | undefined, provider: Provider, name: string, body: KindBody): Promise<{ row: RepoRow; created: boolean }> {
+/**
+ * Create or change a remote/virtual repository. Returns the repository as now stored.
+ * `onCreated` runs in the creating transaction (its `repository.created` event commits with it,
+ * as a hosted repository's does with its first upload).
+ */
+export async function configureKind(db: Database, masterKey: string | undefined, provider: Provider, name: string, body: KindBody, onCreated?: (m: EntityManager, repo: RepoInfo) => Promise<void>): Promise<{ row: RepoRow; created: boolean }> {
   const repos = db.manager.getRepository(RepoEntity);
   const existing = await repos.findOne({ where: { provider: provider.name, name } });
   const values: Partial<RepoRow> = {};
@@ -177,6 +182,9 @@ export async function configureKind(db: Database, masterKey: string | undefined,
     });
     return { row: await repos.findOneByOrFail({ id: existing.id }), created: false };
   }
-  await db.write((m) => m.getRepository(RepoEntity).insert({ provider: provider.name, name, settings: '{}', createdAt: Date.now(), cacheHits: 0, cacheMisses: 0, ...values }));
+  await db.write(async (m) => {
+    await m.getRepository(RepoEntity).insert({ provider: provider.name, name, settings: '{}', createdAt: Date.now(), cacheHits: 0, cacheMisses: 0, ...values });
+    if (onCreated) await onCreated(m, toRepoInfo(await m.getRepository(RepoEntity).findOneByOrFail({ provider: provider.name, name })));
+  });
   return { row: await repos.findOneByOrFail({ provider: provider.name, name }), created: true };
 }

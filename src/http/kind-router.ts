@@ -45,7 +45,7 @@ export function kindRouter(s: Services): Router {
     TokenService.require(req.principal, 'admin', name);
     checkRepoName(name);
     const body = parseBody(kindBody, req.body, `${provider.name} repository`);
-    const { row, created } = await configureKind(s.db, s.config.MASTER_KEY, provider, name, body);
+    const { row, created } = await configureKind(s.db, s.config.MASTER_KEY, provider, name, body, async (m, created) => s.repos.onCreated?.(m, created));
     const repo = toRepoInfo(row);
     // A merging virtual (apt, pacman, apk, rpm) publishes its own signed indexes: built now
     // from its (new) members; afterwards each member's publish marks it (virtual-indexes.ts).

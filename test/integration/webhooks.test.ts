@@ -170,6 +170,19 @@ describe('webhooks', () => {
     assert.equal(got[before].json.package.version, '1.1');
   });
 
+  test('creating a remote or a virtual repository fires repository.created', async () => {
+    const before = rx.received.length;
+    const made = await api('PUT', '/api/repos/pypi/hooks-remote', { type: 'remote', upstream: 'http://127.0.0.1:9/simple/' });
+    assert.equal(made.status, 201, JSON.stringify(made.body));
+    const virtual = await api('PUT', '/api/repos/pypi/hooks-virtual', { type: 'virtual', members: ['hooks-remote'] });
+    assert.equal(virtual.status, 201, JSON.stringify(virtual.body));
+    assert.equal((await api('PUT', '/api/repos/pypi/hooks-remote', { type: 'remote', upstream: 'http://127.0.0.1:9/other/simple/' })).status, 200, 'a change is not a creation');
+    const got = await rx.waitFor(before + 2);
+    await new Promise((res) => setTimeout(res, 400));
+    assert.deepEqual(rx.received.slice(before).map((g) => `${g.json.type} ${g.json.repository.provider}/${g.json.repository.name}`), ['repository.created pypi/hooks-remote', 'repository.created pypi/hooks-virtual']);
+    for (const g of got.slice(before)) assert.ok(verifySignature(SECRET, g.body, g.headers['x-artifactd-signature'] as string));
+  });
+
   test('ping (rpcli webhook test) goes to that webhook alone', async () => {
     const before = rx.received.length;
     const r = await api('POST', `/api/webhooks/${hookId}/test`);
