@@ -427,6 +427,12 @@ export class Publisher {
     const rows = await this.db.manager.getRepository(ScopeEntity).find({ where: { repoId: repo.id } });
     const pending = new SeqTargets();
     for (const r of rows) if (r.publishedSeq < r.requestedSeq) pending.set(r.scope, r.requestedSeq);
+    // The virtuals listing it were marked with it (requestInTx): an import is visible there too.
+    for (const v of await virtualsListing(this.db.manager, repo.id)) {
+      for (const r of await this.db.manager.getRepository(ScopeEntity).find({ where: { repoId: v.id } })) {
+        if (r.publishedSeq < r.requestedSeq) pending.virtuals.push({ repoId: v.id, scope: r.scope, seq: r.requestedSeq });
+      }
+    }
     await this.ensurePublished(repo, pending);
   }
 

@@ -122,6 +122,19 @@ test('apt: uploads into the virtual are refused naming the hosted member; a remo
   assert.equal((await getJson(`${srv.url}/api/repos/apt/deb-v3`, auth())).status, 404, 'nothing was created');
 });
 
+test('apt: a wait=0 import into a member, then POST .../publish: the virtual lists it when the call answers', async () => {
+  await up(deb({ Package: 'base', Version: '1' }), { reponame: 'deb-imp' });
+  assert.equal((await putKind('apt', 'deb-impv', { type: 'virtual', members: ['deb-imp'] })).status, 201);
+  const r = await upload(srv.url, deb({ Package: 'imported', Version: '2' }), { reponame: 'deb-imp', wait: '0' });
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+  const pub = await fetch(`${srv.url}/api/repos/apt/deb-imp/publish`, { method: 'POST', headers: auth() });
+  assert.equal(pub.status, 200, await pub.clone().text());
+  const status = (await getJson(`${srv.url}/api/repos/apt/deb-impv/status`, auth())).body;
+  for (const sc of status.scopes) assert.ok(sc.publishedSeq >= sc.requestedSeq, `virtual scope ${sc.scope} still pending`);
+  const text = await (await fetch(`${srv.url}/repo/apt/deb-impv/dists/stable/main/binary-amd64/Packages`)).text();
+  assert.match(text, /^Package: imported$/m);
+});
+
 function apk(name: string, version: string, arch: string, note: string): Buffer {
   return buildApk({ pkginfo: pkginfoFor(name, version, arch, [['pkgdesc', note]]) }).bytes;
 }
