@@ -148,6 +148,13 @@ export async function receiveMultipart(req: Request, opts: ReceiveOptions): Prom
         if (!req.complete) aborted();
       });
       req.on('error', aborted);
+      // The client may have gone before this ran (the handler awaited authentication first):
+      // its 'close' was emitted already and will not come again, so piping would wait forever
+      // on a body that never ends, holding the temp file of whatever was buffered.
+      if (req.destroyed && !req.complete) {
+        aborted();
+        return;
+      }
       req.pipe(bb);
     });
   } catch (e) {
