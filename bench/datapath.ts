@@ -17,7 +17,8 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, startChildServer, type ChildServer } from '../test/helpers/child-server';
+import { startChildServer, type ChildServer } from '../test/helpers/child-server';
+import { startNginx, wrk } from './lib/anchors';
 
 const sizeMb = Number(process.env.BENCH_SIZE_MB ?? 1024);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -80,48 +81,6 @@ function healthLoop(url: string) {
   };
 }
 
-async function startNginx(dir: string, root: string): Promise<{ url: string; stop: () => Promise<void> }> {
-  const port = await freePort();
-  const prefix = path.join(dir, 'nginx');
-  fs.mkdirSync(path.join(prefix, 'logs'), { recursive: true });
-  const conf = path.join(prefix, 'nginx.conf');
-  fs.writeFileSync(
-    conf,
-    `daemon off;
-worker_processes 1;
-${process.getuid?.() === 0 ? 'user root;' : ''}
-pid ${prefix}/nginx.pid;
-error_log ${prefix}/logs/error.log;
-events { worker_connections 256; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  default_type application/octet-stream;
-  server { listen 127.0.0.1:${port}; root ${root}; }
-}
-`,
-  );
-  const child = spawn('nginx', ['-p', prefix, '-c', conf], { stdio: 'ignore' });
-  const exited = new Promise<void>((r) => child.on('exit', () => r()));
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    try {
-      await fetch(url);
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  return {
-    url,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
 /** curl's own measured bytes per second of one download to /dev/null, in MB/s. */
 async function curlDownload(url: string): Promise<number> {
   const out = await run('curl', ['-sS', '--fail', '-o', '/dev/null', '-w', '%{speed_download} %{size_download}', url]);
@@ -130,16 +89,8 @@ async function curlDownload(url: string): Promise<number> {
   return speed / 1e6;
 }
 
-const WRK_UNITS: Record<string, number> = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
-
 /** wrk, 8 connections on 2 threads for 4 s; its Transfer/sec in MB/s. */
-async function wrk(url: string): Promise<number> {
-  const out = await run('wrk', ['-t2', '-c8', '-d4s', url]);
-  const m = /Transfer\/sec:\s+([\d.]+)(B|KB|MB|GB|TB)/.exec(out);
-  if (!m) throw new Error(`wrk output not understood:\n${out}`);
-  if (/Non-2xx/.test(out)) throw new Error(`wrk got errors:\n${out}`);
-  return (Number(m[1]) * WRK_UNITS[m[2]]) / 1e6;
-}
+const wrkMbPerSecond = async (url: string) => (await wrk(url, { threads: 2, connections: 8, seconds: 4 })).mbPerSecond;
 
 function row(label: string, ours: number[], anchor: number[], anchorName: string, unit = 'MB/s') {
   const o = median(ours);
@@ -194,7 +145,7 @@ async function main() {
     const smallUrl = (await upload(server, small, '1', 'small')).url;
 
     // nginx serves the server's own blob files: same bytes, same inode, same page cache.
-    nginx = await startNginx(dir, dataDir);
+    nginx = await startNginx(dataDir, dir);
     const blobPath = (url: string) => {
       const sha = execFileSync('sha256sum', [url === bigUrl ? big : small], { encoding: 'utf8' }).split(' ')[0];
       return `/blobs/sha256/${sha.slice(0, 2)}/${sha.slice(2, 4)}/${sha}`;
@@ -211,8 +162,8 @@ async function main() {
       dlOurs.push(await curlDownload(bigUrl));
     }
     for (let r = 0; r < rounds; r++) {
-      parNginx.push(await wrk(nginxSmall));
-      parOurs.push(await wrk(smallUrl));
+      parNginx.push(await wrkMbPerSecond(nginxSmall));
+      parOurs.push(await wrkMbPerSecond(smallUrl));
     }
 
     console.log(`data path, ${os.availableParallelism()} cores (shared with other work: figures vary run to run), ${rounds} rounds, ${mb.toFixed(0)} MB file, node ${process.version}`);

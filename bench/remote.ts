@@ -8,12 +8,12 @@
  * on SQLite (clients are separate processes). Prints figures; asserts nothing.
  *   npx tsx bench/remote.ts          # BENCH_MB=200 BENCH_ROUNDS=3 BENCH_WRK_SECONDS=3
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../test/helpers/child-server';
+import { startNginx, wrk } from './lib/anchors';
 import { startServer, ADMIN_TOKEN } from '../test/helpers/server';
 import { startStaticUpstream, writeSimpleTree } from '../test/helpers/static-upstream';
 import { makeWheel, metadataText } from '../test/unit/pypi/helpers';
@@ -34,36 +34,7 @@ async function download(url: string, out: string): Promise<{ seconds: number; sh
   return { seconds: Number(w), sha };
 }
 
-async function wrk(url: string): Promise<number> {
-  const out = await run('wrk', ['-t1', '-c16', `-d${WRK_SECONDS}s`, url]);
-  return Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
-}
-
-/** nginx (one worker, like one node process) serving `root` on loopback. */
-async function startNginx(root: string, dir: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const port = await freePort();
-  const tmp = path.join(dir, 'nginx');
-  fs.mkdirSync(path.join(tmp, 'tmp'), { recursive: true });
-  const temps = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${tmp}/tmp/${t};`).join(' ');
-  fs.writeFileSync(path.join(tmp, 'nginx.conf'), `daemon off; worker_processes 1; pid ${tmp}/nginx.pid; error_log ${tmp}/error.log;
-events { worker_connections 512; }
-http { access_log off; ${temps} sendfile on; server { listen 127.0.0.1:${port}; root ${root}; } }
-`);
-  const child: ChildProcess = spawn('nginx', ['-p', tmp, '-c', path.join(tmp, 'nginx.conf')], { stdio: 'ignore' });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    if (await fetch(`${url}/`).then(() => true, () => false)) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    url,
-    async stop() {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGQUIT');
-      await exited;
-    },
-  };
-}
+const pageRequestsPerSecond = async (url: string) => (await wrk(url, { threads: 1, connections: 16, seconds: WRK_SECONDS })).requestsPerSecond;
 
 async function put(base: string, repo: string, body: unknown): Promise<void> {
   const r = await fetch(`${base}/api/repos/${repo}`, { method: 'PUT', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -108,8 +79,8 @@ async function main(): Promise<void> {
     await (await fetch(page)).text();
     const rps: Record<'remote' | 'nginx', number[]> = { remote: [], nginx: [] };
     for (let i = 0; i < ROUNDS; i++) {
-      rps.remote.push(await wrk(page));
-      rps.nginx.push(await wrk(`${nginx.url}/simple/bench/index.html`));
+      rps.remote.push(await pageRequestsPerSecond(page));
+      rps.nginx.push(await pageRequestsPerSecond(`${nginx.url}/simple/bench/index.html`));
     }
     console.log(`project page, wrk -c16, ${WRK_SECONDS} s x ${ROUNDS} interleaved: warm PyPI remote ${median(rps.remote).toFixed(0)} req/s, nginx (the upstream's page) ${median(rps.nginx).toFixed(0)} req/s (ratio ${(median(rps.remote) / median(rps.nginx)).toFixed(2)})`);
   } finally {

@@ -9,13 +9,13 @@
  * with node_modules linked) adds that build as a third contender, interleaved A B C A B C.
  *   npx tsx bench/smallgets.ts        # BENCH_ROUNDS=3 BENCH_SECONDS=5 BENCH_BEFORE=
  */
-import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { postPackage } from './lib/bench-client';
-import { freePort, startChildServer, type ChildServer } from '../test/helpers/child-server';
+import { startChildServer, type ChildServer } from '../test/helpers/child-server';
+import { startNginx, wrk, type Nginx } from './lib/anchors';
 import { synthDeb } from '../test/integration/apt-tools';
 import { py } from '../test/unit/pypi/helpers';
 
@@ -39,13 +39,7 @@ with zipfile.ZipFile(os.path.join(A['dir'], f"{dist}-py3-none-any.whl"), 'w') as
   return path.join(dir, `${project}-${version}-py3-none-any.whl`);
 }
 
-/** wrk's Requests/sec line; every response must have been 2xx. */
-function wrk(url: string, headers: Record<string, string>): number {
-  const args = ['-t2', '-c16', `-d${SECONDS}s`, ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), url];
-  const out = execFileSync('wrk', args, { encoding: 'utf8' });
-  if (/Non-2xx or 3xx responses/.test(out)) throw new Error(`wrk ${url}: non-2xx answers\n${out}`);
-  return Number(/Requests\/sec:\s+([\d.]+)/.exec(out)![1]);
-}
+const requestsPerSecond = async (url: string, headers: Record<string, string>) => (await wrk(url, { threads: 2, connections: 16, seconds: SECONDS, headers })).requestsPerSecond;
 
 /** The same packages into a server: the bench's three URLs then exist. */
 async function fill(srv: ChildServer, dir: string): Promise<void> {
@@ -62,7 +56,7 @@ async function main() {
   const srv = await startChildServer({ DATA_DIR: path.join(dir, 'data'), LOG_LEVEL: 'warn' }, undefined, { compiled: true });
   const before = process.env.BENCH_BEFORE ? await startChildServer({ DATA_DIR: path.join(dir, 'data-before'), LOG_LEVEL: 'warn' }, undefined, { compiled: true, root: process.env.BENCH_BEFORE }) : null;
   const www = path.join(dir, 'www');
-  let nginxPid: number | undefined;
+  let nginx: Nginx | undefined;
   try {
     await fill(srv, dir);
     if (before) await fill(before, dir);
@@ -79,44 +73,27 @@ async function main() {
       if (r.status !== 200) throw new Error(`GET ${t.path}: ${r.status}`);
       fs.writeFileSync(path.join(www, `f${i}`), Buffer.from(await r.arrayBuffer()));
     }
-    const port = await freePort();
-    fs.mkdirSync(path.join(dir, 'logs'));
-    fs.writeFileSync(
-      path.join(dir, 'nginx.conf'),
-      `worker_processes 1;\npid ${dir}/nginx.pid;\nerror_log ${dir}/logs/error.log;\ndaemon off;\nevents { worker_connections 1024; }\n` +
-        `http { access_log off; sendfile on; keepalive_requests 1000000; default_type application/octet-stream;\n` +
-        `  client_body_temp_path ${dir}/tmp1; proxy_temp_path ${dir}/tmp2; fastcgi_temp_path ${dir}/tmp3; uwsgi_temp_path ${dir}/tmp4; scgi_temp_path ${dir}/tmp5;\n` +
-        `  server { listen 127.0.0.1:${port}; root ${www}; } }\n`,
-    );
-    const nginx = spawn('nginx', ['-p', dir, '-c', path.join(dir, 'nginx.conf')], { stdio: 'inherit' });
-    nginxPid = nginx.pid;
-    for (let i = 0; i < 50; i++) {
-      try {
-        if ((await fetch(`http://127.0.0.1:${port}/f0`)).ok) break;
-      } catch {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    nginx = await startNginx(www, dir);
     console.log(`wrk -t2 -c16 -d${SECONDS}s, ${ROUNDS} rounds interleaved (artifactd, nginx[, before], artifactd, ...); artifactd: compiled, SQLite, LOG_LEVEL=warn; nginx: 1 worker, access_log off`);
     console.log(`machine: ${os.cpus().length} cores, shared with other jobs (figures are noisy; ratios from the same run)`);
     // Warm-up (JIT, caches), each URL once on each server.
-    for (const t of targets) for (const s of [srv, before]) if (s) wrk(s.url + t.path, t.headers);
+    for (const t of targets) for (const s of [srv, before]) if (s) await requestsPerSecond(s.url + t.path, t.headers);
     const list = (xs: number[]) => `median ${median(xs).toFixed(0)} req/s [${xs.map((x) => x.toFixed(0)).join(', ')}]`;
     for (const [i, t] of targets.entries()) {
       const a: number[] = [];
       const n: number[] = [];
       const b: number[] = [];
       for (let r = 0; r < ROUNDS; r++) {
-        a.push(wrk(srv.url + t.path, t.headers));
-        n.push(wrk(`http://127.0.0.1:${port}/f${i}`, t.headers));
-        if (before) b.push(wrk(before.url + t.path, t.headers));
+        a.push(await requestsPerSecond(srv.url + t.path, t.headers));
+        n.push(await requestsPerSecond(`${nginx.url}/f${i}`, t.headers));
+        if (before) b.push(await requestsPerSecond(before.url + t.path, t.headers));
       }
       const size = fs.statSync(path.join(www, `f${i}`)).size;
       console.log(`${t.label} (${size} bytes): artifactd ${list(a)}, nginx ${list(n)}, ratio ${(median(a) / median(n)).toFixed(3)}`);
       if (before) console.log(`  before (${process.env.BENCH_BEFORE}): ${list(b)}, ratio to nginx ${(median(b) / median(n)).toFixed(3)}; artifactd now / before ${(median(a) / median(b)).toFixed(2)}x`);
     }
   } finally {
-    if (nginxPid) process.kill(nginxPid, 'SIGTERM');
+    await nginx?.stop();
     await before?.stop();
     await srv.stop();
     fs.rmSync(dir, { recursive: true, force: true });
