@@ -31,7 +31,7 @@ export async function kindSummary(s: Services, repo: RepoInfo): Promise<Record<s
   if (type === 'hosted') return { type };
   const row = await s.db.manager.getRepository(RepoEntity).findOneByOrFail({ id: repo.id });
   const view = kindView(kindConfigOf(row, s.config.MASTER_KEY));
-  if (type === 'remote') return { type, ...view, cache: await remoteService(s).stats(repo) };
+  if (type === 'remote') return { type, ...view, cache: await remoteService(s).cache.stats(repo) };
   return { type, ...view };
 }
 
@@ -51,7 +51,7 @@ export function kindRouter(s: Services): Router {
     // from its (new) members; afterwards each member's publish marks it (virtual-indexes.ts).
     if (repo.kind === 'virtual' && mergesEntries(provider.virtual)) await s.publisher.republishAll(repo);
     // A lowered limit applies now, not at the next fetch.
-    if (body.type === 'remote' && body.cacheMaxBytes !== null && !created) await remoteService(s).evict(repo, body.cacheMaxBytes, null);
+    if (body.type === 'remote' && body.cacheMaxBytes !== null && !created) await remoteService(s).cache.evict(repo, body.cacheMaxBytes, null);
     res.status(created ? 201 : 200).json({ provider: repo.provider, name: repo.name, ...(await kindSummary(s, repo)) });
   });
 
@@ -60,7 +60,7 @@ export function kindRouter(s: Services): Router {
     const repo = await s.repos.authorized(provider.name, String(req.params.repo), req.principal, 'read', s.config.PUBLIC_READ);
     if (repo.kind !== 'remote') throw new BadRequestError(`${provider.name}/${repo.name} is a ${repo.kind ?? 'hosted'} repository; only remote repositories have a cache`);
     const { limit, offset } = page(req);
-    const { total, files } = await remoteService(s).list(repo, { limit, offset });
+    const { total, files } = await remoteService(s).cache.list(repo, { limit, offset });
     res.json({
       total, limit, offset,
       files: files.map((f) => ({ path: f.path, kind: f.kind, size: f.size, sha256: f.sha256, contentType: f.contentType, origin: f.upstreamUrl, fetchedAt: new Date(f.fetchedAt).toISOString(), lastUsedAt: new Date(f.lastUsedAt).toISOString() })),

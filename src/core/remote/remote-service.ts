@@ -17,7 +17,7 @@ import path from 'node:path';
 import { once } from 'node:events';
 import type { Request, Response } from 'express';
 import { In } from 'typeorm';
-import { FileEntity, IndexFileEntity, RepoEntity } from '../../db/entities';
+import { RepoEntity } from '../../db/entities';
 import { RemoteLinkEntity, RemoteObjectEntity, type RemoteObjectRow } from '../../db/remote-entities';
 import { contentTypeFor } from '../../http/content-types';
 import { sendBlob } from '../../http/send-blob';
@@ -27,6 +27,7 @@ import { DomainError, NotFoundError } from '../errors';
 import type { RemoteContext, RemoteTarget, ServedIndexFile, TransformedIndex } from '../kind-contract';
 import { kindConfigOf, type KindConfig } from '../kinds';
 import type { Provider, RepoInfo } from '../provider';
+import { blobLock, RemoteCache } from './cache';
 import { readBounded, shown, timedChunks, upstreamGet, UpstreamError, UpstreamNotFound, type UpstreamOptions } from './upstream';
 
 /** PyPI's whole project list is ~30 MB of HTML; an index larger than this is not one. */
@@ -37,14 +38,6 @@ const CHUNK = 400;
 /** How long a request waits for another instance's fetch of the same file (REQUEST_TIMEOUT_SECONDS' default). */
 const FILL_LOCK_SECONDS = 6 * 3600;
 
-export interface CacheStats {
-  files: number;
-  size: number;
-  indexFiles: number;
-  indexSize: number;
-  hits: number;
-  misses: number;
-}
 
 interface IndexHit {
   row: RemoteObjectRow;
@@ -55,16 +48,11 @@ interface IndexHit {
 export class RemoteService {
   private readonly running = new Map<string, Promise<unknown>>();
   private readonly badFiles = new Map<string, { until: number; error: UpstreamError }>();
-  private readonly counts = new Map<number, { hits: number; misses: number }>();
-  private readonly touched = new Map<number, number>();
-  /** The running counter write: a flush waits for it, so a caller that flushes sees every earlier hit in the database. */
-  private flushing: Promise<void> = Promise.resolve();
-  private readonly timer: NodeJS.Timeout;
+  /** Counters, last-use times, eviction, stats and listings (src/core/remote/cache.ts). */
+  readonly cache: RemoteCache;
 
   constructor(private readonly s: Services) {
-    // Hit/miss counters and LRU times go to the database in batches: a warm page must not cost a write.
-    this.timer = setInterval(() => void this.flush().catch(() => undefined), 2000);
-    this.timer.unref();
+    this.cache = new RemoteCache(s);
   }
 
   async config(repo: RepoInfo): Promise<KindConfig> {
@@ -80,11 +68,6 @@ export class RemoteService {
     return { upstream: cfg.upstream ?? '', auth: cfg.auth, timeoutSeconds: cfg.remote.timeoutSeconds };
   }
 
-  private count(repoId: number, what: 'hits' | 'misses'): void {
-    const c = this.counts.get(repoId) ?? { hits: 0, misses: 0 };
-    c[what]++;
-    this.counts.set(repoId, c);
-  }
 
   /** Serve `path` of a remote repository. False: the format has nothing at this path upstream. */
   async serve(provider: Provider, repo: RepoInfo, relPath: string, req: Request, res: Response): Promise<boolean> {
@@ -130,8 +113,8 @@ export class RemoteService {
     const cached = await this.objects().findOne({ where: { repoId: repo.id, path: relPath } });
     const fresh = (row: RemoteObjectRow | null) => !!row && Date.now() - row.fetchedAt < cfg.remote.metadataTtl * 1000;
     if (cached && (fresh(cached) || cfg.remote.offline)) {
-      this.count(repo.id, 'hits');
-      this.touched.set(cached.id, Date.now());
+      this.cache.count(repo.id, 'hits');
+      this.cache.touch(cached.id);
       return { row: cached, stale: false };
     }
     if (cfg.remote.offline) throw new UpstreamError(`${repo.provider}/${repo.name} is offline and has no cached copy of ${relPath}`, 'upstream_offline');
@@ -147,7 +130,7 @@ export class RemoteService {
       if (e instanceof UpstreamNotFound) throw new NotFoundError(`${relPath} is not in ${repo.provider}/${repo.name}: ${e.message}`);
       if (cached && e instanceof DomainError && (e.status === 502 || e.status === 504)) {
         this.s.log.warn('remote: upstream failed, serving the cached index stale', { repo: `${repo.provider}/${repo.name}`, path: relPath, fetchedAt: new Date(cached.fetchedAt).toISOString(), error: e.message });
-        this.count(repo.id, 'hits');
+        this.cache.count(repo.id, 'hits');
         return { row: cached, stale: true, reason: e.message };
       }
       throw e;
@@ -204,7 +187,7 @@ export class RemoteService {
         await links.insert(part.map((l) => ({ repoId: repo.id, path: l.path, source: target.source, upstreamUrl: l.url, sha256: l.sha256 ?? null })));
       }
     });
-    this.count(repo.id, 'misses');
+    this.cache.count(repo.id, 'misses');
     this.s.log.info('remote: index fetched', { repo: `${repo.provider}/${repo.name}`, path: relPath, url: shown(up.url), bytes: body.length, files: out.files.length, links: out.links.length, durationMs: Date.now() - started });
   }
 
@@ -224,14 +207,14 @@ export class RemoteService {
     const url = link?.upstreamUrl ?? target.url;
     const send = async (row: RemoteObjectRow) => {
       // The LRU clock: recorded in memory on every hit, written in the next batch (flush).
-      this.touched.set(row.id, Date.now());
+      this.cache.touch(row.id);
       res.setHeader('X-Cache', 'HIT');
       const filename = path.posix.basename(relPath);
       await sendBlob(req, res, this.s.blobs, { sha256: row.sha256, size: row.size, contentType: contentTypeFor(provider, filename), lastModified: new Date(row.fetchedAt), redirectable: true, filename, cacheControl: 'public, max-age=31536000, immutable' }, this.s.config.S3_REDIRECT === 'presigned');
     };
     const hit = await this.cachedPackage(repo.id, relPath, expected);
     if (hit) {
-      this.count(repo.id, 'hits');
+      this.cache.count(repo.id, 'hits');
       await send(hit);
       return true;
     }
@@ -246,7 +229,7 @@ export class RemoteService {
       await runningFill;
       const row = await this.cachedPackage(repo.id, relPath, expected);
       if (!row) throw new UpstreamError(`fetching ${relPath} from the upstream failed`);
-      this.count(repo.id, 'hits');
+      this.cache.count(repo.id, 'hits');
       await send(row);
       return true;
     }
@@ -274,7 +257,7 @@ export class RemoteService {
       throw e;
     }
     if (!streamed) {
-      this.count(repo.id, 'hits');
+      this.cache.count(repo.id, 'hits');
       await send(row);
     }
     return true;
@@ -333,13 +316,13 @@ export class RemoteService {
           return objects.findOneByOrFail({ repoId: repo.id, path: relPath });
         });
       });
-      this.count(repo.id, 'misses');
+      this.cache.count(repo.id, 'misses');
       this.s.log.info('remote: file fetched', { repo: `${repo.provider}/${repo.name}`, path: relPath, url: shown(up.url), bytes: size, verified: !!expected, durationMs: Date.now() - started });
       if (res && clientOk) {
         if (held) await writeTo(res, held);
         res.end();
       }
-      if (cfg.remote.cacheMaxBytes !== null) await this.evict(repo, cfg.remote.cacheMaxBytes, row.id);
+      if (cfg.remote.cacheMaxBytes !== null) await this.cache.evict(repo, cfg.remote.cacheMaxBytes, row.id);
       return row;
     } catch (e) {
       up.abort();
@@ -352,89 +335,6 @@ export class RemoteService {
 
   // ---- cache size, eviction, counters, listing -----------------------------------------
 
-  /**
-   * Least recently used package files go until the cache fits `maxBytes` (never the one just
-   * stored, never index files: a cached index names them and is what clients verify against).
-   * A blob is deleted only when nothing else (a hosted file, an attachment, an index, another
-   * cache) references it; `gc` would find the rest. Last use is this instance's hits (flushed
-   * first) and other instances' hits up to their last batch (written every 2 s). `keepId`: the
-   * file just fetched, kept even when it alone is larger than the limit.
-   */
-  async evict(repo: RepoInfo, maxBytes: number, keepId: number | null): Promise<number> {
-    await this.flush();
-    const rows = await this.objects().find({ where: { repoId: repo.id, kind: 'package' }, order: { lastUsedAt: 'ASC', id: 'ASC' }, select: { id: true, sha256: true, size: true, path: true } });
-    let total = rows.reduce((n, r) => n + r.size, 0);
-    let evicted = 0;
-    for (const r of rows) {
-      if (total <= maxBytes) break;
-      if (r.id === keepId) continue;
-      await this.s.locks.withLock(blobLock(r.sha256), async () => {
-        await this.s.db.write((m) => m.getRepository(RemoteObjectEntity).delete({ id: r.id }));
-        if (!(await this.blobReferenced(r.sha256))) await this.s.blobs.delete(blobKey(r.sha256)).catch(() => undefined);
-      });
-      total -= r.size;
-      evicted++;
-      this.s.log.info('remote: evicted', { repo: `${repo.provider}/${repo.name}`, path: r.path, bytes: r.size });
-    }
-    return evicted;
-  }
-
-  private async blobReferenced(sha: string): Promise<boolean> {
-    const m = this.s.db.manager;
-    if ((await m.getRepository(FileEntity).count({ where: { sha256: sha } })) > 0) return true;
-    if ((await m.getRepository(RemoteObjectEntity).count({ where: { sha256: sha } })) > 0) return true;
-    if ((await m.getRepository(IndexFileEntity).count({ where: { sha256: sha } })) > 0) return true;
-    const att = await m.getRepository(FileEntity).createQueryBuilder('f').where('f.attachments LIKE :p', { p: `%${sha}%` }).getCount();
-    return att > 0;
-  }
-
-  /** Write the batched counters and last-use times; resolves once everything recorded before the call is in the database. */
-  flush(): Promise<void> {
-    const next = this.flushing.then(() => this.writeBatch());
-    this.flushing = next.catch(() => undefined);
-    return next;
-  }
-
-  private async writeBatch(): Promise<void> {
-    const counts = [...this.counts];
-    this.counts.clear();
-    const touched = [...this.touched];
-    this.touched.clear();
-    if (counts.length === 0 && touched.length === 0) return;
-    try {
-      await this.s.db.write(async (m) => {
-        for (const [id, c] of counts) {
-          await m.getRepository(RepoEntity).createQueryBuilder().update().set({ cacheHits: () => `cache_hits + ${Number(c.hits)}`, cacheMisses: () => `cache_misses + ${Number(c.misses)}` }).where('id = :id', { id }).execute();
-        }
-        for (const [id, at] of touched) await m.getRepository(RemoteObjectEntity).update({ id }, { lastUsedAt: at });
-      });
-    } catch (e) {
-      // Not lost: merged back into the next batch (a newer touch of the same row wins).
-      for (const [id, c] of counts) {
-        const cur = this.counts.get(id) ?? { hits: 0, misses: 0 };
-        this.counts.set(id, { hits: cur.hits + c.hits, misses: cur.misses + c.misses });
-      }
-      for (const [id, at] of touched) if (!this.touched.has(id)) this.touched.set(id, at);
-      throw e;
-    }
-  }
-
-  async stats(repo: RepoInfo): Promise<CacheStats> {
-    await this.flush();
-    const rows = (await this.objects().createQueryBuilder('o').select('o.kind', 'kind').addSelect('COUNT(*)', 'n').addSelect('SUM(o.size)', 'size').where('o.repo_id = :id', { id: repo.id }).groupBy('o.kind').getRawMany()) as { kind: string; n: unknown; size: unknown }[];
-    const of = (k: string) => rows.find((r) => r.kind === k);
-    const row = await this.s.db.manager.getRepository(RepoEntity).findOneByOrFail({ id: repo.id });
-    return { files: Number(of('package')?.n ?? 0), size: Number(of('package')?.size ?? 0), indexFiles: Number(of('index')?.n ?? 0), indexSize: Number(of('index')?.size ?? 0), hits: row.cacheHits, misses: row.cacheMisses };
-  }
-
-  /** Cached files, newest fetch first (the JSON API and the UI). */
-  async list(repo: RepoInfo, page: { limit: number; offset: number }): Promise<{ total: number; files: RemoteObjectRow[] }> {
-    await this.flush();
-    const total = await this.objects().count({ where: { repoId: repo.id } });
-    const files = await this.objects().find({ where: { repoId: repo.id }, order: { fetchedAt: 'DESC', id: 'DESC' }, take: page.limit, skip: page.offset });
-    return { total, files };
-  }
-
   /** Run `fn` once per key at a time in this process; concurrent callers share its result. */
   private once<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const existing = this.running.get(key) as Promise<T> | undefined;
@@ -444,11 +344,6 @@ export class RemoteService {
     p.catch(() => undefined);
     return p;
   }
-}
-
-/** Serializes "store the blob, insert its row" against "delete the row, delete the blob if unreferenced". */
-function blobLock(sha: string): string {
-  return `remote-blob:${sha}`;
 }
 
 function sha256(data: Buffer): string {

@@ -89,7 +89,7 @@ export async function homeModel(s: Services, req: Request) {
     const items = await Promise.all(
       page.map(async ({ repo: r, stats }) => {
         // A remote holds no uploads: its files and size are what it cached.
-        const cached = r.kind === 'remote' ? await remoteService(s).stats(r) : null;
+        const cached = r.kind === 'remote' ? await remoteService(s).cache.stats(r) : null;
         return {
           provider: r.provider,
           providerTitle: findProvider(r.provider)?.title ?? r.provider,
@@ -140,10 +140,10 @@ async function setupSnippets(s: Services, req: Request, provider: Provider, repo
  */
 async function remoteModel(s: Services, req: Request, provider: Provider, repo: RepoInfo, base: string) {
   const cfg = await remoteService(s).config(repo);
-  const cache = await remoteService(s).stats(repo);
+  const cache = await remoteService(s).cache.stats(repo);
   const listing = `/repo/${encodeURIComponent(provider.name)}/${encodeURIComponent(repo.name)}/`;
   const files = await sqlPage(req, base, async (p) => {
-    const got = await remoteService(s).list(repo, p);
+    const got = await remoteService(s).cache.list(repo, p);
     return { total: got.total, items: got.files.map((f) => ({ path: f.path, href: listing + f.path.split('/').map(encodeURIComponent).join('/'), kind: f.kind, size: f.size, sha256: f.sha256, origin: f.upstreamUrl, fetchedAt: f.fetchedAt, lastUsedAt: f.lastUsedAt })) };
   });
   const asked = cache.hits + cache.misses;
