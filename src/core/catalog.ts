@@ -249,6 +249,56 @@ export class Catalog {
   }
 
   /**
+   * One page of what a virtual repository offers from its hosted `members` (in the virtual's
+   * order), by name key. A name+version+arch that an earlier member holds hides a later
+   * member's files of it: the rule the merged indexes follow (src/core/virtual-indexes.ts).
+   * Each package names the members its shown files come from, first the one to link to.
+   * Remote members store no file rows: their own pages list what they cached.
+   */
+  async memberPackages(provider: Provider, members: { id: number; name: string }[], asked: Page, q = ''): Promise<{ total: number; packages: (PackageSummary & { members: string[] })[] }> {
+    const page = sqlPage(asked);
+    const ids = members.map((m) => m.id);
+    if (ids.length === 0) return { total: 0, packages: [] };
+    const summarizeMembers = async (keys: string[]) => {
+      const order = new Map(ids.map((id, i) => [id, i]));
+      const rows = (await this.filesOfKeys(ids, keys)).sort((a, b) => order.get(a.repoId)! - order.get(b.repoId)!);
+      const seen = new Set<string>();
+      const shown = rows.filter((r) => {
+        const k = `${r.nameKey}\0${r.version}\0${r.arch}`;
+        if (seen.has(k)) return false;
+        seen.add(k);
+        return true;
+      });
+      const rank = new Map(keys.map((k, i) => [k, i]));
+      shown.sort((a, b) => rank.get(a.nameKey)! - rank.get(b.nameKey)! || order.get(a.repoId)! - order.get(b.repoId)! || a.id - b.id);
+      const from = new Map<string, string[]>();
+      for (const r of shown) {
+        const names = from.get(r.nameKey) ?? from.set(r.nameKey, []).get(r.nameKey)!;
+        const name = members[order.get(r.repoId)!].name;
+        if (!names.includes(name)) names.push(name);
+      }
+      // summarize keeps first-seen key order: the i-th summary is the i-th distinct key of `shown`.
+      const shownKeys = [...new Set(shown.map((r) => r.nameKey))];
+      return summarize(provider, shown).map((p, i) => ({ ...p, members: from.get(shownKeys[i]) ?? [] }));
+    };
+    if (q) {
+      const keys = [...new Set([...(await this.candidateKeys(ids, q)).values()].flat())].sort();
+      const hits = (await summarizeMembers(keys)).filter((p) => matches(p, q));
+      return { total: hits.length, packages: hits.slice(page.offset, page.offset + page.limit) };
+    }
+    const total = num(((await this.files().select('COUNT(DISTINCT f.name_key)', 'n').where('f.repo_id IN (:...ids)', { ids }).getRawOne()) as { n: unknown }).n);
+    const keys = ((await this.files()
+      .select('f.name_key', 'nameKey')
+      .distinct(true)
+      .where('f.repo_id IN (:...ids)', { ids })
+      .orderBy('f.name_key', 'ASC')
+      .limit(page.limit)
+      .offset(page.offset)
+      .getRawMany()) as { nameKey: string }[]).map((r) => r.nameKey);
+    return { total, packages: await summarizeMembers(keys) };
+  }
+
+  /**
    * Packages whose name or newest description contains `q`, across `repos`. The database
    * narrows the candidates (name, or the JSON `meta` text as JSON.stringify writes it); the
    * exact test runs on their light rows. Exact names first, then prefixes, then other name
@@ -301,10 +351,11 @@ export class Catalog {
   }
 
   /** Light rows of the given name keys, grouped in the order of `keys`, oldest first within a key. */
-  private async filesOfKeys(repoId: number, keys: string[]): Promise<CatalogFile[]> {
+  private async filesOfKeys(repoId: number | number[], keys: string[]): Promise<CatalogFile[]> {
     const rows: CatalogFile[] = [];
+    const repos = Array.isArray(repoId) ? In(repoId) : repoId;
     for (let i = 0; i < keys.length; i += CHUNK) {
-      rows.push(...(await this.db.manager.getRepository(FileEntity).find({ select: LIGHT_COLUMNS, where: { repoId, nameKey: In(keys.slice(i, i + CHUNK)) }, order: { id: 'ASC' } })));
+      rows.push(...(await this.db.manager.getRepository(FileEntity).find({ select: LIGHT_COLUMNS, where: { repoId: repos, nameKey: In(keys.slice(i, i + CHUNK)) }, order: { id: 'ASC' } })));
     }
     // The order of `keys` is the SQL page order; keep it whatever the collation sorts.
     const rank = new Map(keys.map((k, i) => [k, i]));

@@ -18,11 +18,16 @@ export function isEntryMergedVirtual(repo: RepoInfo): boolean {
 
 /** Ids of the hosted members that exist, in member order (remote or virtual members are never listed, see kinds.ts). */
 export async function hostedMemberIds(m: EntityManager, provider: string, members: string[]): Promise<number[]> {
+  return (await hostedMembers(m, provider, members)).map((r) => r.id);
+}
+
+/** The hosted repositories among `members`, in the members' order (remote and missing ones left out). */
+export async function hostedMembers(m: EntityManager, provider: string, members: string[]): Promise<{ id: number; name: string }[]> {
   if (members.length === 0) return [];
   const rows = await m.getRepository(RepoEntity).find({ where: { provider, name: In(members) }, select: { id: true, provider: true, name: true, kind: true } });
   // Exact names: a collation that folds case must not let "App" stand in for "app".
   const byName = new Map(rows.filter((r) => r.provider === provider && (r.kind || 'hosted') === 'hosted').map((r) => [r.name, r.id]));
-  return members.map((n) => byName.get(n)).filter((id): id is number => id !== undefined);
+  return members.flatMap((name) => (byName.has(name) ? [{ id: byName.get(name)!, name }] : []));
 }
 
 /**

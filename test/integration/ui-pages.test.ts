@@ -15,7 +15,7 @@ import { stepChart } from '../../src/http/ui/svg-chart';
 import { ADMIN_TOKEN, startServer, type TestServer } from '../helpers/server';
 import { auth, getJson, upload } from '../helpers/http';
 import { startStaticUpstream } from '../helpers/static-upstream';
-import { seed, XSS_ATTR, XSS_SCRIPT, type Seeded } from './ui-fixtures';
+import { makeDeb, seed, XSS_ATTR, XSS_SCRIPT, type Seeded } from './ui-fixtures';
 import { getHtml, links, snippets, tableRows, textOf } from './ui-html';
 
 let srv: TestServer;
@@ -308,5 +308,36 @@ describe('remote and virtual repositories', () => {
     assert.equal(status, 200);
     assert.match(textOf(html), /Virtual repository of, in order: py ?\./);
     assert.ok(links(html).includes('/ui/pypi/py'));
+  });
+
+  test('a virtual repository page lists what its members offer: an earlier member hides the same version, each row names its members', async () => {
+    const own = await startServer();
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'ui-virtual-'));
+    try {
+      const put = async (repo: string, name: string, version: string, description: string) =>
+        assert.equal((await upload(own.url, makeDeb(work, { name, version, description }), { provider: 'apt', reponame: repo })).status, 201);
+      await put('base', 'libfoo', '1.2-1', 'Foo from base');
+      await put('base', 'widget', '1.0', 'A widget');
+      await put('extra', 'libfoo', '1.2-1', 'Foo rebuilt in extra'); // same name+version+arch: hidden behind base's
+      await put('extra', 'libfoo', '1.3-1', 'Foo 1.3 from extra');
+      await put('extra', 'bar', '0.5', 'Bar only in extra');
+      const v = await fetch(`${own.url}/api/repos/apt/all`, { method: 'PUT', headers: { ...auth(), 'content-type': 'application/json' }, body: JSON.stringify({ type: 'virtual', members: ['base', 'extra'] }) });
+      assert.equal(v.status, 201, await v.text());
+      const { status, html } = await getHtml(`${own.url}/ui/apt/all`);
+      assert.equal(status, 200);
+      const rows = new Map(tableRows(html).map((r) => [r[0]!.split(' ')[0], r]));
+      assert.deepEqual([...rows.keys()], ['bar', 'libfoo', 'widget']);
+      // Package, newest version, arch, from, versions, ...
+      assert.deepEqual(rows.get('libfoo')!.slice(1, 5), ['1.3-1', 'all', 'base, extra', '2']);
+      assert.deepEqual(rows.get('bar')!.slice(1, 5), ['0.5', 'all', 'extra', '1']);
+      assert.deepEqual(rows.get('widget')!.slice(1, 5), ['1.0', 'all', 'base', '1']);
+      assert.ok(links(html).includes('/ui/apt/extra/bar'), 'a package links to the member it comes from');
+      assert.ok(links(html).includes('/ui/apt/base/libfoo'), 'first member first');
+      const filtered = tableRows((await getHtml(`${own.url}/ui/apt/all?q=only+in`)).html);
+      assert.deepEqual(filtered.map((r) => r[0]!.split(' ')[0]), ['bar']);
+    } finally {
+      await own.stop();
+      fs.rmSync(work, { recursive: true, force: true });
+    }
   });
 });

@@ -11,6 +11,7 @@ import type { Services } from '../../services';
 import { TokenService } from '../../core/tokens';
 import { baseUrl, repoUrl } from '../urls';
 import { remoteService } from '../../core/remote/remote-service';
+import { hostedMembers } from '../../core/virtual-indexes';
 import { cliHelp } from './account-routes';
 import { filePath, licenseText, safeHttpUrl, uiPath } from './format';
 
@@ -163,6 +164,12 @@ export async function repoModel(s: Services, req: Request, providerName: string,
   const remote = kind === 'remote' ? await remoteModel(s, req, provider, repo, base) : null;
   const members = kind === 'virtual' ? (repo.members ?? []).map((name) => ({ name, href: uiPath(provider.name, name) })) : [];
   const packages = await sqlPage(req, base, async (p) => {
+    if (kind === 'virtual') {
+      // What the virtual offers from its hosted members; each package links to the member it comes from first.
+      const hosted = await hostedMembers(s.db.manager, provider.name, repo.members ?? []);
+      const got = await s.catalog.memberPackages(provider, hosted, p, q);
+      return { total: got.total, items: got.packages.map((pkg) => ({ ...pkg, href: uiPath(provider.name, pkg.members[0] ?? repo.name, pkg.name) })) };
+    }
     const got = await s.catalog.packages(repo, p, q);
     return { total: got.total, items: got.packages.map((pkg: PackageSummary) => ({ ...pkg, href: uiPath(provider.name, repo.name, pkg.name) })) };
   });
