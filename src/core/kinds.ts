@@ -74,6 +74,11 @@ export function kindConfigOf(row: RepoRow, masterKey: string | undefined): KindC
   return { kind: (row.kind || 'hosted') as RepoKind, upstream: row.upstream, members: JSON.parse(row.members || '[]') as string[], remote, auth };
 }
 
+/** A repository's kind configuration, read from its row now (upstream credentials opened with the master key). */
+export async function loadKindConfig(m: EntityManager, repoId: number, masterKey: string | undefined): Promise<KindConfig> {
+  return kindConfigOf(await m.getRepository(RepoEntity).findOneByOrFail({ id: repoId }), masterKey);
+}
+
 /** The kind's part of the repository view (GET /api/repos/...): never the credentials. */
 export function kindView(cfg: KindConfig): Record<string, unknown> {
   if (cfg.kind === 'remote') {

@@ -16,8 +16,7 @@ import type { Provider, RepoInfo } from './provider';
 import { remoteService } from './remote/remote-service';
 import type { Services } from '../services';
 import { blobKey } from '../storage/blob-store';
-import { kindConfigOf } from './kinds';
-import { RepoEntity } from '../db/entities';
+import { loadKindConfig } from './kinds';
 
 export interface MergedAnswer {
   data: Buffer;
@@ -49,8 +48,7 @@ export async function mergedAnswer(s: Services, provider: Provider, repo: RepoIn
   const spec = virtual.merged(path);
   if (!spec) return null;
   const members = await membersOf(s, repo);
-  const row = await s.db.manager.getRepository(RepoEntity).findOneByOrFail({ id: repo.id });
-  const mergeRemote = kindConfigOf(row, s.config.MASTER_KEY).remote.mergeRemoteProjects;
+  const mergeRemote = (await loadKindConfig(s.db.manager, repo.id, s.config.MASTER_KEY)).remote.mergeRemoteProjects;
   const hostedParts = new Map<number, Buffer>();
   for (const m of members) {
     if (m.kind === 'remote') continue;

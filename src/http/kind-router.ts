@@ -7,14 +7,13 @@ import express, { type Router } from 'express';
 import { z } from 'zod';
 import { BadRequestError } from '../core/errors';
 import { mergesEntries } from '../core/kind-contract';
-import { configureKind, kindBody, kindConfigOf, kindView } from '../core/kinds';
+import { configureKind, kindBody, kindView, loadKindConfig } from '../core/kinds';
 import type { RepoInfo } from '../core/provider';
 import { getProvider } from '../core/provider-registry';
 import { remoteService } from '../core/remote/remote-service';
 import { toRepoInfo } from '../core/repo-service';
 import { TokenService } from '../core/tokens';
 import { checkRepoName } from '../core/names';
-import { RepoEntity } from '../db/entities';
 import type { Services } from '../services';
 import { page } from './api-router';
 
@@ -29,8 +28,7 @@ function parseBody<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
 export async function kindSummary(s: Services, repo: RepoInfo): Promise<Record<string, unknown>> {
   const type = repo.kind ?? 'hosted';
   if (type === 'hosted') return { type };
-  const row = await s.db.manager.getRepository(RepoEntity).findOneByOrFail({ id: repo.id });
-  const view = kindView(kindConfigOf(row, s.config.MASTER_KEY));
+  const view = kindView(await loadKindConfig(s.db.manager, repo.id, s.config.MASTER_KEY));
   if (type === 'remote') return { type, ...view, cache: await remoteService(s).cache.stats(repo) };
   return { type, ...view };
 }

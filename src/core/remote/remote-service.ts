@@ -17,7 +17,6 @@ import path from 'node:path';
 import { once } from 'node:events';
 import type { Request, Response } from 'express';
 import { In } from 'typeorm';
-import { RepoEntity } from '../../db/entities';
 import { RemoteLinkEntity, RemoteObjectEntity, type RemoteObjectRow } from '../../db/remote-entities';
 import { contentTypeFor } from '../../http/content-types';
 import { sendBlob } from '../../http/send-blob';
@@ -25,7 +24,7 @@ import type { Services } from '../../services';
 import { blobKey } from '../../storage/blob-store';
 import { DomainError, NotFoundError } from '../errors';
 import type { RemoteContext, RemoteTarget, ServedIndexFile, TransformedIndex } from '../kind-contract';
-import { kindConfigOf, type KindConfig } from '../kinds';
+import { loadKindConfig, type KindConfig } from '../kinds';
 import type { Provider, RepoInfo } from '../provider';
 import { blobLock, RemoteCache } from './cache';
 import { readBounded, shown, timedChunks, upstreamGet, UpstreamError, UpstreamNotFound, type UpstreamOptions } from './upstream';
@@ -56,8 +55,7 @@ export class RemoteService {
   }
 
   async config(repo: RepoInfo): Promise<KindConfig> {
-    const row = await this.s.db.manager.getRepository(RepoEntity).findOneByOrFail({ id: repo.id });
-    return kindConfigOf(row, this.s.config.MASTER_KEY);
+    return loadKindConfig(this.s.db.manager, repo.id, this.s.config.MASTER_KEY);
   }
 
   private ctx(repo: RepoInfo, cfg: KindConfig): RemoteContext {
