@@ -72,40 +72,72 @@ export class FsBlobStore implements BlobStore {
     return p;
   }
 
-  private async tempPath(dest: string): Promise<string> {
-    await fs.mkdir(path.dirname(dest), { recursive: true });
+  /**
+   * Shard directories known to exist: a bulk import stores thousands of blobs, and a recursive
+   * mkdir per blob was a noticeable share of its event-loop time. Blob directories are never
+   * removed while the server runs (gc deletes files, not directories); a rename into a
+   * directory removed behind our back fails with ENOENT and is retried after a real mkdir.
+   */
+  private readonly madeDirs = new Set<string>();
+
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.madeDirs.has(dir)) return;
+    await fs.mkdir(dir, { recursive: true });
+    if (this.madeDirs.size > 100_000) this.madeDirs.clear();
+    this.madeDirs.add(dir);
+  }
+
+  private tempName(dest: string): string {
     return `${dest}.tmp-${process.pid}-${crypto.randomBytes(6).toString('hex')}`;
+  }
+
+  /** Run `write` once its directory exists; once more after a real mkdir if the directory had gone. */
+  private async inDir(dest: string, write: () => Promise<void>): Promise<void> {
+    const dir = path.dirname(dest);
+    await this.ensureDir(dir);
+    try {
+      await write();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || !this.madeDirs.delete(dir)) throw e;
+      await this.ensureDir(dir);
+      await write();
+    }
   }
 
   async putFile(key: string, localPath: string): Promise<void> {
     const dest = this.file(key);
-    const tmp = await this.tempPath(dest);
-    try {
-      // The upload temp dir normally lives on the same file system: a rename costs nothing.
-      // Across devices (EXDEV) fall back to a copy. Either way the caller's temp file is consumed.
+    await this.inDir(dest, async () => {
+      // The upload temp dir normally lives on the same file system: one rename, atomic, and the
+      // caller's temp file is consumed. Across devices (EXDEV) a copy to a temp name, then a rename.
       try {
-        await fs.rename(localPath, tmp);
+        await fs.rename(localPath, dest);
+        return;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
-        await fs.copyFile(localPath, tmp);
       }
-      await fs.rename(tmp, dest);
-    } catch (e) {
-      await fs.rm(tmp, { force: true });
-      throw e;
-    }
+      const tmp = this.tempName(dest);
+      try {
+        await fs.copyFile(localPath, tmp);
+        await fs.rename(tmp, dest);
+      } catch (e) {
+        await fs.rm(tmp, { force: true });
+        throw e;
+      }
+    });
   }
 
   async putBuffer(key: string, data: Buffer): Promise<void> {
     const dest = this.file(key);
-    const tmp = await this.tempPath(dest);
-    try {
-      await fs.writeFile(tmp, data);
-      await fs.rename(tmp, dest);
-    } catch (e) {
-      await fs.rm(tmp, { force: true });
-      throw e;
-    }
+    await this.inDir(dest, async () => {
+      const tmp = this.tempName(dest);
+      try {
+        await fs.writeFile(tmp, data);
+        await fs.rename(tmp, dest);
+      } catch (e) {
+        await fs.rm(tmp, { force: true });
+        throw e;
+      }
+    });
   }
 
   async get(key: string, range?: ByteRange): Promise<Readable> {

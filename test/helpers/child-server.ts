@@ -40,7 +40,8 @@ export async function startChildServer(env: Record<string, string>, fixedPort?: 
   const token = 'bench-admin-token-0123456789';
   const root = opts.root ?? path.resolve(__dirname, '../..');
   // node directly (not npx/tsx wrapper scripts) so the pid is the server's own.
-  const args = opts.compiled ? [path.join(root, 'dist/server.js')] : ['--import', 'tsx', path.join(root, 'src/main.ts')];
+  // CHILD_NODE_ARGS: extra node flags for the server (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile a benchmark's server).
+  const args = [...(process.env.CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean), ...(opts.compiled ? [path.join(root, 'dist/server.js')] : ['--import', 'tsx', path.join(root, 'src/main.ts')])];
   const child = spawn(process.execPath, args, {
     cwd: root,
     // One master key for every child, like the admin token: benchmarks run several instances on one database.

@@ -89,3 +89,26 @@ test('S3_URL in the seed form is parsed into endpoint, bucket and credentials', 
     endpoint: 'https://minio.local:9000', bucket: 'packages', region: 'eu-west-1', accessKeyId: 'AK/1', secretAccessKey: 'se@cret',
   });
 });
+
+test('fs store: a shard directory removed behind its back (it remembers made directories) is made again, and putFile consumes the temp file', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fsstore-gone-'));
+  try {
+    const store = new FsBlobStore(dir);
+    const put = async (key: string, data: string) => {
+      const f = path.join(dir, `upload-${crypto.randomBytes(4).toString('hex')}`);
+      fs.writeFileSync(f, data);
+      await store.putFile(key, f);
+      assert.equal(fs.existsSync(f), false, 'the local file is moved into the store');
+    };
+    await put('blobs/ab/one', 'one');
+    await store.putBuffer('blobs/ab/two', Buffer.from('two'));
+    fs.rmSync(path.join(dir, 'blobs/ab'), { recursive: true });
+    await put('blobs/ab/three', 'three');
+    await store.putBuffer('blobs/ab/four', Buffer.from('four'));
+    assert.equal((await readAll(await store.get('blobs/ab/three'))).toString(), 'three');
+    assert.equal((await readAll(await store.get('blobs/ab/four'))).toString(), 'four');
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'blobs/ab')).sort(), ['four', 'three'], 'no temp files left');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
