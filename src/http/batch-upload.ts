@@ -24,6 +24,7 @@ export const MAX_BATCH_FILES = 1000;
 
 type FileResult = { file: string; status: number } & ({ error: string; code: string } | Record<string, unknown>);
 
+const ANY_FORMAT_DIGESTS = [...new Set(providers.flatMap((p) => p.digests ?? []))];
 const EXTRA_FIELDS = [...new Set(providers.flatMap((p) => p.uploadFileFields ?? []))];
 
 /** Each extra file to its package by name; one that names no package in the request makes the request malformed. */
@@ -51,6 +52,9 @@ export async function handleBatchUpload(s: Services, req: Request, res: Response
     fileFields: ['f', ...EXTRA_FIELDS],
     repeatableFileFields: ['f', ...EXTRA_FIELDS],
     maxFiles: MAX_BATCH_FILES * (1 + EXTRA_FIELDS.length),
+    // The digests are taken in the receiving pass, in the hashing worker: `?provider=`'s, or (the format is
+    // detected per file) every format's, rather than a second read of each file once its format is known.
+    digests: providers.find((p) => p.name === query.provider)?.digests ?? ANY_FORMAT_DIGESTS,
   });
   try {
     const fields = { ...upload.fields, ...query };
