@@ -8,6 +8,7 @@
  * in file order. At most MAX_WRITING bytes wait for the disk and MAX_HASHING for the worker;
  * beyond that the writer stops taking input, so memory stays flat whatever the file's size.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { promisify } from 'node:util';
 import { Writable } from 'node:stream';
@@ -15,6 +16,13 @@ import type { DigestAlgorithm } from './digest-types';
 import { DigestJob, type Digests } from './hash-pool';
 
 const BATCH = 1 << 20;
+/**
+ * The first batch is small: most package files (a bulk import's .debs) are a few KiB, and a
+ * 1 MiB buffer per file was most of such an import's garbage-collection time. A file that ends
+ * within it is also hashed right here (microseconds for 64 KiB) instead of by the worker,
+ * which would cost three messages to it.
+ */
+const FIRST_BATCH = 64 << 10;
 /**
  * At most two batch writes in flight: enough to keep the disk busy while the next batch fills,
  * and no more, since each one holds a libuv thread-pool thread (4 by default) for as long as the
@@ -40,7 +48,8 @@ export class HashedFileWriter extends Writable {
   /** Set once the writer has finished. */
   digests: Digests = {};
   private fd: number | undefined;
-  private batch = Buffer.allocUnsafeSlow(BATCH);
+  /** Allocated on the first write after each flush (FIRST_BATCH for the first, BATCH after). */
+  private batch: Buffer | null = null;
   private used = 0;
   /** Batches being written, oldest first; each entry settles once its batch went to the worker. */
   private readonly writing: { handedOver: Promise<void>; bytes: number }[] = [];
@@ -48,14 +57,14 @@ export class HashedFileWriter extends Writable {
   /** The newest batch's hand-over: the next one is chained after it, keeping the hash in file order. */
   private tail: Promise<void> = Promise.resolve();
   private failure: Error | undefined;
-  private readonly job: DigestJob;
+  /** Started with the first full batch: a file that fits the first batch never needs the worker. */
+  private job: DigestJob | null = null;
 
   constructor(
     private readonly path: string,
-    algorithms: readonly DigestAlgorithm[],
+    private readonly algorithms: readonly DigestAlgorithm[],
   ) {
     super({ highWaterMark: 4 * BATCH });
-    this.job = new DigestJob(algorithms);
   }
 
   override _construct(cb: (e?: Error | null) => void): void {
@@ -68,28 +77,30 @@ export class HashedFileWriter extends Writable {
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
     let off = 0;
     while (off < chunk.length) {
-      const n = Math.min(chunk.length - off, BATCH - this.used);
-      chunk.copy(this.batch, this.used, off, off + n);
+      const batch = (this.batch ??= Buffer.allocUnsafeSlow(this.size === 0 ? FIRST_BATCH : BATCH));
+      const n = Math.min(chunk.length - off, batch.length - this.used);
+      chunk.copy(batch, this.used, off, off + n);
       this.used += n;
       off += n;
-      if (this.used === BATCH) this.flush();
+      if (this.used === batch.length) this.flush();
     }
     // Most chunks neither fill a batch nor meet a limit: answer at once, without a promise per 64 KiB.
-    if (this.writingBytes <= MAX_WRITING && this.job.pending <= MAX_HASHING && !this.failure) return cb();
+    if (this.writingBytes <= MAX_WRITING && (this.job?.pending ?? 0) <= MAX_HASHING && !this.failure) return cb();
     this.settle(MAX_WRITING, MAX_HASHING).then(() => cb(), cb);
   }
 
   /** Start writing the current batch at its offset; hand it to the worker once written and once the batch before it was. */
   private flush(): void {
     const len = this.used;
-    const batch = this.batch;
+    const batch = this.batch!;
+    const job = (this.job ??= new DigestJob(this.algorithms));
     const written = writeFully(this.fd!, batch, len, this.size);
     this.size += len;
-    this.batch = Buffer.allocUnsafeSlow(BATCH);
+    this.batch = null;
     this.used = 0;
     const handedOver = Promise.all([this.tail, written]).then(() => {
       // Buffer.allocUnsafeSlow owns its ArrayBuffer whole: transferring it moves no bytes.
-      this.job.write(len === BATCH ? batch : new Uint8Array(batch.buffer, 0, len).slice());
+      job.write(len === batch.length ? batch : new Uint8Array(batch.buffer, 0, len).slice());
     });
     handedOver.catch((e: Error) => (this.failure ??= e));
     const entry = { handedOver, bytes: len };
@@ -106,15 +117,23 @@ export class HashedFileWriter extends Writable {
       await oldest.handedOver;
     }
     if (this.failure) throw this.failure;
-    await this.job.drained(hashing);
+    await this.job?.drained(hashing);
   }
 
   override _final(cb: (e?: Error | null) => void): void {
     (async () => {
-      if (this.used > 0) this.flush();
-      await this.settle(0, Infinity);
-      const { digests } = await this.job.end();
-      this.digests = digests;
+      if (!this.job) {
+        // The whole file is in the first batch: write it and hash it here.
+        const data = this.batch?.subarray(0, this.used) ?? Buffer.alloc(0);
+        await writeFully(this.fd!, data, data.length, 0);
+        this.size = data.length;
+        this.digests = Object.fromEntries(this.algorithms.map((a) => [a, crypto.createHash(a).update(data).digest('hex')]));
+        this.batch = null;
+      } else {
+        if (this.used > 0) this.flush();
+        await this.settle(0, Infinity);
+        this.digests = (await this.job.end()).digests;
+      }
       const fd = this.fd!;
       this.fd = undefined;
       await close(fd);
@@ -122,7 +141,7 @@ export class HashedFileWriter extends Writable {
   }
 
   override _destroy(err: Error | null, cb: (e?: Error | null) => void): void {
-    this.job.abort();
+    this.job?.abort();
     const fd = this.fd;
     this.fd = undefined;
     if (fd === undefined) return cb(err);
