@@ -7,7 +7,7 @@ import { BadRequestError, NotFoundError } from '../core/errors';
 import { downloadTotals, fileView } from '../core/catalog';
 import { getProvider } from '../core/provider-registry';
 import type { Services } from '../services';
-import { page } from './api-router';
+import { page } from './paging';
 import { openApiDocument } from './openapi';
 import { uiPath } from './ui/format';
 import { baseUrl, repoUrl } from './urls';

@@ -9,13 +9,8 @@ import { TokenService } from '../core/tokens';
 import type { Services } from '../services';
 import { repoUrl } from './urls';
 import { kindSummary } from './kind-router';
+import { page } from './paging';
 
-export function page(req: Request): { limit: number; offset: number } {
-  // Whole numbers: both go into SQL (catalog.ts); a huge offset is an empty page, not an error.
-  const limit = Math.min(Math.max(Math.floor(Number(req.query.limit ?? 100)) || 100, 1), 1000);
-  const offset = Math.min(Math.max(Math.floor(Number(req.query.offset ?? 0)) || 0, 0), 2 ** 31 - 1);
-  return { limit, offset };
-}
 
 // rpcli imports the list item type from here.
 export type { PackageSummary } from '../core/catalog';

@@ -15,7 +15,7 @@ import { toRepoInfo } from '../core/repo-service';
 import { TokenService } from '../core/tokens';
 import { checkRepoName } from '../core/names';
 import type { Services } from '../services';
-import { page } from './api-router';
+import { page } from './paging';
 
 function parseBody<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
   const r = schema.safeParse(body ?? {});

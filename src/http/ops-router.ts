@@ -9,7 +9,7 @@ import { BadRequestError } from '../core/errors';
 import { EVENT_TYPES } from '../core/events';
 import { TokenService } from '../core/tokens';
 import type { Services } from '../services';
-import { page } from './api-router';
+import { page } from './paging';
 
 function parseBody<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
   const r = schema.safeParse(body ?? {});
