@@ -44,6 +44,13 @@ export interface ReceiveOptions {
 /** Form fields (not files) per request, and bytes per field (twine's description is the largest). */
 const MAX_FIELDS = 200;
 const MAX_FIELD_BYTES = 1 << 20;
+/**
+ * Body bytes handled per event-loop turn before the request yields (paused until setImmediate).
+ * Without it, a fast client keeps the socket readable and libuv reads up to 32 x 64 KiB per
+ * wake-up: every other request's file system callback (a /healthz probe makes several in a row)
+ * then waits a whole 2 MiB behind the upload, each time.
+ */
+const TURN_BYTES = 256 * 1024;
 
 function domainError(e: unknown): Error {
   if (e instanceof MultipartError) return e.status === 413 ? new TooLargeError(e.message) : new BadRequestError(e.message);
@@ -88,6 +95,9 @@ export async function receiveMultipart(req: Request, opts: ReceiveOptions): Prom
   let current: Current = { kind: 'none' };
   /** Set once the request is paused for a writer's backpressure. */
   let paused = false;
+  /** Set while the request yields to the rest of the event loop (TURN_BYTES). */
+  let yielding = false;
+  let turnBytes = 0;
 
   const startFile = (info: PartInfo): Current => {
     const field = info.name;
@@ -139,7 +149,7 @@ export async function receiveMultipart(req: Request, opts: ReceiveOptions): Prom
         const resume = () => {
           for (const ev of ['drain', 'finish', 'close']) writer.off(ev, resume);
           paused = false;
-          if (!failed) req.resume();
+          if (!failed && !yielding) req.resume();
         };
         for (const ev of ['drain', 'finish', 'close']) writer.on(ev, resume);
       };
@@ -185,6 +195,17 @@ export async function receiveMultipart(req: Request, opts: ReceiveOptions): Prom
           parser.write(chunk);
         } catch (e) {
           fail(domainError(e));
+          return;
+        }
+        turnBytes += chunk.length;
+        if (turnBytes >= TURN_BYTES && !yielding) {
+          yielding = true;
+          req.pause();
+          setImmediate(() => {
+            yielding = false;
+            turnBytes = 0;
+            if (!failed && !paused) req.resume();
+          });
         }
       };
       req.on('data', onData);
