@@ -186,9 +186,17 @@ export class FsBlobStore implements BlobStore {
   }
 
   async check(): Promise<void> {
-    await fs.mkdir(this.root, { recursive: true });
+    // Few file system calls in a row (each is a thread-pool round trip, slow while an upload
+    // keeps the disk and event loop busy): the directory is made only when it is missing, and
+    // unlink instead of rm (which stats first).
     const probe = path.join(this.root, `.healthz-${process.pid}`);
-    await fs.writeFile(probe, 'ok');
-    await fs.rm(probe, { force: true });
+    try {
+      await fs.writeFile(probe, 'ok');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      await fs.mkdir(this.root, { recursive: true });
+      await fs.writeFile(probe, 'ok');
+    }
+    await fs.unlink(probe);
   }
 }

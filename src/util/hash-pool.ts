@@ -74,8 +74,8 @@ function release(job: number): void {
   if (h.owner.jobs.size === 0) h.owner.worker.unref();
 }
 
-function post(pw: PooledWorker, m: ToHashWorker, transfer?: ArrayBuffer[]): void {
-  pw.worker.postMessage(m, transfer);
+function post(pw: PooledWorker, m: ToHashWorker): void {
+  pw.worker.postMessage(m);
 }
 
 /** Digests of a whole local file, read and hashed in a worker. */
@@ -88,9 +88,9 @@ export function hashFile(path: string, algorithms: readonly DigestAlgorithm[]): 
 }
 
 /**
- * A streaming job: bytes are handed over in batches (each batch's ArrayBuffer is transferred,
- * so the caller must not touch it afterwards). `pending` counts bytes the worker has not hashed
- * yet, for the caller's backpressure; `drained` resolves when it falls to `below`.
+ * A streaming job over a file being written: `written` reports each further stretch on disk,
+ * which the worker reads back (from the page cache) and hashes. `pending` counts bytes the
+ * worker has not hashed yet, for the caller's backpressure; `drained` resolves when it falls to `below`.
  */
 export class DigestJob {
   private readonly job = nextJob++;
@@ -100,7 +100,7 @@ export class DigestJob {
   private waiter: { below: number; resolve: () => void; reject: (e: Error) => void } | undefined;
   pending = 0;
 
-  constructor(algorithms: readonly DigestAlgorithm[]) {
+  constructor(algorithms: readonly DigestAlgorithm[], file: string) {
     let resolve!: (r: { digests: Digests; size: number }) => void;
     let reject!: (e: Error) => void;
     this.result = new Promise((res, rej) => {
@@ -124,14 +124,14 @@ export class DigestJob {
         reject(e);
       },
     });
-    post(this.owner, { type: 'start', job: this.job, algorithms: [...algorithms] });
+    post(this.owner, { type: 'start', job: this.job, algorithms: [...algorithms], path: file });
   }
 
-  /** Hand over `batch` (a view covering its whole ArrayBuffer, which is transferred). */
-  write(batch: Uint8Array): void {
+  /** The next `bytes` of the job's file are written: the worker reads them from the page cache. */
+  written(bytes: number): void {
     if (this.failure) throw this.failure;
-    this.pending += batch.byteLength;
-    post(this.owner, { type: 'chunk', job: this.job, data: batch.buffer as ArrayBuffer }, [batch.buffer as ArrayBuffer]);
+    this.pending += bytes;
+    post(this.owner, { type: 'written', job: this.job, bytes });
   }
 
   drained(below: number): Promise<void> {

@@ -112,3 +112,17 @@ test('fs store: a shard directory removed behind its back (it remembers made dir
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('fs check makes a missing root, leaves no probe file, and fails on a root that is not a directory', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fsstore-check-'));
+  try {
+    const root = path.join(dir, 'not', 'yet');
+    await new FsBlobStore(root).check();
+    assert.deepEqual(fs.readdirSync(root), [], 'the probe file is removed');
+    await new FsBlobStore(root).check();
+    fs.writeFileSync(path.join(dir, 'file'), 'x');
+    await assert.rejects(new FsBlobStore(path.join(dir, 'file')).check(), /ENOTDIR|EEXIST/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
