@@ -76,6 +76,8 @@ export class Publisher {
   private readonly inflight = new Map<string, Promise<void>>();
   observer: PublishObserver | null = null;
   virtualRenderer: VirtualEntryRenderer | null = null;
+  /** Called after each generation flip of a repository (static publishing); set once at wiring time. */
+  afterFlip: ((repo: RepoInfo) => void) | null = null;
 
   constructor(
     private readonly db: Database,
@@ -215,7 +217,11 @@ export class Publisher {
         run = this.locks
           .withLock(`publish:${repo.id}:${scope}`, () => this.buildScope(repo, scope))
           .then(
-            (ms) => void (ms !== null && this.observer?.published(repo, scope, ms)),
+            (ms) => {
+              if (ms === null) return;
+              this.observer?.published(repo, scope, ms);
+              this.afterFlip?.(repo);
+            },
             (e: unknown) => {
               this.observer?.failed(repo, scope, e);
               throw e;
