@@ -93,14 +93,13 @@ export class StaticPublisher {
    * database before the latest flip). Resolves when a sync that started after the call is done.
    */
   schedule(repo: RepoInfo): Promise<SyncResult | null> {
-    if (!this.eligible(repo)) return Promise.resolve(null);
     const current = this.running.get(repo.id);
     if (current) {
       this.again.add(repo.id);
       return current.then(() => this.running.get(repo.id) ?? this.schedule(repo));
     }
     const run = this.locks
-      .withLock(`static:${repo.id}`, () => this.sync(repo))
+      .withLock(`static:${repo.id}`, () => (this.eligible(repo) ? this.sync(repo) : this.withdraw(repo)))
       .catch((e: unknown) => {
         this.log.error('static publish failed', { repo: `${repo.provider}/${repo.name}`, target: this.target.label, error: String(e) });
         return null;
@@ -140,7 +139,8 @@ export class StaticPublisher {
       .getRawMany()) as Raw[];
     for (const r of [...historic, ...current]) {
       const isHistoric = r.historic === true || Number(r.historic) === 1;
-      out.set(r.path, { path: r.path, sha256: r.sha256, size: Number(r.size), contentType: r.content_type, stage: isHistoric ? 1 : 2 });
+      const path = provider.staticPath?.(r.path) ?? r.path;
+      out.set(path, { path, sha256: r.sha256, size: Number(r.size), contentType: r.content_type, stage: isHistoric ? 1 : 2 });
     }
     const scopes = (await this.db.manager.getRepository(ScopeEntity).find({ where: { repoId: repo.id }, select: { scope: true } })).map((s) => s.scope);
     const files = await this.db.manager.getRepository(FileEntity).find({ where: { repoId: repo.id }, select: { path: true, sha256: true, size: true, filename: true, attachments: true }, order: { id: 'ASC' } });
@@ -208,6 +208,23 @@ export class StaticPublisher {
     }
     if (written || deleted) this.log.info('static publish', { repo: `${repo.provider}/${repo.name}`, target: this.target.label, written, deleted, retained, durationMs: Date.now() - started });
     return { written, deleted, retained };
+  }
+
+  /**
+   * A repository that must not be public (made private, or no longer hosted): everything the
+   * manifest says the target holds for it goes at once, without a retention window, since
+   * keeping it readable is the leak to avoid.
+   */
+  async withdraw(repo: RepoInfo): Promise<SyncResult> {
+    const prefix = `${repo.provider}/${repo.name}/`;
+    const manifestKey = `.artifactd/${repo.provider}/${repo.name}.json`;
+    const manifest = await this.target.read(manifestKey);
+    if (!manifest) return { written: 0, deleted: 0, retained: 0 };
+    const held = await this.target.list(prefix);
+    for (const path of held.keys()) await this.target.delete(prefix + path);
+    await this.target.delete(manifestKey);
+    this.log.info('static publish withdrawn', { repo: `${repo.provider}/${repo.name}`, target: this.target.label, deleted: held.size });
+    return { written: 0, deleted: held.size, retained: 0 };
   }
 
   private async readManifest(key: string): Promise<Manifest> {
