@@ -184,6 +184,8 @@ export class Publisher {
    */
   async ensurePublished(repo: RepoInfo, targets: SeqTargets): Promise<void> {
     await Promise.all([...targets].map(([scope, seq]) => this.ensureScope(repo, scope, seq)));
+    // A change no index lists (tar has none): its files still go to the static copies.
+    if (targets.size === 0) this.afterFlip?.(repo);
     // Another instance may have built it: this one's cached copies (read-cache.ts) must not
     // outlive the answer that says the change is published.
     this.db.repoChanged(this.db.manager, repo.id);
