@@ -8,6 +8,7 @@
  * interleaved A B C A B C over BENCH_ROUNDS rounds; medians and ratios. Then the sync time per
  * publish: BENCH_PUBLISHES uploads, each timed from POST to 201 (the server's own publish) and
  * from 201 to the static InRelease being the server's (the background sync), medians printed.
+ * STATIC_PUBLISH_INTERVAL_SECONDS=0, so the figure is the sync itself, not the spacing of syncs.
  * Needs `node scripts/build.mjs` first. Prints figures; asserts nothing.
  *   npx tsx bench/static.ts        # BENCH_ROUNDS=3 BENCH_SECONDS=5 BENCH_PUBLISHES=10
  */
@@ -37,7 +38,7 @@ async function main() {
   const staticDir = path.join(dir, 'static');
   const copyDir = path.join(dir, 'copy');
   fs.mkdirSync(staticDir);
-  const srv = await startChildServer({ DATA_DIR: path.join(dir, 'data'), LOG_LEVEL: 'warn', STATIC_PUBLISH_DIR: staticDir }, undefined, { compiled: true });
+  const srv = await startChildServer({ DATA_DIR: path.join(dir, 'data'), LOG_LEVEL: 'warn', STATIC_PUBLISH_DIR: staticDir, STATIC_PUBLISH_INTERVAL_SECONDS: '0' }, undefined, { compiled: true });
   const nginxes: StaticNginx[] = [];
   try {
     await postPackage(srv, { name: 'payload-1.0.tar.gz', data: PAYLOAD }, { provider: 'tar', reponame: 'bench', name: 'payload', version: '1.0' }, true);

@@ -82,6 +82,8 @@ export const configSchema = z.object({
     .optional(),
   /** Also publish private repositories statically (the static copy has no access control). */
   STATIC_PUBLISH_PRIVATE: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  /** A repository's static syncs start at least this many seconds apart (bursts coalesce; fewer mismatched file/signature pairs). */
+  STATIC_PUBLISH_INTERVAL_SECONDS: z.coerce.number().min(0).max(3600).default(1),
   /** Seconds between static sweeps: repairs of the targets and deletions whose retention window has passed. */
   STATIC_PUBLISH_SWEEP_SECONDS: z.coerce.number().min(0.1).max(86_400).default(60),
   METRICS: z.enum(['public', 'admin', 'off']).default('admin'),

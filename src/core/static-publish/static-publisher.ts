@@ -66,11 +66,20 @@ export interface StaticPublishOptions {
   includePrivate: boolean;
   publicRead: boolean;
   keepSeconds: number;
+  /**
+   * A repository's syncs start at least this far apart. A client that fetches a file and then
+   * its detached signature (pacman, dnf) gets a mismatched pair only when a sync replaces both
+   * between its two requests; spacing the syncs makes that rare under a stream of uploads (and
+   * turns a burst of publishes into one sync).
+   */
+  minIntervalMs: number;
 }
 
 export class StaticPublisher {
   private readonly running = new Map<number, Promise<SyncResult | null>>();
   private readonly again = new Set<number>();
+  /** When each repository's last sync started (epoch ms), for `minIntervalMs`. */
+  private readonly lastStart = new Map<number, number>();
 
   constructor(
     private readonly db: Database,
@@ -98,8 +107,12 @@ export class StaticPublisher {
       this.again.add(repo.id);
       return current.then(() => this.running.get(repo.id) ?? this.schedule(repo));
     }
-    const run = this.locks
-      .withLock(`static:${repo.id}`, () => (this.eligible(repo) ? this.sync(repo) : this.withdraw(repo)))
+    const wait = Math.max(0, (this.lastStart.get(repo.id) ?? 0) + this.opts.minIntervalMs - Date.now());
+    const run = new Promise((r) => setTimeout(r, wait))
+      .then(() => this.locks.withLock(`static:${repo.id}`, () => {
+        this.lastStart.set(repo.id, Date.now());
+        return this.eligible(repo) ? this.sync(repo) : this.withdraw(repo);
+      }))
       .catch((e: unknown) => {
         this.log.error('static publish failed', { repo: `${repo.provider}/${repo.name}`, target: this.target.label, error: String(e) });
         return null;
