@@ -145,7 +145,7 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
   dispatcher.start();
   downloads.start();
   let retentionTimer: NodeJS.Timeout | null = null;
-  const staticPublish = createStaticPublishing(config, db, blobs, locks, log, publisher, () => repos.list());
+  const staticPublish = createStaticPublishing(config, db, blobs, locks, log, publisher, () => repos.list(), (id) => repos.byId(id));
   const services: Services = {
     config, log, db, blobs, locks, keys, repos, publisher, packages, catalog, renderer, tokens, paths, reads, bodies,
     tmpDir, metrics, events, webhooks, dispatcher, audit, downloads, staticPublish,

@@ -23,12 +23,12 @@ export interface StaticPublishing {
   close(): void;
 }
 
-export function createStaticPublishing(config: Config, db: Database, blobs: BlobStore, locks: LockManager, log: Logger, publisher: Publisher, allRepos: () => Promise<RepoInfo[]>): StaticPublishing {
+export function createStaticPublishing(config: Config, db: Database, blobs: BlobStore, locks: LockManager, log: Logger, publisher: Publisher, allRepos: () => Promise<RepoInfo[]>, repoById: (id: number) => Promise<RepoInfo | null>): StaticPublishing {
   const targets: StaticTarget[] = [];
   if (config.STATIC_PUBLISH_DIR) targets.push(new DirTarget(config.STATIC_PUBLISH_DIR));
   if (config.STATIC_PUBLISH_S3_URL) targets.push(new S3Target(config.STATIC_PUBLISH_S3_URL, config.S3_REGION));
   const opts = { includePrivate: config.STATIC_PUBLISH_PRIVATE, publicRead: config.PUBLIC_READ, keepSeconds: config.KEEP_GENERATIONS_SECONDS, minIntervalMs: config.STATIC_PUBLISH_INTERVAL_SECONDS * 1000 };
-  const publishers = targets.map((t) => new StaticPublisher(db, blobs, locks, log, t, opts));
+  const publishers = targets.map((t) => new StaticPublisher(db, blobs, locks, log, t, opts, repoById));
   let timer: NodeJS.Timeout | null = null;
   const syncAll = async () => {
     const repos = await allRepos();

@@ -78,6 +78,9 @@ export interface StaticPublishOptions {
 export class StaticPublisher {
   private readonly running = new Map<number, Promise<SyncResult | null>>();
   private readonly again = new Set<number>();
+  private closed = false;
+  /** Repositories whose scheduled sync has begun reading (a change after that needs another). */
+  private readonly started = new Set<number>();
   /** When each repository's last sync started (epoch ms), for `minIntervalMs`. */
   private readonly lastStart = new Map<number, number>();
 
@@ -88,6 +91,8 @@ export class StaticPublisher {
     private readonly log: Logger,
     readonly target: StaticTarget,
     private readonly opts: StaticPublishOptions,
+    /** The repository as stored now: whether it may be published is decided on fresh settings. */
+    private readonly repoById: (id: number) => Promise<RepoInfo | null>,
   ) {}
 
   /** Whether the repository is published statically: hosted, and public unless configured otherwise. */
@@ -102,23 +107,31 @@ export class StaticPublisher {
    * database before the latest flip). Resolves when a sync that started after the call is done.
    */
   schedule(repo: RepoInfo): Promise<SyncResult | null> {
+    if (this.closed) return Promise.resolve(null);
     const current = this.running.get(repo.id);
     if (current) {
+      // Not started yet (spacing, or waiting for the lock): it will read the latest state anyway.
+      if (!this.started.has(repo.id)) return current;
       this.again.add(repo.id);
       return current.then(() => this.running.get(repo.id) ?? this.schedule(repo));
     }
     const wait = Math.max(0, (this.lastStart.get(repo.id) ?? 0) + this.opts.minIntervalMs - Date.now());
     const run = new Promise((r) => setTimeout(r, wait))
-      .then(() => this.locks.withLock(`static:${repo.id}`, () => {
+      .then(() => (this.closed ? null : this.locks.withLock(`static:${repo.id}`, async () => {
         this.lastStart.set(repo.id, Date.now());
-        return this.eligible(repo) ? this.sync(repo) : this.withdraw(repo);
-      }))
+        this.started.add(repo.id);
+        // The caller's copy may predate a settings change (made private since).
+        const fresh = await this.repoById(repo.id);
+        if (!fresh) return null;
+        return this.eligible(fresh) ? this.sync(fresh) : this.withdraw(fresh);
+      })))
       .catch((e: unknown) => {
         this.log.error('static publish failed', { repo: `${repo.provider}/${repo.name}`, target: this.target.label, error: String(e) });
         return null;
       })
       .finally(() => {
         this.running.delete(repo.id);
+        this.started.delete(repo.id);
         if (this.again.delete(repo.id)) void this.schedule(repo);
       });
     this.running.set(repo.id, run);
@@ -253,6 +266,7 @@ export class StaticPublisher {
   }
 
   close(): void {
+    this.closed = true;
     this.target.close();
   }
 }
