@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(pacman-package-manager makepkg libarchive-tools fakeroot zstd xz-utils
   dpkg-dev reprepro gpgv sqv gnupg openssl python3 python3-venv python3-pip twine
   chromium mariadb-server postgresql curl ca-certificates
-  dnf zypper rpm createrepo-c prometheus)
+  dnf zypper rpm createrepo-c prometheus nginx)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

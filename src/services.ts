@@ -30,6 +30,7 @@ import { AuditLog } from './core/audit';
 import { DownloadStats } from './core/download-stats';
 import { runScheduledRetention } from './core/scheduled-retention';
 import { ScopeEntity } from './db/entities';
+import { createStaticPublishing, type StaticPublishing } from './core/static-publish';
 import { DeliveryEntity } from './db/ops-entities';
 
 export interface Services {
@@ -58,6 +59,8 @@ export interface Services {
   dispatcher: WebhookDispatcher;
   audit: AuditLog;
   downloads: DownloadStats;
+  /** Static copies of the repositories (src/core/static-publish/), when configured. */
+  staticPublish: StaticPublishing;
   close(): Promise<void>;
 }
 
@@ -142,10 +145,12 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
   dispatcher.start();
   downloads.start();
   let retentionTimer: NodeJS.Timeout | null = null;
+  const staticPublish = createStaticPublishing(config, db, blobs, locks, log, publisher, () => repos.list(), (id) => repos.byId(id));
   const services: Services = {
     config, log, db, blobs, locks, keys, repos, publisher, packages, catalog, renderer, tokens, paths, reads, bodies,
-    tmpDir, metrics, events, webhooks, dispatcher, audit, downloads,
+    tmpDir, metrics, events, webhooks, dispatcher, audit, downloads, staticPublish,
     async close() {
+      staticPublish.close();
       if (retentionTimer) clearInterval(retentionTimer);
       await dispatcher!.stop();
       await downloads.stop();

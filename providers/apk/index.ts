@@ -106,6 +106,15 @@ export const apkProvider: Provider = {
     return [`${scopeOf(s.branch, NOARCH)}/${file}`];
   },
 
+  // A static copy has no fallbackPaths: a noarch package is also written under each arch of its branch.
+  staticAliases(path, scopes) {
+    const slash = path.lastIndexOf('/');
+    const s = slash > 0 ? splitScope(path.slice(0, slash)) : undefined;
+    if (!s || s.arch !== NOARCH || !path.endsWith('.apk')) return [];
+    const file = path.slice(slash + 1);
+    return scopes.filter((scope) => splitScope(scope)?.branch === s.branch && splitScope(scope)?.arch !== NOARCH).map((scope) => `${scope}/${file}`);
+  },
+
   routes: apkRoutes,
   remote: apkRemote,
   // Virtual repositories publish their own merged index, signed with their own key (src/core/kind-contract.ts).

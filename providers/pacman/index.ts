@@ -159,6 +159,13 @@ export function createPacmanProvider(options: PacmanProviderOptions = {}): Provi
       return [`${ANY_ARCH}/${rest}`];
     },
 
+    // A static copy has no fallbackPaths: an `any` package is also written under each arch directory.
+    staticAliases(path, scopes) {
+      const rest = path.startsWith(`${ANY_ARCH}/`) ? path.slice(ANY_ARCH.length + 1) : '';
+      if (!rest || rest.includes('/')) return [];
+      return scopes.filter((a) => a !== ANY_ARCH && ARCH_SEGMENT.test(a)).map((a) => `${a}/${rest}`);
+    },
+
     routes: pacmanRoutes,
     remote: pacmanRemote,
     // Virtual repositories publish their own merged index, signed with their own key (src/core/kind-contract.ts).

@@ -10,7 +10,7 @@ import type { ParsedPackage, Provider, StoredPackage, UploadedFile, UploadInput 
 import { readHead } from '../../src/util/files';
 import { renderRpmEntry } from './entry';
 import { buildRpmIndex } from './index-builder';
-import { baseOf, dataFileRequest, groupOf, packagePath, partitionOf, scopeOf, uploadParams } from './layout';
+import { baseOf, dataFileRequest, requestedDataPath, groupOf, packagePath, partitionOf, scopeOf, uploadParams } from './layout';
 import { DEFAULT_METADATA_LIMITS, evrString, readMetadata, rpmFilename, type MetadataLimits, type RpmIndexData } from './metadata';
 import { DEFAULT_RPM_LIMITS, LEAD_SIZE, looksLikeRpm, readLayout, verifyDigests, type RpmParseLimits } from './parse';
 import { rpmRoutes } from './routes';
@@ -105,6 +105,9 @@ export function createRpmProvider(options: RpmProviderOptions = {}): Provider {
       const stored = dataFileRequest(req.path);
       return stored ? { path: stored } : null;
     },
+
+    // A plain file server has no rewrite: the data files are written where dnf asks for them.
+    staticPath: requestedDataPath,
 
     routes: rpmRoutes,
     // Virtual repositories publish their own merged index, signed with their own key (src/core/kind-contract.ts).

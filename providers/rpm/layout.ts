@@ -71,6 +71,12 @@ export function storedDataPath(base: string, file: string): string {
   return `${base}repodata/by-hash/${file}`;
 }
 
+/** The inverse of dataFileRequest: where a client asks for a stored data file (static publishing). */
+export function requestedDataPath(stored: string): string | null {
+  const m = /^((?:[^/]+\/)?)repodata\/by-hash\/([0-9a-f]{64}-(?:primary|filelists|other)\.xml\.gz)$/.exec(stored);
+  return m ? `${m[1]}repodata/${m[2]}` : null;
+}
+
 export function dataFileRequest(path: string): string | null {
   const m = DATA_FILE.exec(path);
   return m ? storedDataPath(m[1], m[2]) : null;

@@ -73,6 +73,19 @@ export const configSchema = z.object({
   /** How often the repositories' retention rules run (0: only on upload and `rpcli clean`). */
   RETENTION_INTERVAL_SECONDS: z.coerce.number().min(0).max(30 * 86_400).default(3600),
   /** GET /metrics: public, admin (an admin token; anonymous scrapes get 401) or off (404). */
+  /** Static publishing (src/core/static-publish/): write every published repository as plain files to this directory... */
+  STATIC_PUBLISH_DIR: z.string().min(1).optional(),
+  /** ...and/or to this bucket: http(s)://<key>:<secret>@<endpoint>/<bucket>[/<prefix>] (the S3_URL form, plus an optional prefix). */
+  STATIC_PUBLISH_S3_URL: z
+    .url()
+    .refine((u) => /^https?:\/\/[^/]+\/[^/]{3,}/.test(u), 'http(s)://<key>:<secret>@<endpoint>/<bucket>[/<prefix>] (bucket of 3+ characters)')
+    .optional(),
+  /** Also publish private repositories statically (the static copy has no access control). */
+  STATIC_PUBLISH_PRIVATE: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  /** A repository's static syncs start at least this many seconds apart (bursts coalesce; fewer mismatched file/signature pairs). */
+  STATIC_PUBLISH_INTERVAL_SECONDS: z.coerce.number().min(0).max(3600).default(1),
+  /** Seconds between static sweeps: repairs of the targets and deletions whose retention window has passed. */
+  STATIC_PUBLISH_SWEEP_SECONDS: z.coerce.number().min(0.1).max(86_400).default(60),
   METRICS: z.enum(['public', 'admin', 'off']).default('admin'),
 });
 

@@ -389,6 +389,19 @@ export interface Provider {
   /** Other stored paths that may serve a requested path (pacman any/ under $arch, apk noarch/). */
   fallbackPaths?(path: string): string[];
   /**
+   * Static publishing (src/core/static-publish/): the other paths a plain file server must hold
+   * a stored package file at, because clients ask for it there and a file server has no
+   * fallbackPaths (pacman `any/<file>` under every `<arch>/`, apk `noarch/` under every arch).
+   * `scopes`: the repository's index scopes. Attachments follow their file.
+   */
+  staticAliases?(path: string, scopes: readonly string[]): string[];
+  /**
+   * Static publishing: the path clients ask for a stored index file at, when `rewrite` maps that
+   * request to another stored path (rpm `repodata/<hash>-primary.xml.gz` is stored under
+   * `repodata/by-hash/`). The static copy holds the file at the asked path; null: its own path.
+   */
+  staticPath?(storedPath: string): string | null;
+  /**
    * Files addressed beside the repository instead of inside it: `/repo/<provider>/<repo><suffix>`
    * is answered as `/repo/<provider>/<repo>/<repo><suffix>` (rpm's `<repo>.repo`: the URL that
    * `dnf config-manager --add-repo` and `zypper addrepo` take). A repository named with the

@@ -76,6 +76,8 @@ export class Publisher {
   private readonly inflight = new Map<string, Promise<void>>();
   observer: PublishObserver | null = null;
   virtualRenderer: VirtualEntryRenderer | null = null;
+  /** Called after each generation flip of a repository (static publishing); set once at wiring time. */
+  afterFlip: ((repo: RepoInfo) => void) | null = null;
 
   constructor(
     private readonly db: Database,
@@ -182,6 +184,8 @@ export class Publisher {
    */
   async ensurePublished(repo: RepoInfo, targets: SeqTargets): Promise<void> {
     await Promise.all([...targets].map(([scope, seq]) => this.ensureScope(repo, scope, seq)));
+    // A change no index lists (tar has none): its files still go to the static copies.
+    if (targets.size === 0) this.afterFlip?.(repo);
     // Another instance may have built it: this one's cached copies (read-cache.ts) must not
     // outlive the answer that says the change is published.
     this.db.repoChanged(this.db.manager, repo.id);
@@ -215,7 +219,11 @@ export class Publisher {
         run = this.locks
           .withLock(`publish:${repo.id}:${scope}`, () => this.buildScope(repo, scope))
           .then(
-            (ms) => void (ms !== null && this.observer?.published(repo, scope, ms)),
+            (ms) => {
+              if (ms === null) return;
+              this.observer?.published(repo, scope, ms);
+              this.afterFlip?.(repo);
+            },
             (e: unknown) => {
               this.observer?.failed(repo, scope, e);
               throw e;
