@@ -72,7 +72,6 @@ export const configSchema = z.object({
   DOWNLOAD_FLUSH_SECONDS: z.coerce.number().min(0.05).max(300).default(5),
   /** How often the repositories' retention rules run (0: only on upload and `rpcli clean`). */
   RETENTION_INTERVAL_SECONDS: z.coerce.number().min(0).max(30 * 86_400).default(3600),
-  /** GET /metrics: public, admin (an admin token; anonymous scrapes get 401) or off (404). */
   /** Static publishing (src/core/static-publish/): write every published repository as plain files to this directory... */
   STATIC_PUBLISH_DIR: z.string().min(1).optional(),
   /** ...and/or to this bucket: http(s)://<key>:<secret>@<endpoint>/<bucket>[/<prefix>] (the S3_URL form, plus an optional prefix). */
@@ -86,6 +85,7 @@ export const configSchema = z.object({
   STATIC_PUBLISH_INTERVAL_SECONDS: z.coerce.number().min(0).max(3600).default(1),
   /** Seconds between static sweeps: repairs of the targets and deletions whose retention window has passed. */
   STATIC_PUBLISH_SWEEP_SECONDS: z.coerce.number().min(0.1).max(86_400).default(60),
+  /** GET /metrics: public, admin (an admin token; anonymous scrapes get 401) or off (404). */
   METRICS: z.enum(['public', 'admin', 'off']).default('admin'),
 });
 
