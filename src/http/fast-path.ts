@@ -65,12 +65,31 @@ function routeMatcher(provider: Provider): (segments: string[]) => boolean {
 interface Target {
   provider: Provider;
   matchesRoute: (segments: string[]) => boolean;
+  rewrite: (path: string, method: string, accept: string) => ReturnType<NonNullable<Provider['rewrite']>>;
+}
+
+const MAX_REWRITES = 4096;
+
+/** Provider.rewrite is a pure function of its view: its answers are kept (content negotiation parses Accept every time otherwise). */
+function memoRewrite(provider: Provider): Target['rewrite'] {
+  const kept = new Map<string, ReturnType<NonNullable<Provider['rewrite']>>>();
+  return (path, method, accept) => {
+    if (!provider.rewrite) return null;
+    const key = `${method}\u0000${accept}\u0000${path}`;
+    let rw = kept.get(key);
+    if (rw === undefined) {
+      rw = provider.rewrite({ path, method, accept, query: {} });
+      if (kept.size >= MAX_REWRITES) kept.clear();
+      kept.set(key, rw);
+    }
+    return rw;
+  };
 }
 
 /** `app` behind the fast path (FAST_PATH=on, the default), or `app` alone. */
 export function withFastPath(s: Services, app: RequestListener, enabled = s.config.FAST_PATH === 'on'): RequestListener {
   if (!enabled) return app;
-  const targets = new Map<string, Target>(providers.map((p) => [p.name, { provider: p, matchesRoute: routeMatcher(p) }]));
+  const targets = new Map<string, Target>(providers.map((p) => [p.name, { provider: p, matchesRoute: routeMatcher(p), rewrite: memoRewrite(p) }]));
   return (req, res) => {
     const started = process.hrtime.bigint();
     const e = eligible(req, targets);
@@ -135,7 +154,7 @@ async function serveFast(s: Services, e: NonNullable<ReturnType<typeof eligible>
   // Missing and unreadable both go to Express, which answers them alike (RepoService.readable).
   if (!row || !canReadRepo(s.config.PUBLIC_READ, principal, row)) return EXPRESS;
   const repo = s.publisher.scopeContext(row).repo;
-  const rw = provider.rewrite?.({ path, method: req.method!, accept: req.headers.accept ?? '', query: {} });
+  const rw = e.target.rewrite(path, req.method!, req.headers.accept ?? '');
   if (rw && 'redirect' in rw) return EXPRESS;
   if (rw) path = rw.path;
   const vary = rw?.vary;

@@ -14,10 +14,22 @@ declare module 'express-serve-static-core' {
   }
 }
 
-/** The request's id: X-Request-Id when it is a sane one, else a fresh one. */
+/** Random bytes for request ids, drawn 4 KiB at a time: a randomBytes call per request was 4% of a small GET. Ids only need to be unique, not secret. */
+let idPool = Buffer.alloc(0);
+let idAt = 0;
+function freshRequestId(): string {
+  if (idAt + 8 > idPool.length) {
+    idPool = crypto.randomBytes(4096);
+    idAt = 0;
+  }
+  idAt += 8;
+  return idPool.toString('hex', idAt - 8, idAt);
+}
+
+/** The request's id: X-Request-Id when it is a sane one, else a fresh one (16 hex digits). */
 export function requestIdOf(headers: IncomingHttpHeaders): string {
   const incoming = headers['x-request-id'];
-  return typeof incoming === 'string' && /^[\w.-]{1,64}$/.test(incoming) ? incoming : crypto.randomBytes(8).toString('hex');
+  return typeof incoming === 'string' && /^[\w.-]{1,64}$/.test(incoming) ? incoming : freshRequestId();
 }
 
 /** The one log line of a finished request (requestLog, and the fast path: src/http/fast-path.ts). */
