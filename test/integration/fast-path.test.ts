@@ -218,3 +218,15 @@ test('a package file served by the fast path is counted as a download, an index 
   assert.equal(line.status, 200);
   assert.equal(line.method, 'GET');
 });
+
+test("a merging virtual: its own index files from the fast path, its members' package files from Express", async () => {
+  const r = await fetch(`${srv.url}/api/repos/apt/fast-all`, { method: 'PUT', headers: { ...auth(), 'Content-Type': 'application/json' }, body: JSON.stringify({ type: 'virtual', members: ['fast'] }) });
+  assert.equal(r.status < 300, true, await r.clone().text());
+  const inRelease = '/repo/apt/fast-all/dists/stable/InRelease';
+  assert.equal((await eventually(async () => (await get(srv.url, inRelease)).status, { ms: 30_000, accept: (s) => s === 200 })), 200);
+  const newest = Math.max(...(await srv.services.db.manager.getRepository(GenerationEntity).find()).map((g) => Number(g.createdAt)));
+  await eventually(() => Date.now() > newest + 1000, { ms: 30_000 });
+  await checkAllForms(inRelease);
+  await checkAllForms('/repo/apt/fast-all/dists/stable/main/binary-amd64/Packages.gz');
+  assert.equal((await same('/repo/apt/fast-all/pool/main/h/hello/hello_1.0_amd64.deb', {}, { viaFast: false })).status, 200);
+});
