@@ -5,6 +5,7 @@ import { buildApp } from './app';
 import { createLogger } from './util/logger';
 import { runGc } from './core/gc';
 import { createHttpServer } from './http/server-timeouts';
+import { withFastPath } from './http/fast-path';
 
 async function main(): Promise<void> {
   const command = process.argv[2] ?? 'serve';
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const app = buildApp(s);
-  const server = createHttpServer(app, config);
+  const server = createHttpServer(withFastPath(s, app), config);
   server.listen(config.PORT, config.HOST, () => {
     const addr = server.address();
     log.info('listening', { port: typeof addr === 'object' && addr ? addr.port : config.PORT, database: s.db.kind, blobStore: s.blobs.kind, dataDir: config.dataDir });

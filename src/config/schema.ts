@@ -68,6 +68,8 @@ export const configSchema = z.object({
   AUDIT_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(365),
   /** The GET path's in-memory copies (src/core/read-cache.ts) are checked against the database at most this often: how late another instance's changes may show. */
   READ_CACHE_CHECK_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  /** Small GETs of index and cached package files answered ahead of Express (src/http/fast-path.ts); off: Express answers everything. */
+  FAST_PATH: z.enum(['on', 'off']).default('on'),
   /** Download counts are kept in memory and written in one batch this often. */
   DOWNLOAD_FLUSH_SECONDS: z.coerce.number().min(0.05).max(300).default(5),
   /** How often the repositories' retention rules run (0: only on upload and `rpcli clean`). */

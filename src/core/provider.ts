@@ -376,7 +376,10 @@ export interface Provider {
    * stored with every file as `name_key` and compared instead of names. Defaults to the name itself.
    */
   normalizeName?(name: string): string;
-  /** Map a request before the generic lookup (index file, package file, attachment, listing). */
+  /**
+   * Map a request before the generic lookup (index file, package file, attachment, listing).
+   * A pure function of the view: the fast path (src/http/fast-path.ts) keeps its answers.
+   */
   rewrite?(req: RequestView): Rewrite | null;
   /**
    * Index files a client fetches right after this one that must come from the same generation:

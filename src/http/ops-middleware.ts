@@ -3,6 +3,7 @@
  * address, base URL for event payloads), Prometheus HTTP metrics by route template, and the
  * audit trail of every write, refused ones included.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import type { AuditLog } from '../core/audit';
 import { NotFoundError } from '../core/errors';
@@ -58,20 +59,23 @@ export function requestContext(s: Services) {
   };
 }
 
+/** One request's counters and histogram (httpMetrics, and the fast path: src/http/fast-path.ts). */
+export function recordHttpMetrics(metrics: Metrics, req: IncomingMessage, res: ServerResponse, route: string, started: bigint): void {
+  const method = req.method ?? '';
+  metrics.httpRequests.inc({ method, route, status: String(res.statusCode) });
+  metrics.httpDuration.observe({ method, route }, Number(process.hrtime.bigint() - started) / 1e9);
+  // Content-Length of what was sent (streamed blobs set it; a HEAD sends no body).
+  const sent = method === 'HEAD' || res.statusCode === 304 ? 0 : Number(res.getHeader('Content-Length') ?? 0);
+  if (sent > 0) metrics.bytesSent.inc({ route }, sent);
+  // Uploads stream to disk (src/http/multipart.ts); what they declared is what arrived when they succeed.
+  const received = Number(req.headers['content-length'] ?? 0);
+  if (received > 0 && WRITE_METHODS.has(method)) metrics.bytesReceived.inc({ route }, received);
+}
+
 export function httpMetrics(metrics: Metrics) {
   return (req: Request, res: Response, next: NextFunction) => {
     const started = process.hrtime.bigint();
-    res.on('finish', () => {
-      const route = routeTemplate(req);
-      metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
-      metrics.httpDuration.observe({ method: req.method, route }, Number(process.hrtime.bigint() - started) / 1e9);
-      // Content-Length of what was sent (streamed blobs set it; a HEAD sends no body).
-      const sent = req.method === 'HEAD' || res.statusCode === 304 ? 0 : Number(res.getHeader('Content-Length') ?? 0);
-      if (sent > 0) metrics.bytesSent.inc({ route }, sent);
-      // Uploads stream to disk (src/http/multipart.ts); what they declared is what arrived when they succeed.
-      const received = Number(req.headers['content-length'] ?? 0);
-      if (received > 0 && WRITE_METHODS.has(req.method)) metrics.bytesReceived.inc({ route }, received);
-    });
+    res.on('finish', () => recordHttpMetrics(metrics, req, res, routeTemplate(req), started));
     next();
   };
 }
@@ -190,7 +194,7 @@ export function auditTrail(audit: AuditLog) {
  * After a package file was answered: a GET that sent the file (200, a presigned redirect, or
  * a range from byte 0, the start of a download; resumed ranges are not counted again) counts.
  */
-export function countDownload(s: Services, req: Request, res: Response, provider: string, file: { id: number; repoId: number; nameKey: string }): void {
+export function countDownload(s: Services, req: Pick<IncomingMessage, 'method'>, res: Pick<ServerResponse, 'statusCode' | 'getHeader'>, provider: string, file: { id: number; repoId: number; nameKey: string }): void {
   if (req.method !== 'GET') return;
   const status = res.statusCode;
   if (status === 200 || status === 302 || (status === 206 && String(res.getHeader('Content-Range') ?? '').startsWith('bytes 0-'))) {

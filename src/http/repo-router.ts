@@ -73,6 +73,8 @@ async function routeContext(s: Services, provider: Provider, req: Request, repo:
   };
 }
 
+type OnSocket = { socket: object };
+
 /**
  * Provider.indexPartners: after a file is served on a connection, its partners (a detached
  * signature, or the file it signs) are served from the same generation on that connection for
@@ -85,7 +87,13 @@ class GenerationPins {
   private readonly bySocket = new WeakMap<object, Map<string, { generationId: number; until: number }>>();
   static readonly SECONDS = 10;
 
-  take(req: Request, repoId: number, path: string): number | undefined {
+  /** The pinned generation, without using the pin up (the fast path takes it only when it answers). */
+  peek(req: OnSocket, repoId: number, path: string): number | undefined {
+    const pin = this.bySocket.get(req.socket)?.get(`${repoId}\u0000${path}`);
+    return pin && pin.until > Date.now() ? pin.generationId : undefined;
+  }
+
+  take(req: OnSocket, repoId: number, path: string): number | undefined {
     const pins = this.bySocket.get(req.socket);
     const key = `${repoId}\u0000${path}`;
     const pin = pins?.get(key);
@@ -94,7 +102,7 @@ class GenerationPins {
     return pin.until > Date.now() ? pin.generationId : undefined;
   }
 
-  pin(req: Request, repoId: number, paths: string[], generationId: number): void {
+  pin(req: OnSocket, repoId: number, paths: string[], generationId: number): void {
     if (paths.length === 0) return;
     let pins = this.bySocket.get(req.socket);
     if (!pins) this.bySocket.set(req.socket, (pins = new Map()));
@@ -102,7 +110,8 @@ class GenerationPins {
   }
 }
 
-const pins = new GenerationPins();
+/** Shared with the fast path (src/http/fast-path.ts): one connection, one set of pins. */
+export const pins = new GenerationPins();
 
 async function resolveAndSend(s: Services, provider: Provider, repo: RepoInfo, req: Request, res: Response): Promise<void> {
   let path = relativePath(req);

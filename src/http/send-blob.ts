@@ -2,6 +2,7 @@
  * Serving stored bytes: Content-Type/Length, ETag (the sha256, strong), Last-Modified,
  * conditional GET (304) and single byte ranges (206/416). Streams; never buffers.
  */
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Request, Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import type { BlobStore } from '../storage/blob-store';
@@ -40,8 +41,16 @@ function parseRange(header: string | undefined, size: number): { start: number; 
   return { start, end };
 }
 
-/** `bodies`: small blobs are answered from memory (src/core/blob-body-cache.ts); headers are the same either way. */
-export async function sendBlob(req: Request, res: Response, blobs: BlobStore, blob: BlobToSend, presign: boolean, bodies?: BlobBodyCache): Promise<void> {
+/** What the validators of a blob say for a request's headers (shared by sendBlob and the fast path, src/http/fast-path.ts). */
+export interface BlobValidators {
+  etag: string;
+  lastModified: string;
+  /** The stamp is ahead of the clock: dates are not trusted for 304 or If-Range. */
+  young: boolean;
+  notModified: boolean;
+}
+
+export function blobValidators(headers: IncomingHttpHeaders, blob: Pick<BlobToSend, 'sha256' | 'lastModified'>): BlobValidators {
   const etag = `"${blob.sha256}"`;
   // Each generation of an index is stamped at least a second after the previous one (so that
   // If-Modified-Since, all apt and pacman send, can tell them apart), which after a burst puts
@@ -54,17 +63,29 @@ export async function sendBlob(req: Request, res: Response, blobs: BlobStore, bl
   const stamp = Math.floor(blob.lastModified.getTime() / 1000) * 1000;
   const now = Math.floor(Date.now() / 1000) * 1000;
   const young = stamp > now;
-  const ims = req.headers['if-modified-since'];
+  const ims = headers['if-modified-since'];
   const since = ims === undefined ? NaN : Date.parse(ims);
   const lastModified = new Date(young && !(since < now) && !Number.isNaN(since) ? stamp : Math.min(stamp, now));
-  res.setHeader('ETag', etag);
-  res.setHeader('Last-Modified', lastModified.toUTCString());
+  const inm = headers['if-none-match'];
+  const notModified = inm !== undefined ? inm.split(',').some((t) => t.trim() === etag || t.trim() === `W/${etag}` || t.trim() === '*') : !young && !Number.isNaN(since) && lastModified.getTime() <= since;
+  return { etag, lastModified: lastModified.toUTCString(), young, notModified };
+}
+
+/** The headers every blob answer carries, in this order (the fast path sets the same). */
+export function setBlobHeaders(res: ServerResponse, v: BlobValidators, blob: Pick<BlobToSend, 'contentType' | 'cacheControl'>): void {
+  res.setHeader('ETag', v.etag);
+  res.setHeader('Last-Modified', v.lastModified);
   res.setHeader('Accept-Ranges', 'bytes');
   res.setHeader('Content-Type', blob.contentType);
   if (blob.cacheControl) res.setHeader('Cache-Control', blob.cacheControl);
+}
 
-  const inm = req.headers['if-none-match'];
-  const notModified = inm !== undefined ? inm.split(',').some((t) => t.trim() === etag || t.trim() === `W/${etag}` || t.trim() === '*') : !young && !Number.isNaN(since) && lastModified.getTime() <= since;
+/** `bodies`: small blobs are answered from memory (src/core/blob-body-cache.ts); headers are the same either way. */
+export async function sendBlob(req: Request, res: Response, blobs: BlobStore, blob: BlobToSend, presign: boolean, bodies?: BlobBodyCache): Promise<void> {
+  const v = blobValidators(req.headers, blob);
+  const { etag, young, notModified } = v;
+  setBlobHeaders(res, v, blob);
+
   if (notModified) {
     res.status(304).end();
     return;
@@ -75,7 +96,7 @@ export async function sendBlob(req: Request, res: Response, blobs: BlobStore, bl
   }
   let range = parseRange(req.headers.range, blob.size);
   const ifRange = req.headers['if-range'];
-  if (range && ifRange && ifRange !== etag && (young || ifRange !== lastModified.toUTCString())) range = null;
+  if (range && ifRange && ifRange !== etag && (young || ifRange !== v.lastModified)) range = null;
   if (range === 'invalid') {
     res.status(416).setHeader('Content-Range', `bytes */${blob.size}`);
     res.json({ error: `range not satisfiable for ${blob.size} bytes`, code: 'range_not_satisfiable' });

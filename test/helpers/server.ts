@@ -12,6 +12,7 @@ import { loadConfig } from '../../src/config/schema';
 import { createServices, type Services } from '../../src/services';
 import { buildApp } from '../../src/app';
 import { createHttpServer } from '../../src/http/server-timeouts';
+import { withFastPath } from '../../src/http/fast-path';
 import { createLogger } from '../../src/util/logger';
 import { startS3rver, type S3rverHandle } from './s3';
 import { createServerDatabase, testDbKind, type TestDbKind } from './test-db';
@@ -62,7 +63,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   const config = loadConfig(env);
   const log = createLogger(config.LOG_LEVEL, {}, opts.logLines ? (l) => opts.logLines!.push(l) : undefined);
   const services = await createServices(config, log);
-  const server = createHttpServer(buildApp(services), config);
+  const server = createHttpServer(withFastPath(services, buildApp(services)), config);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
