@@ -150,7 +150,7 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
     config, log, db, blobs, locks, keys, repos, publisher, packages, catalog, renderer, tokens, paths, reads, bodies,
     tmpDir, metrics, events, webhooks, dispatcher, audit, downloads, staticPublish,
     async close() {
-      staticPublish.close();
+      await staticPublish.close();
       if (retentionTimer) clearInterval(retentionTimer);
       await dispatcher!.stop();
       await downloads.stop();

@@ -31,11 +31,14 @@ export class LockManager {
   private readonly local = new KeyedMutex();
   private readonly connMutex = new KeyedMutex();
   private session: LockSession | null = null;
+  /** Set by close(): a late caller (a background sync still running at shutdown) must not open a new session, which would keep the process alive. */
+  private closed = false;
 
   constructor(private readonly db: Database) {}
 
   private async open(): Promise<LockSession> {
     if (this.session) return this.session;
+    if (this.closed) throw new Error('the lock manager is closed (the server is shutting down)');
     const forget = (s: LockSession) => () => {
       if (this.session === s) this.session = null;
     };
@@ -88,6 +91,7 @@ export class LockManager {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.session?.close().catch(() => undefined);
     this.session = null;
   }

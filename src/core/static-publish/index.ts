@@ -20,7 +20,8 @@ export interface StaticPublishing {
   syncAll(): Promise<void>;
   /** Sync one repository to every target, and wait. */
   sync(repo: RepoInfo): Promise<void>;
-  close(): void;
+  /** Stops the sweep and waits for the syncs still running. */
+  close(): Promise<void>;
 }
 
 export function createStaticPublishing(config: Config, db: Database, blobs: BlobStore, locks: LockManager, log: Logger, publisher: Publisher, allRepos: () => Promise<RepoInfo[]>, repoById: (id: number) => Promise<RepoInfo | null>): StaticPublishing {
@@ -55,9 +56,9 @@ export function createStaticPublishing(config: Config, db: Database, blobs: Blob
     async sync(repo) {
       await Promise.all(publishers.map((p) => p.schedule(repo)));
     },
-    close() {
+    async close() {
       if (timer) clearInterval(timer);
-      for (const p of publishers) p.close();
+      await Promise.all(publishers.map((p) => p.close()));
     },
   };
 }

@@ -265,8 +265,10 @@ export class StaticPublisher {
     }
   }
 
-  close(): void {
+  /** No new syncs; waits for the running ones (they must not outlive the database and locks they use). */
+  async close(): Promise<void> {
     this.closed = true;
+    await Promise.allSettled([...this.running.values()]);
     this.target.close();
   }
 }
