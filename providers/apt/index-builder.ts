@@ -12,7 +12,8 @@ import { DEFAULT_COMPONENT, isValidSegment, splitPartition } from './params';
 import { compareDebianVersions } from './version';
 
 import { listSetting } from '../../src/core/settings';
-import { ARCH_NAME, DEFAULT_ARCHES } from './settings';
+import { compressSegments, segmentStarts } from './segments';
+import { ARCH_NAME, DEFAULT_ARCHES, SEGMENT_ABOVE_BYTES, SEGMENT_PACKAGES } from './settings';
 
 export { DEFAULT_ARCHES };
 
@@ -38,6 +39,12 @@ export function distOfScope(scope: string): string | null {
 export function configuredArches(repo: RepoInfo): string[] {
   if (!Array.isArray(repo.settings.arches)) return DEFAULT_ARCHES;
   return listSetting(repo, 'arches', ARCH_NAME).filter((a) => a !== 'all');
+}
+
+/** A whole-number setting, or the fallback (unit tests build without the core's defaults). */
+function numberSetting(repo: RepoInfo, key: string, fallback: number): number {
+  const v = repo.settings[key];
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : fallback;
 }
 
 /** A single-line string setting, or the fallback. */
@@ -181,24 +188,45 @@ export async function buildAptIndex(ctx: PublishContext): Promise<IndexFile[]> {
   if (archSet.size === 0) for (const a of DEFAULT_ARCHES) archSet.add(a);
   const arches = [...archSet].sort();
 
-  const plainFiles: { dir: string; plain: Buffer }[] = [];
+  const segmentAbove = numberSetting(ctx.repo, 'segmentAboveBytes', SEGMENT_ABOVE_BYTES);
+  const perSegment = numberSetting(ctx.repo, 'segmentPackages', SEGMENT_PACKAGES);
+  type Listed = { path: string; data: Buffer; contentType: string };
+  // Per binary-<arch> directory in component then architecture order, its files (Release lists them in this order).
+  const perDir: Listed[][] = [];
+  const small: { dir: string; plain: Buffer; at: number }[] = [];
   for (const comp of components) {
     const compRows = (byComponent.get(comp) ?? []).slice().sort(compareRows);
     for (const arch of arches) {
       // Release does not list `all`, so arch-all packages go into every binary-<arch> (docs/formats/apt.md#architecture-all).
-      plainFiles.push({ dir: `${comp}/binary-${arch}`, plain: packagesFile(compRows.filter((r) => r.arch === arch || r.arch === 'all')) });
+      const fileRows = compRows.filter((r) => r.arch === arch || r.arch === 'all');
+      const dir = `${comp}/binary-${arch}`;
+      const segments = segmentStarts(fileRows.map((r) => r.name), perSegment).map((start, i, starts) => packagesFile(fileRows.slice(start, starts[i + 1] ?? fileRows.length)));
+      const size = segments.reduce((n, b) => n + b.length, 0);
+      if (size <= segmentAbove) {
+        // Small: compressed whole, and the plain Packages published too (as dpkg-scanpackages users expect).
+        small.push({ dir, plain: Buffer.concat(segments, size), at: perDir.push([]) - 1 });
+        continue;
+      }
+      // Large: one file at a time (bounded memory), recompressing only segments not seen
+      // before; apt downloads .xz or .gz, so the uncompressed file (by far the largest to hash
+      // and store) is not published (docs/formats/apt.md#segmented-compression).
+      const { gz, xz } = await compressSegments(segments);
+      perDir.push([
+        { path: `${dir}/Packages.gz`, data: gz, contentType: 'application/gzip' },
+        { path: `${dir}/Packages.xz`, data: xz, contentType: 'application/x-xz' },
+      ]);
     }
   }
-  // All compressions at once: gzip and xz run on the thread pool.
-  const compressed = await Promise.all(plainFiles.map((f) => compressedOf(f.plain)));
-  const indexFiles: { path: string; data: Buffer; contentType: string }[] = [];
-  plainFiles.forEach(({ dir, plain }, i) => {
-    indexFiles.push(
+  // The small files' compressions all at once: gzip and xz run on the thread pool.
+  const compressed = await Promise.all(small.map((f) => compressedOf(f.plain)));
+  small.forEach(({ dir, plain, at }, i) => {
+    perDir[at] = [
       { path: `${dir}/Packages`, data: plain, contentType: 'text/plain; charset=utf-8' },
       { path: `${dir}/Packages.gz`, data: compressed[i].gz, contentType: 'application/gzip' },
       { path: `${dir}/Packages.xz`, data: compressed[i].xz, contentType: 'application/x-xz' },
-    );
+    ];
   });
+  const indexFiles = perDir.flat();
 
   const validDays = ctx.repo.settings.validDays;
   const release = releaseText({
