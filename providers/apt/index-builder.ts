@@ -68,7 +68,18 @@ export function packagesFile(rows: EntryRow[]): Buffer {
   return Buffer.from(text, 'utf8');
 }
 
-const hex = (algo: string, data: Buffer) => crypto.createHash(algo).update(data).digest('hex');
+/**
+ * Digests by buffer: Release and the by-hash names both need sha256 and sha512 of each file,
+ * and at 100,000 packages the files are tens of MB. Index buffers are never changed once built.
+ */
+const digests = new WeakMap<Buffer, Map<string, string>>();
+function hex(algo: string, data: Buffer): string {
+  let known = digests.get(data);
+  if (!known) digests.set(data, (known = new Map()));
+  let h = known.get(algo);
+  if (h === undefined) known.set(algo, (h = crypto.createHash(algo).update(data).digest('hex')));
+  return h;
+}
 
 /**
  * xz is most of a publish: preset 6 (xz's default) compresses a 10,000-package Packages
@@ -132,6 +143,17 @@ async function compressedOf(plain: Buffer): Promise<Compressed> {
   return c;
 }
 
+/** Release's digests of the concatenation of `parts`, without concatenating them. */
+function digestsOf(parts: Buffer[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const { algo } of RELEASE_HASHES) {
+    const h = crypto.createHash(algo);
+    for (const p of parts) h.update(p);
+    out[algo] = h.digest('hex');
+  }
+  return out;
+}
+
 export interface ReleaseFields {
   origin: string;
   label: string;
@@ -141,8 +163,8 @@ export interface ReleaseFields {
   arches: string[];
   components: string[];
   description: string;
-  /** Index files relative to dists/<dist>/. */
-  files: { path: string; data: Buffer }[];
+  /** Index files relative to dists/<dist>/: their bytes, or (listed but not published) their size and digests. */
+  files: ({ path: string; data: Buffer } | { path: string; size: number; digests: Record<string, string> })[];
 }
 
 export function releaseText(r: ReleaseFields): string {
@@ -163,7 +185,7 @@ export function releaseText(r: ReleaseFields): string {
   );
   for (const h of RELEASE_HASHES) {
     lines.push(`${h.field}:`);
-    for (const f of r.files) lines.push(` ${hex(h.algo, f.data)} ${f.data.length} ${f.path}`);
+    for (const f of r.files) lines.push('data' in f ? ` ${hex(h.algo, f.data)} ${f.data.length} ${f.path}` : ` ${f.digests[h.algo]} ${f.size} ${f.path}`);
   }
   return lines.join('\n') + '\n';
 }
@@ -194,6 +216,7 @@ export async function buildAptIndex(ctx: PublishContext): Promise<IndexFile[]> {
   // Per binary-<arch> directory in component then architecture order, its files (Release lists them in this order).
   const perDir: Listed[][] = [];
   const small: { dir: string; plain: Buffer; at: number }[] = [];
+  const unpublished: { path: string; size: number; digests: Record<string, string> }[] = [];
   for (const comp of components) {
     const compRows = (byComponent.get(comp) ?? []).slice().sort(compareRows);
     for (const arch of arches) {
@@ -208,9 +231,12 @@ export async function buildAptIndex(ctx: PublishContext): Promise<IndexFile[]> {
         continue;
       }
       // Large: one file at a time (bounded memory), recompressing only segments not seen
-      // before; apt downloads .xz or .gz, so the uncompressed file (by far the largest to hash
-      // and store) is not published (docs/formats/apt.md#segmented-compression).
+      // before. apt downloads .xz or .gz, so the uncompressed file (by far the largest to
+      // store) is not published; Release must still list it, as Debian's does: apt skips an
+      // index whose uncompressed name Release lacks, and checks the decompressed bytes
+      // against its hashes (docs/formats/apt.md#segmented-compression).
       const { gz, xz } = await compressSegments(segments);
+      unpublished.push({ path: `${dir}/Packages`, size, digests: digestsOf(segments) });
       perDir.push([
         { path: `${dir}/Packages.gz`, data: gz, contentType: 'application/gzip' },
         { path: `${dir}/Packages.xz`, data: xz, contentType: 'application/x-xz' },
@@ -228,6 +254,9 @@ export async function buildAptIndex(ctx: PublishContext): Promise<IndexFile[]> {
   });
   const indexFiles = perDir.flat();
 
+  // Release order: each directory's Packages, Packages.gz, Packages.xz, whether published or only listed.
+  const listed: ReleaseFields['files'] = indexFiles.flatMap((f) => [...unpublished.filter((u) => `${u.path}.gz` === f.path), f]);
+
   const validDays = ctx.repo.settings.validDays;
   const release = releaseText({
     origin: textSetting(ctx.repo, 'origin', ctx.repo.name),
@@ -238,7 +267,7 @@ export async function buildAptIndex(ctx: PublishContext): Promise<IndexFile[]> {
     arches,
     components,
     description: textSetting(ctx.repo, 'description', `artifactd repository ${ctx.repo.name}`),
-    files: indexFiles,
+    files: listed,
   });
 
   const pgp = await ctx.signer.openpgp();

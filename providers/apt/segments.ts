@@ -148,6 +148,12 @@ async function partsOf(plain: Buffer): Promise<SegmentParts> {
   return parts;
 }
 
+/** Empties the memo (tests: a cold process must produce the same bytes as a warm one). */
+export function forgetSegments(): void {
+  cache.clear();
+  cachedBytes = 0;
+}
+
 /** gzip header as zlib writes it at level 9 with no name and mtime 0 (RFC 1952 §2.3): XFL 2, OS 3 (Unix). */
 const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 3]);
 /** An empty final fixed-Huffman block: BFINAL=1, BTYPE=01, end-of-block (RFC 1951 §3.2.6). */

@@ -257,8 +257,11 @@ export class Publisher {
     const built = new Set(files.map((f) => f.path));
     for (const f of sideFiles.values()) if (!built.has(f.path)) files.push(f);
     const stored: { path: string; sha256: string; size: number; contentType: string; historic: boolean }[] = [];
+    // A format may publish one buffer under several paths (apt's by-hash copies): hashed once.
+    const hashed = new Map<Buffer, string>();
     for (const f of files) {
-      const sha256 = sha256Hex(f.data);
+      const sha256 = hashed.get(f.data) ?? sha256Hex(f.data);
+      hashed.set(f.data, sha256);
       const key = blobKey(sha256);
       if (!(await this.blobs.stat(key))) await this.blobs.putBuffer(key, f.data, f.contentType);
       stored.push({ path: f.path, sha256, size: f.data.length, contentType: f.contentType, historic: !!f.historic });
