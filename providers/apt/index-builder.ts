@@ -12,7 +12,8 @@ import { DEFAULT_COMPONENT, isValidSegment, splitPartition } from './params';
 import { compareDebianVersions } from './version';
 
 import { listSetting } from '../../src/core/settings';
-import { ARCH_NAME, DEFAULT_ARCHES } from './settings';
+import { compressSegments, segmentStarts } from './segments';
+import { ARCH_NAME, DEFAULT_ARCHES, SEGMENT_ABOVE_BYTES, SEGMENT_PACKAGES } from './settings';
 
 export { DEFAULT_ARCHES };
 
@@ -40,6 +41,12 @@ export function configuredArches(repo: RepoInfo): string[] {
   return listSetting(repo, 'arches', ARCH_NAME).filter((a) => a !== 'all');
 }
 
+/** A whole-number setting, or the fallback (unit tests build without the core's defaults). */
+function numberSetting(repo: RepoInfo, key: string, fallback: number): number {
+  const v = repo.settings[key];
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : fallback;
+}
+
 /** A single-line string setting, or the fallback. */
 function textSetting(repo: RepoInfo, key: string, fallback: string): string {
   const v = repo.settings[key];
@@ -61,7 +68,18 @@ export function packagesFile(rows: EntryRow[]): Buffer {
   return Buffer.from(text, 'utf8');
 }
 
-const hex = (algo: string, data: Buffer) => crypto.createHash(algo).update(data).digest('hex');
+/**
+ * Digests by buffer: Release and the by-hash names both need sha256 and sha512 of each file,
+ * and at 100,000 packages the files are tens of MB. Index buffers are never changed once built.
+ */
+const digests = new WeakMap<Buffer, Map<string, string>>();
+function hex(algo: string, data: Buffer): string {
+  let known = digests.get(data);
+  if (!known) digests.set(data, (known = new Map()));
+  let h = known.get(algo);
+  if (h === undefined) known.set(algo, (h = crypto.createHash(algo).update(data).digest('hex')));
+  return h;
+}
 
 /**
  * xz is most of a publish: preset 6 (xz's default) compresses a 10,000-package Packages
@@ -125,6 +143,17 @@ async function compressedOf(plain: Buffer): Promise<Compressed> {
   return c;
 }
 
+/** Release's digests of the concatenation of `parts`, without concatenating them. */
+function digestsOf(parts: Buffer[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const { algo } of RELEASE_HASHES) {
+    const h = crypto.createHash(algo);
+    for (const p of parts) h.update(p);
+    out[algo] = h.digest('hex');
+  }
+  return out;
+}
+
 export interface ReleaseFields {
   origin: string;
   label: string;
@@ -134,8 +163,8 @@ export interface ReleaseFields {
   arches: string[];
   components: string[];
   description: string;
-  /** Index files relative to dists/<dist>/. */
-  files: { path: string; data: Buffer }[];
+  /** Index files relative to dists/<dist>/: their bytes, or (listed but not published) their size and digests. */
+  files: ({ path: string; data: Buffer } | { path: string; size: number; digests: Record<string, string> })[];
 }
 
 export function releaseText(r: ReleaseFields): string {
@@ -156,7 +185,7 @@ export function releaseText(r: ReleaseFields): string {
   );
   for (const h of RELEASE_HASHES) {
     lines.push(`${h.field}:`);
-    for (const f of r.files) lines.push(` ${hex(h.algo, f.data)} ${f.data.length} ${f.path}`);
+    for (const f of r.files) lines.push('data' in f ? ` ${hex(h.algo, f.data)} ${f.data.length} ${f.path}` : ` ${f.digests[h.algo]} ${f.size} ${f.path}`);
   }
   return lines.join('\n') + '\n';
 }
@@ -181,24 +210,52 @@ export async function buildAptIndex(ctx: PublishContext): Promise<IndexFile[]> {
   if (archSet.size === 0) for (const a of DEFAULT_ARCHES) archSet.add(a);
   const arches = [...archSet].sort();
 
-  const plainFiles: { dir: string; plain: Buffer }[] = [];
+  const segmentAbove = numberSetting(ctx.repo, 'segmentAboveBytes', SEGMENT_ABOVE_BYTES);
+  const perSegment = numberSetting(ctx.repo, 'segmentPackages', SEGMENT_PACKAGES);
+  type Listed = { path: string; data: Buffer; contentType: string };
+  // Per binary-<arch> directory in component then architecture order, its files (Release lists them in this order).
+  const perDir: Listed[][] = [];
+  const small: { dir: string; plain: Buffer; at: number }[] = [];
+  const unpublished: { path: string; size: number; digests: Record<string, string> }[] = [];
   for (const comp of components) {
     const compRows = (byComponent.get(comp) ?? []).slice().sort(compareRows);
     for (const arch of arches) {
       // Release does not list `all`, so arch-all packages go into every binary-<arch> (docs/formats/apt.md#architecture-all).
-      plainFiles.push({ dir: `${comp}/binary-${arch}`, plain: packagesFile(compRows.filter((r) => r.arch === arch || r.arch === 'all')) });
+      const fileRows = compRows.filter((r) => r.arch === arch || r.arch === 'all');
+      const dir = `${comp}/binary-${arch}`;
+      const segments = segmentStarts(fileRows.map((r) => r.name), perSegment).map((start, i, starts) => packagesFile(fileRows.slice(start, starts[i + 1] ?? fileRows.length)));
+      const size = segments.reduce((n, b) => n + b.length, 0);
+      if (size <= segmentAbove) {
+        // Small: compressed whole, and the plain Packages published too (as dpkg-scanpackages users expect).
+        small.push({ dir, plain: Buffer.concat(segments, size), at: perDir.push([]) - 1 });
+        continue;
+      }
+      // Large: one file at a time (bounded memory), recompressing only segments not seen
+      // before. apt downloads .xz or .gz, so the uncompressed file (by far the largest to
+      // store) is not published; Release must still list it, as Debian's does: apt skips an
+      // index whose uncompressed name Release lacks, and checks the decompressed bytes
+      // against its hashes (docs/formats/apt.md#segmented-compression).
+      const { gz, xz } = await compressSegments(segments);
+      unpublished.push({ path: `${dir}/Packages`, size, digests: digestsOf(segments) });
+      perDir.push([
+        { path: `${dir}/Packages.gz`, data: gz, contentType: 'application/gzip' },
+        { path: `${dir}/Packages.xz`, data: xz, contentType: 'application/x-xz' },
+      ]);
     }
   }
-  // All compressions at once: gzip and xz run on the thread pool.
-  const compressed = await Promise.all(plainFiles.map((f) => compressedOf(f.plain)));
-  const indexFiles: { path: string; data: Buffer; contentType: string }[] = [];
-  plainFiles.forEach(({ dir, plain }, i) => {
-    indexFiles.push(
+  // The small files' compressions all at once: gzip and xz run on the thread pool.
+  const compressed = await Promise.all(small.map((f) => compressedOf(f.plain)));
+  small.forEach(({ dir, plain, at }, i) => {
+    perDir[at] = [
       { path: `${dir}/Packages`, data: plain, contentType: 'text/plain; charset=utf-8' },
       { path: `${dir}/Packages.gz`, data: compressed[i].gz, contentType: 'application/gzip' },
       { path: `${dir}/Packages.xz`, data: compressed[i].xz, contentType: 'application/x-xz' },
-    );
+    ];
   });
+  const indexFiles = perDir.flat();
+
+  // Release order: each directory's Packages, Packages.gz, Packages.xz, whether published or only listed.
+  const listed: ReleaseFields['files'] = indexFiles.flatMap((f) => [...unpublished.filter((u) => `${u.path}.gz` === f.path), f]);
 
   const validDays = ctx.repo.settings.validDays;
   const release = releaseText({
@@ -210,7 +267,7 @@ export async function buildAptIndex(ctx: PublishContext): Promise<IndexFile[]> {
     arches,
     components,
     description: textSetting(ctx.repo, 'description', `artifactd repository ${ctx.repo.name}`),
-    files: indexFiles,
+    files: listed,
   });
 
   const pgp = await ctx.signer.openpgp();

@@ -40,7 +40,8 @@ export const aptProvider: Provider = {
   // Packages stanzas carry MD5sum, SHA1, SHA256 and SHA512 (dpkg-scanpackages writes all four;
   // apt uses the strongest it knows, older tools read MD5sum).
   digests: ['md5', 'sha1', 'sha512'],
-  capabilities: { yank: 'hidden', entriesSignedByRepoKey: false },
+  // Stanzas are stored rendered (`entry`): the index build needs no meta.
+  capabilities: { yank: 'hidden', entriesSignedByRepoKey: false, indexReadsMeta: false },
   settings: aptSettings,
   contentTypes: { '.deb': 'application/vnd.debian.binary-package' },
   detect,

@@ -332,6 +332,12 @@ export interface ProviderCapabilities {
    * import or rotation re-renders every entry, not only the index signatures.
    */
   entriesSignedByRepoKey: boolean;
+  /**
+   * `false`: buildIndex never reads `EntryRow.meta`, so a publish does not load it (at 100,000
+   * packages apt's meta, the whole control file again, is ~100 MB of strings held during the
+   * build); reading it then throws. Omitted: loaded, as for every format until now.
+   */
+  indexReadsMeta?: boolean;
 }
 
 export interface Provider {

@@ -247,7 +247,8 @@ export class Publisher {
     const base = this.scopeContext(repo);
     let entryCount = 0;
     const sideFiles = new Map<string, IndexFile>();
-    const merged = isEntryMergedVirtual(repo) ? this.mergedEntries(repo, provider, sideFiles) : null;
+    const withMeta = provider.capabilities.indexReadsMeta !== false;
+    const merged = isEntryMergedVirtual(repo) ? this.mergedEntries(repo, provider, sideFiles, withMeta) : null;
     const ctx: PublishContext = {
       ...base,
       scope,
@@ -255,7 +256,7 @@ export class Publisher {
       signer: this.keys.signerFor(repo),
       entries: async (partitions?: string[]) => {
         if (partitions && partitions.length === 0) return [];
-        const rows = merged ? await merged(partitions) : await this.loadEntries(repo.id, partitions);
+        const rows = merged ? await merged(partitions) : await this.loadEntries(repo.id, partitions, withMeta);
         entryCount += rows.length;
         return rows;
       },
@@ -265,8 +266,11 @@ export class Publisher {
     const built = new Set(files.map((f) => f.path));
     for (const f of sideFiles.values()) if (!built.has(f.path)) files.push(f);
     const stored: { path: string; sha256: string; size: number; contentType: string; historic: boolean }[] = [];
+    // A format may publish one buffer under several paths (apt's by-hash copies): hashed once.
+    const hashed = new Map<Buffer, string>();
     for (const f of files) {
-      const sha256 = sha256Hex(f.data);
+      const sha256 = hashed.get(f.data) ?? sha256Hex(f.data);
+      hashed.set(f.data, sha256);
       const key = blobKey(sha256);
       if (!(await this.blobs.stat(key))) await this.blobs.putBuffer(key, f.data, f.contentType);
       stored.push({ path: f.path, sha256, size: f.data.length, contentType: f.contentType, historic: !!f.historic });
@@ -303,13 +307,13 @@ export class Publisher {
    * partitions (a path is deduplicated across dists too: apt's pool/ is shared, and the file
    * served at a path is the first member's), then filtered by the partitions asked for.
    */
-  private mergedEntries(repo: RepoInfo, provider: Provider, sideFiles: Map<string, IndexFile>): (partitions?: string[]) => Promise<EntryRow[]> {
+  private mergedEntries(repo: RepoInfo, provider: Provider, sideFiles: Map<string, IndexFile>, withMeta: boolean): (partitions?: string[]) => Promise<EntryRow[]> {
     let all: Promise<EntryRow[]> | null = null;
     const resigned = new Map<number, EntryRow>();
     return async (partitions) => {
       all ??= (async () => {
         const ids = await this.packageRepoIds(repo);
-        return mergeMemberEntries(await Promise.all(ids.map((id) => this.loadEntries(id))));
+        return mergeMemberEntries(await Promise.all(ids.map((id) => this.loadEntries(id, undefined, withMeta))));
       })();
       const wanted = partitions ? new Set(partitions) : null;
       const rows = (await all).filter((r) => !wanted || wanted.has(r.partition));
@@ -349,12 +353,12 @@ export class Publisher {
    * this halves the publish time compared with loading full entities. Aliases are lower case:
    * PostgreSQL folds unquoted ones (`AS createdAt` would come back as `createdat`).
    */
-  private async loadEntries(repoId: number, partitions?: string[]): Promise<EntryRow[]> {
+  private async loadEntries(repoId: number, partitions?: string[], withMeta = true): Promise<EntryRow[]> {
     const qb = this.db.manager
       .getRepository(FileEntity)
       .createQueryBuilder('f')
       .select(['f.id AS id', 'f.name AS name', 'f.version AS version', 'f.arch AS arch', 'f.filename AS filename', 'f.path AS path', 'f.partition AS part'])
-      .addSelect(['f.entry AS entry', 'f.meta AS meta', 'f.size AS size', 'f.sha256 AS sha256', 'f.sha512 AS sha512', 'f.sha1 AS sha1', 'f.md5 AS md5', 'f.created_at AS created_at', 'f.yanked AS yanked'])
+      .addSelect(['f.entry AS entry', ...(withMeta ? ['f.meta AS meta'] : []), 'f.size AS size', 'f.sha256 AS sha256', 'f.sha512 AS sha512', 'f.sha1 AS sha1', 'f.md5 AS md5', 'f.created_at AS created_at', 'f.yanked AS yanked'])
       .where('f.repo_id = :repoId AND f.hidden = 0', { repoId })
       .orderBy('f.id', 'ASC');
     if (partitions) qb.andWhere('f.partition IN (:...partitions)', { partitions });
@@ -372,6 +376,7 @@ export class Publisher {
         partition: String(r.part),
         entry: String(r.entry),
         get meta() {
+          if (!withMeta) throw new Error('this index build reads entry meta, but its provider declares capabilities.indexReadsMeta: false');
           return (meta ??= JSON.parse(metaText) as EntryRow['meta']);
         },
         size: Number(r.size),

@@ -1,0 +1,174 @@
+/**
+ * apt add-1 at scale (issue 19): for each size in BENCH_SIZES (default 1000,10000,100000),
+ * - fill one distribution of a fresh server (child process, SQLite or BENCH_DB=mysql) with
+ *   POST /addpkg/batch (1,000 .debs a request, wait=0), and a reprepro repository with the
+ *   same files (`includedeb --export=never` in batches, then one `export`);
+ * - then BENCH_ROUNDS interleaved rounds: A = one more .deb through HTTP with the default
+ *   wait (201 = the new signed InRelease is served; checked afterwards), B = `reprepro
+ *   includedeb` of one more .deb (exports Packages/.gz/.xz, signs InRelease, Ed25519);
+ *   per-round ratio and medians (bench/lib/paired.ts);
+ * - after the fill the server restarts (dist/server.js, on the same data), so its memory is the
+ *   publishes' and not the import's; its first add-1 is timed apart (cold: the segment memo
+ *   is per process); peak RSS (VmHWM) of that one and, reset through /proc/<pid>/clear_refs,
+ *   of the timed rounds.
+ * .debs are synthesized in-process (bench/lib/debs.ts). Prints figures; asserts nothing.
+ *   npx tsx bench/apt-scale.ts     BENCH_SIZES=1000,10000,100000 BENCH_ROUNDS=5 BENCH_REPREPRO_MAX=100000
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { inParallel, waitPublished } from './lib/bench-client';
+import { writeDebs } from './lib/debs';
+import { interleaved, median, pairedReport } from './lib/paired';
+import { startChildServer, type ChildServer } from '../test/helpers/child-server';
+import { createMysqlDatabase } from '../test/helpers/mysql';
+
+const SIZES = (process.env.BENCH_SIZES ?? '1000,10000,100000').split(',').map(Number);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+/** Sizes above this get no reprepro anchor (say so in the output). */
+const REPREPRO_MAX = Number(process.env.BENCH_REPREPRO_MAX ?? 100_000);
+const BATCH = 1000;
+const REPO = 'bench';
+
+const secs = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
+const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
+
+async function postBatch(srv: ChildServer, files: string[]): Promise<void> {
+  const form = new FormData();
+  for (const f of files) form.append('f', await fs.openAsBlob(f), path.basename(f));
+  const r = await fetch(`${srv.url}/addpkg/batch?provider=apt&reponame=${REPO}&dist=stable&wait=0`, { method: 'POST', body: form, headers: { Authorization: `Bearer ${srv.token}` } });
+  const body = await r.text();
+  if (r.status >= 300) throw new Error(`batch upload: ${r.status} ${body.slice(0, 300)}`);
+}
+
+async function postOne(srv: ChildServer, file: string): Promise<void> {
+  const form = new FormData();
+  form.append('f', await fs.openAsBlob(file), path.basename(file));
+  const r = await fetch(`${srv.url}/addpkg?provider=apt&reponame=${REPO}&dist=stable`, { method: 'POST', body: form, headers: { Authorization: `Bearer ${srv.token}` } });
+  const body = await r.text();
+  if (r.status !== 201) throw new Error(`upload: ${r.status} ${body.slice(0, 300)}`);
+}
+
+/** The served InRelease names a Packages.xz (by hash) listing the package. */
+async function servedHas(srv: ChildServer, pkg: string): Promise<boolean> {
+  const base = `${srv.url}/repo/apt/${REPO}/dists/stable`;
+  const inRelease = await (await fetch(`${base}/InRelease`)).text();
+  const m = / ([0-9a-f]{64}) +\d+ main\/binary-amd64\/Packages\.gz\n/.exec(inRelease.slice(inRelease.indexOf('\nSHA256:')));
+  if (!m || !inRelease.includes('-----BEGIN PGP SIGNATURE-----')) return false;
+  const gz = Buffer.from(await (await fetch(`${base}/main/binary-amd64/by-hash/SHA256/${m[1]}`)).arrayBuffer());
+  return new RegExp(`^Package: ${pkg}$`, 'm').test(zlib.gunzipSync(gz).toString());
+}
+
+interface Reprepro {
+  add(file: string): void;
+  has(pkg: string): boolean;
+}
+
+function reprepro(dir: string): Reprepro & { fill(files: string[]): number } {
+  const gnupg = path.join(dir, 'gnupg');
+  fs.mkdirSync(gnupg, { mode: 0o700 });
+  const env = { ...process.env, GNUPGHOME: gnupg };
+  execFileSync('gpg', ['--batch', '--quiet', '--passphrase', '', '--quick-gen-key', 'Bench <bench@example.org>', 'ed25519', 'sign', 'never'], { env, stdio: 'pipe' });
+  const fpr = /^fpr:+([0-9A-F]{40}):/m.exec(execFileSync('gpg', ['--with-colons', '--list-secret-keys'], { env, encoding: 'utf8' }))![1];
+  const base = path.join(dir, 'reprepro');
+  fs.mkdirSync(path.join(base, 'conf'), { recursive: true });
+  fs.writeFileSync(
+    path.join(base, 'conf/distributions'),
+    `Origin: bench\nLabel: bench\nCodename: stable\nArchitectures: amd64 arm64\nComponents: main\nDescription: bench\nSignWith: ${fpr}\nDebIndices: Packages Release . .gz .xz\n`,
+  );
+  const run = (args: string[]) => execFileSync('reprepro', ['-b', base, '--silent', ...args], { env, stdio: 'pipe', maxBuffer: 1 << 26 });
+  return {
+    fill(files) {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < files.length; i += 2000) run(['--export=never', 'includedeb', 'stable', ...files.slice(i, i + 2000)]);
+      run(['export', 'stable']);
+      return secs(t0);
+    },
+    add: (file) => void run(['includedeb', 'stable', file]),
+    has(pkg) {
+      const inRelease = fs.readFileSync(path.join(base, 'dists/stable/InRelease'), 'utf8');
+      const packages = fs.readFileSync(path.join(base, 'dists/stable/main/binary-amd64/Packages'), 'utf8');
+      return inRelease.includes('-----BEGIN PGP SIGNATURE-----') && new RegExp(`^Package: ${pkg}$`, 'm').test(packages);
+    },
+  };
+}
+
+const pkgOf = (file: string) => path.basename(file).split('_')[0]!;
+
+async function size(n: number): Promise<string[]> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `bench-apt-scale-${n}-`));
+  const out: string[] = [];
+  const env: Record<string, string> = { DATA_DIR: path.join(dir, 'data'), LOG_LEVEL: 'warn', PUBLISH_SWEEP_SECONDS: '1' };
+  const db = process.env.BENCH_DB === 'mysql' ? await createMysqlDatabase() : null;
+  if (db) env.DATABASE_URL = db.url;
+  let srv: ChildServer | null = null;
+  try {
+    let t0 = process.hrtime.bigint();
+    const bulk = writeDebs(path.join(dir, 'debs'), 'pkg', n);
+    const extra = writeDebs(path.join(dir, 'extra'), 'extra', ROUNDS + 1, 0);
+    out.push(`== ${n} packages (a tenth Architecture: all; amd64 + arm64), synthesized in ${secs(t0).toFixed(0)} s`);
+    srv = await startChildServer(env);
+    t0 = process.hrtime.bigint();
+    const batches: string[][] = [];
+    for (let i = 0; i < bulk.length; i += BATCH) batches.push(bulk.slice(i, i + BATCH));
+    await inParallel(batches, 2, (b) => postBatch(srv!, b));
+    await waitPublished(srv, 'apt', REPO);
+    out.push(`  artifactd fill: POST /addpkg/batch x${batches.length}, published after ${secs(t0).toFixed(0)} s; peak RSS during fill ${(srv.peakRssKb() / 1024).toFixed(0)} MiB`);
+    const rep = n <= REPREPRO_MAX ? reprepro(dir) : null;
+    if (rep) out.push(`  reprepro fill: includedeb --export=never in batches of 2000 + export: ${rep.fill(bulk).toFixed(0)} s`);
+    else out.push(`  reprepro: skipped above BENCH_REPREPRO_MAX=${REPREPRO_MAX}`);
+    // A fresh process on the same data: its memory is the publishes', not the import's, and
+    // its first publish compresses every segment again (the memo is per process).
+    await srv.stop();
+    srv = await startChildServer(env, undefined, { compiled: true });
+    const s = srv;
+    t0 = process.hrtime.bigint();
+    await postOne(s, extra[ROUNDS]!);
+    let ok = await servedHas(s, pkgOf(extra[ROUNDS]!));
+    out.push(`  artifactd restarted (dist/server.js); first add 1 (cold: every segment compressed): ${(ms(t0) / 1000).toFixed(1)} s, peak RSS ${(s.peakRssKb() / 1024).toFixed(0)} MiB`);
+    // Peak RSS of the timed publishes only: "5" resets VmHWM (proc(5), /proc/pid/clear_refs).
+    fs.writeFileSync(`/proc/${s.pid}/clear_refs`, '5');
+    const a = async (i: number) => {
+      const t = process.hrtime.bigint();
+      await postOne(s, extra[i]!);
+      const d = ms(t);
+      ok &&= await servedHas(s, pkgOf(extra[i]!));
+      return d;
+    };
+    const b = async (i: number) => {
+      const t = process.hrtime.bigint();
+      rep!.add(extra[i]!);
+      const d = ms(t);
+      ok &&= rep!.has(pkgOf(extra[i]!));
+      return d;
+    };
+    if (rep) {
+      const p = await interleaved(ROUNDS, a, b);
+      out.push(`  add 1 .deb: artifactd (HTTP upload -> 201, new signed InRelease) vs reprepro includedeb (signed):`, ...pairedReport(p, 'artifactd', 'reprepro'));
+      out.push(`  median reprepro/artifactd: ${median(p.ratios).toFixed(1)}x${ok ? '' : '  (A CHECK FAILED: the index did not list the new package!)'}`);
+    } else {
+      const xs: number[] = [];
+      for (let i = 0; i < ROUNDS; i++) xs.push(await a(i));
+      out.push(`  add 1 .deb: artifactd median ${median(xs).toFixed(0)} ms [${xs.map((x) => x.toFixed(0)).join(', ')}]${ok ? '' : '  (CHECK FAILED)'}`);
+    }
+    out.push(`  server peak RSS during the timed publishes: ${(srv.peakRssKb() / 1024).toFixed(0)} MiB`);
+    return out;
+  } finally {
+    await srv?.stop();
+    await db?.drop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main() {
+  execFileSync(process.execPath, [path.join(__dirname, '../scripts/build.mjs'), '--if-stale'], { stdio: 'inherit' });
+  console.log(`apt add-1 at scale: sizes ${SIZES.join(', ')}; ${ROUNDS} interleaved rounds; db ${process.env.BENCH_DB === 'mysql' ? 'mysql' : 'sqlite'}; load ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} CPUs`);
+  for (const n of SIZES) for (const line of await size(n)) console.log(line);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

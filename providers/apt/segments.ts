@@ -1,0 +1,191 @@
+/**
+ * Compressing a large Packages file in segments, so a publish after one upload recompresses
+ * one segment instead of the whole file (docs/formats/apt.md#segmented-compression).
+ *
+ * The sorted stanzas are cut before every package name whose hash is 0 modulo `perSegment`:
+ * the cut points depend only on the names, so adding or removing one package changes the
+ * segment holding it (or splits/joins two) and leaves every other segment byte-identical.
+ * Each segment is compressed on its own and memoized by the sha256 of its plain bytes, then
+ * the parts are assembled into ONE gzip member and ONE xz stream:
+ * - apt's xz reader stops at the end of the first stream (apt-pkg/contrib/fileutl.cc calls
+ *   lzma_auto_decoder without LZMA_CONCATENATED), so concatenated xz streams would silently
+ *   drop every segment but the first. A stream of several blocks is what `xz -T0` writes.
+ * - gzip: raw deflate ending in a sync flush (byte aligned, no final block) per segment,
+ *   concatenated as one deflate stream (pigz --independent does the same), one CRC32 over
+ *   the whole plain text: a single member every gzip reader handles.
+ * Compression is deterministic, so a cache miss only costs time: the assembled bytes are
+ * the same in every process and after restarts.
+ */
+import crypto from 'node:crypto';
+import zlib from 'node:zlib';
+import lzma from 'lzma-native';
+
+/** One segment compressed: its deflate part, its xz block and that block's index record. */
+interface SegmentParts {
+  deflate: Buffer;
+  xzBlock: Buffer;
+  xzUnpadded: number;
+  size: number;
+  /** Stream Flags of the xz stream the block came from (the same for every segment). */
+  xzFlags: Buffer;
+}
+
+/**
+ * Where segments start in a sorted list of stanzas' package names: before a name (never
+ * between two versions of one package) whose hash is 0 modulo `perSegment`, so a segment
+ * holds `perSegment` package names on average.
+ */
+export function segmentStarts(names: readonly string[], perSegment: number): number[] {
+  const starts = names.length ? [0] : [];
+  for (let i = 1; i < names.length; i++) {
+    if (names[i] !== names[i - 1] && fnv1a(names[i]!) % perSegment === 0) starts.push(i);
+  }
+  return starts;
+}
+
+/** FNV-1a (32 bit) over the name's UTF-16 code units: cheap, and the same in every process. */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+const cache = new Map<string, SegmentParts>();
+let cachedBytes = 0;
+/** Bound of the per-process memo: about six 100,000-package Packages files' worth of parts. */
+export const SEGMENT_CACHE_MAX = 128 << 20;
+
+/**
+ * Compressions run a few at a time, not one per segment at once: each xz encoder reserves
+ * tens of MiB, and a cold build of a 100,000-package file has hundreds of segments.
+ */
+const MAX_PARALLEL = 2;
+let running = 0;
+const waiting: (() => void)[] = [];
+async function limited<T>(job: () => Promise<T>): Promise<T> {
+  while (running >= MAX_PARALLEL) await new Promise<void>((r) => waiting.push(r));
+  running++;
+  try {
+    return await job();
+  } finally {
+    running--;
+    waiting.shift()?.();
+  }
+}
+
+function deflateSync(plain: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    zlib.deflateRaw(plain, { level: 9, finishFlush: zlib.constants.Z_SYNC_FLUSH }, (err, out) => (err ? reject(err) : resolve(out))),
+  );
+}
+
+function xzStream(plain: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    lzma.compress(plain, { preset: 6 }, (result: Buffer, err?: Error) => (err ? reject(err) : resolve(Buffer.from(result))));
+  });
+}
+
+/** Reads one xz varint (7 bits a byte, least significant first). */
+function readVarint(buf: Buffer, at: number): [number, number] {
+  let value = 0;
+  let shift = 1;
+  for (let i = at; i < buf.length && i < at + 9; i++) {
+    value += (buf[i]! & 0x7f) * shift;
+    if ((buf[i]! & 0x80) === 0) return [value, i + 1];
+    shift *= 128;
+  }
+  throw new Error('xz: bad varint in index');
+}
+
+function varint(n: number): number[] {
+  const out: number[] = [];
+  while (n >= 0x80) {
+    out.push((n % 0x80) | 0x80);
+    n = Math.floor(n / 0x80);
+  }
+  out.push(n);
+  return out;
+}
+
+/**
+ * The one block of a single-block xz stream (https://tukaani.org/xz/xz-file-format.txt,
+ * sections 2.1 to 4): 12-byte Stream Header, Block (padded to 4 bytes), Index, 12-byte Stream Footer.
+ */
+function splitXz(stream: Buffer): { block: Buffer; unpadded: number; flags: Buffer } {
+  const footer = stream.subarray(stream.length - 12);
+  if (footer.toString('latin1', 10, 12) !== 'YZ') throw new Error('xz: no stream footer');
+  const indexSize = (footer.readUInt32LE(4) + 1) * 4;
+  const indexStart = stream.length - 12 - indexSize;
+  if (stream[indexStart] !== 0) throw new Error('xz: no index');
+  const [records, at] = readVarint(stream, indexStart + 1);
+  if (records !== 1) throw new Error(`xz: ${records} blocks in a segment, expected 1`);
+  const [unpadded] = readVarint(stream, at);
+  const block = stream.subarray(12, indexStart);
+  if (block.length !== Math.ceil(unpadded / 4) * 4) throw new Error('xz: block size does not match its index record');
+  return { block, unpadded, flags: Buffer.from(stream.subarray(6, 8)) };
+}
+
+async function partsOf(plain: Buffer): Promise<SegmentParts> {
+  const key = crypto.createHash('sha256').update(plain).digest('hex');
+  const hit = cache.get(key);
+  if (hit) {
+    cache.delete(key); // most recently used last
+    cache.set(key, hit);
+    return hit;
+  }
+  const [deflate, xz] = await limited(() => Promise.all([deflateSync(plain), xzStream(plain)]));
+  const { block, unpadded, flags } = splitXz(xz);
+  const parts: SegmentParts = { deflate, xzBlock: Buffer.from(block), xzUnpadded: unpadded, size: plain.length, xzFlags: flags };
+  if (!cache.has(key)) {
+    cache.set(key, parts);
+    cachedBytes += deflate.length + block.length;
+  }
+  for (const [k, v] of cache) {
+    if (cachedBytes <= SEGMENT_CACHE_MAX) break;
+    cache.delete(k);
+    cachedBytes -= v.deflate.length + v.xzBlock.length;
+  }
+  return parts;
+}
+
+/** Empties the memo (tests: a cold process must produce the same bytes as a warm one). */
+export function forgetSegments(): void {
+  cache.clear();
+  cachedBytes = 0;
+}
+
+/** gzip header as zlib writes it at level 9 with no name and mtime 0 (RFC 1952 §2.3): XFL 2, OS 3 (Unix). */
+const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 3]);
+/** An empty final fixed-Huffman block: BFINAL=1, BTYPE=01, end-of-block (RFC 1951 §3.2.6). */
+const DEFLATE_END = Buffer.from([0x03, 0x00]);
+const XZ_MAGIC = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n >>> 0);
+  return b;
+}
+
+/** Packages.gz and Packages.xz of the concatenation of `segments` (each a run of whole stanzas). */
+export async function compressSegments(segments: Buffer[]): Promise<{ gz: Buffer; xz: Buffer }> {
+  const parts = await Promise.all(segments.map((s) => partsOf(s)));
+  let crc = 0;
+  let total = 0;
+  for (const s of segments) {
+    crc = zlib.crc32(s, crc);
+    total += s.length;
+  }
+  const gz = Buffer.concat([GZIP_HEADER, ...parts.map((p) => p.deflate), DEFLATE_END, u32(crc), u32(total % 2 ** 32)]);
+
+  const flags = parts[0]!.xzFlags;
+  const header = Buffer.concat([XZ_MAGIC, flags, u32(zlib.crc32(flags))]);
+  const records: number[] = [0, ...varint(parts.length)];
+  for (const p of parts) records.push(...varint(p.xzUnpadded), ...varint(p.size));
+  while (records.length % 4) records.push(0);
+  const indexBody = Buffer.from(records);
+  const index = Buffer.concat([indexBody, u32(zlib.crc32(indexBody))]);
+  const footerBody = Buffer.concat([u32(index.length / 4 - 1), flags]);
+  const footer = Buffer.concat([u32(zlib.crc32(footerBody)), footerBody, Buffer.from('YZ', 'latin1')]);
+  const xz = Buffer.concat([header, ...parts.map((p) => p.xzBlock), index, footer]);
+  return { gz, xz };
+}
