@@ -3,46 +3,15 @@
  * runs them the same way: nginx (one worker, like one node process; sendfile on, access log
  * off) serving a directory on loopback, and wrk (every answer must be 2xx).
  */
-import { execFile, spawn } from 'node:child_process';
-import fs from 'node:fs';
+import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { freePort } from '../../test/helpers/child-server';
+import { startNginxWith, type Nginx } from '../../test/helpers/nginx';
 
-export interface Nginx {
-  url: string;
-  stop(): Promise<void>;
-}
+export type { Nginx };
 
 /** nginx serving `root` on 127.0.0.1; its config, pid and temp files live under `dir`. */
-export async function startNginx(root: string, dir: string): Promise<Nginx> {
-  const port = await freePort();
-  const prefix = path.join(dir, 'nginx');
-  fs.mkdirSync(path.join(prefix, 'tmp'), { recursive: true });
-  const temps = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${prefix}/tmp/${t};`).join(' ');
-  const conf = path.join(prefix, 'nginx.conf');
-  // As root, workers would run as nobody and could not read a temp directory's files.
-  fs.writeFileSync(
-    conf,
-    `daemon off; worker_processes 1; ${process.getuid?.() === 0 ? 'user root;' : ''} pid ${prefix}/nginx.pid; error_log ${prefix}/error.log;
-events { worker_connections 1024; }
-http { access_log off; ${temps} sendfile on; tcp_nopush on; keepalive_requests 1000000; default_type application/octet-stream;
-  server { listen 127.0.0.1:${port}; root ${root}; } }
-`,
-  );
-  const child = spawn('nginx', ['-p', prefix, '-c', conf], { stdio: 'ignore' });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    if (await fetch(`${url}/`).then(() => true, () => false)) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return {
-    url,
-    async stop() {
-      child.kill('SIGQUIT');
-      await exited;
-    },
-  };
+export function startNginx(root: string, dir: string): Promise<Nginx> {
+  return startNginxWith(path.join(dir, 'nginx'), () => `root ${root};`);
 }
 
 export interface WrkOptions {
