@@ -22,6 +22,7 @@ import zlib from 'node:zlib';
 import { inParallel, waitPublished } from './lib/bench-client';
 import { writeDebs } from './lib/debs';
 import { interleaved, median, pairedReport } from './lib/paired';
+import { repreproRepo } from './lib/reprepro';
 import { startChildServer, type ChildServer } from '../test/helpers/child-server';
 import { createMysqlDatabase } from '../test/helpers/mysql';
 
@@ -67,18 +68,7 @@ interface Reprepro {
 }
 
 function reprepro(dir: string): Reprepro & { fill(files: string[]): number } {
-  const gnupg = path.join(dir, 'gnupg');
-  fs.mkdirSync(gnupg, { mode: 0o700 });
-  const env = { ...process.env, GNUPGHOME: gnupg };
-  execFileSync('gpg', ['--batch', '--quiet', '--passphrase', '', '--quick-gen-key', 'Bench <bench@example.org>', 'ed25519', 'sign', 'never'], { env, stdio: 'pipe' });
-  const fpr = /^fpr:+([0-9A-F]{40}):/m.exec(execFileSync('gpg', ['--with-colons', '--list-secret-keys'], { env, encoding: 'utf8' }))![1];
-  const base = path.join(dir, 'reprepro');
-  fs.mkdirSync(path.join(base, 'conf'), { recursive: true });
-  fs.writeFileSync(
-    path.join(base, 'conf/distributions'),
-    `Origin: bench\nLabel: bench\nCodename: stable\nArchitectures: amd64 arm64\nComponents: main\nDescription: bench\nSignWith: ${fpr}\nDebIndices: Packages Release . .gz .xz\n`,
-  );
-  const run = (args: string[]) => execFileSync('reprepro', ['-b', base, '--silent', ...args], { env, stdio: 'pipe', maxBuffer: 1 << 26 });
+  const { base, run } = repreproRepo(dir);
   return {
     fill(files) {
       const t0 = process.hrtime.bigint();

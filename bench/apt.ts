@@ -24,6 +24,7 @@ import lzma from 'lzma-native';
 import { buildAptIndex, packagesFile, xzSettings } from '../providers/apt/index-builder';
 import type { EntryRow, PublishContext, RepoInfo, RepoSigner } from '../src/core/provider';
 import { inParallel, postPackage, publishLines, uploadRetries, waitPublished, type PublishLine } from './lib/bench-client';
+import { repreproRepo } from './lib/reprepro';
 import { startChildServer, type ChildServer } from '../test/helpers/child-server';
 import { createMysqlDatabase } from '../test/helpers/mysql';
 import { synthDeb } from '../test/integration/apt-tools';
@@ -87,18 +88,8 @@ async function serverRun(dir: string, bulk: string[], extra: string[]): Promise<
 }
 
 function repreproRun(dir: string, bulk: string[], extra: string[]): { fill: string; latencies: number[]; ok: boolean; xzSize: number } {
-  const gnupg = path.join(dir, 'gnupg');
-  fs.mkdirSync(gnupg, { mode: 0o700 });
-  const env = { ...process.env, GNUPGHOME: gnupg };
-  execFileSync('gpg', ['--batch', '--quiet', '--passphrase', '', '--quick-gen-key', 'Bench <bench@example.org>', 'ed25519', 'sign', 'never'], { env, stdio: 'pipe' });
-  const fpr = /^fpr:+([0-9A-F]{40}):/m.exec(execFileSync('gpg', ['--with-colons', '--list-secret-keys'], { env, encoding: 'utf8' }))![1];
-  const base = path.join(dir, 'reprepro');
-  fs.mkdirSync(path.join(base, 'conf'), { recursive: true });
-  fs.writeFileSync(
-    path.join(base, 'conf/distributions'),
-    `Origin: bench\nLabel: bench\nCodename: stable\nArchitectures: amd64 arm64\nComponents: main\nDescription: bench\nSignWith: ${fpr}\nDebIndices: Packages Release . .gz .xz\n`,
-  );
-  const reprepro = (files: string[]) => execFileSync('reprepro', ['-b', base, '--silent', 'includedeb', 'stable', ...files], { env, stdio: 'pipe' });
+  const { base, run } = repreproRepo(dir);
+  const reprepro = (files: string[]) => run(['includedeb', 'stable', ...files]);
   let t0 = process.hrtime.bigint();
   for (let i = 0; i < bulk.length; i += 1000) reprepro(bulk.slice(i, i + 1000));
   const fill = `includedeb of ${bulk.length} in batches of 1000: ${(ms(t0) / 1000).toFixed(1)} s`;
