@@ -63,7 +63,18 @@ export function createDataSource(databaseUrl: string): DataSource {
       database: decodeURIComponent(u.pathname.replace(/^\//, '')) || undefined,
       // pg.Pool: dead sockets are dropped from the pool on their 'error' event and re-dialed
       // on demand; TCP keepalive stops idle connections being cut silently by middleboxes.
-      extra: { keepAlive: true, keepAliveInitialDelayMillis: 10_000 },
+      extra: {
+        keepAlive: true,
+        keepAliveInitialDelayMillis: 10_000,
+        // pg-pool listens for a client's 'error' only while it is idle and TypeORM only while
+        // a query runner holds it; a server-side termination (pg_terminate_backend, DROP
+        // DATABASE ... FORCE, a restart) can reach a client between those windows, e.g. while
+        // the pool ends it, and an 'error' with no listener ends the process. This listener
+        // stays for the client's whole life; the pool still drops the dead client as before.
+        onConnect: (client: { on(event: 'error', fn: (e: Error) => void): void }) => {
+          client.on('error', () => undefined);
+        },
+      },
       poolSize: 20,
       applicationName: 'artifactd',
     });

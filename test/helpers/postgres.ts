@@ -7,6 +7,9 @@ export const POSTGRES_ROOT_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://po
 /** `fn` on one short-lived connection to the maintenance database. */
 export async function withPostgresAdmin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const c = new pg.Client({ connectionString: POSTGRES_ROOT_URL });
+  // A maintenance connection can itself be terminated (another file's DROP ... FORCE does not
+  // touch it, a PostgreSQL restart would): never an uncaught 'error'.
+  c.on('error', () => undefined);
   await c.connect();
   try {
     return await fn(c);
