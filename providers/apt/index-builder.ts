@@ -225,9 +225,21 @@ export async function buildAptIndex(ctx: PublishContext): Promise<IndexFile[]> {
       const dir = `${comp}/binary-${arch}`;
       const segments = segmentStarts(fileRows.map((r) => r.name), perSegment).map((start, i, starts) => packagesFile(fileRows.slice(start, starts[i + 1] ?? fileRows.length)));
       const size = segments.reduce((n, b) => n + b.length, 0);
-      if (size <= segmentAbove) {
+      if (size <= segmentAbove && segments.length <= 1) {
         // Small: compressed whole, and the plain Packages published too (as dpkg-scanpackages users expect).
-        small.push({ dir, plain: Buffer.concat(segments, size), at: perDir.push([]) - 1 });
+        small.push({ dir, plain: segments[0] ?? Buffer.alloc(0), at: perDir.push([]) - 1 });
+        continue;
+      }
+      if (size <= segmentAbove) {
+        // Small but of several segments (about SEGMENT_PACKAGES names or more): still compressed
+        // per segment, so an upload recompresses one segment instead of the whole file (at 1,000
+        // packages that is what makes add-1 cheaper than reprepro's); the plain file is published too.
+        const { gz, xz } = await compressSegments(segments);
+        perDir.push([
+          { path: `${dir}/Packages`, data: Buffer.concat(segments, size), contentType: 'text/plain; charset=utf-8' },
+          { path: `${dir}/Packages.gz`, data: gz, contentType: 'application/gzip' },
+          { path: `${dir}/Packages.xz`, data: xz, contentType: 'application/x-xz' },
+        ]);
         continue;
       }
       // Large: one file at a time (bounded memory), recompressing only segments not seen

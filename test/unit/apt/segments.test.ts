@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { buildAptIndex } from '../../../providers/apt/index-builder';
@@ -88,11 +89,33 @@ test('segmented files are the same bytes whether built from a warm or a cold cac
   assert.match(execFileSync('xz', ['-dc'], { input: plus }).toString(), /^Package: pkg0200a$/m);
 });
 
-test('small Packages stay as before: plain published, compressed whole', async () => {
+test('a small Packages of one segment is published plain and compressed whole', async () => {
   const rows = names(50).map((n, i) => row(i + 1, n));
-  const files = await build(rows, { arches: ['amd64'] });
+  const files = await build(rows, { arches: ['amd64'], segmentPackages: 1_000_000 });
   const plain = get(files, 'dists/stable/main/binary-amd64/Packages')!;
   assert.equal(plain.toString(), rows.map((r) => r.entry + '\n').join(''));
   assert.ok(zlib.gzipSync(plain, { level: 9 }).equals(get(files, 'dists/stable/main/binary-amd64/Packages.gz')!));
   assert.ok(execFileSync('xz', ['-dc'], { input: get(files, 'dists/stable/main/binary-amd64/Packages.xz')! }).equals(plain));
+});
+
+test('a small Packages of several segments is published plain and compressed per segment', async () => {
+  const rows = names(300).map((n, i) => row(i + 1, n));
+  const settings = { arches: ['amd64'], segmentPackages: 20 };
+  const files = await build(rows, settings);
+  const base = 'dists/stable/main/binary-amd64';
+  const plain = get(files, `${base}/Packages`)!;
+  assert.equal(plain.toString(), rows.map((r) => r.entry + '\n').join(''), 'the plain file is published below the threshold');
+  const gz = get(files, `${base}/Packages.gz`)!;
+  const xz = get(files, `${base}/Packages.xz`)!;
+  assert.ok(!zlib.gzipSync(plain, { level: 9 }).equals(gz), 'not the whole-file gzip');
+  assert.ok(execFileSync('gzip', ['-dc'], { input: gz }).equals(plain));
+  assert.ok(execFileSync('xz', ['-dc'], { input: xz }).equals(plain));
+  const xzFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'apt-seg-')), 'Packages.xz');
+  fs.writeFileSync(xzFile, xz); // xz --list reads files only
+  const totals = execFileSync('xz', ['--robot', '--list', xzFile]).toString().split('\n').find((l) => l.startsWith('totals'))!.split('\t');
+  assert.ok(Number(totals[2]) > 1, `one xz block per segment (${totals[2]})`);
+  fs.rmSync(path.dirname(xzFile), { recursive: true, force: true });
+  // A cold process builds the same bytes.
+  forgetSegments();
+  assert.ok(get(await build(rows.map((r) => ({ ...r })), settings), `${base}/Packages.xz`)!.equals(xz));
 });
