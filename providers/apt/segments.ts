@@ -30,25 +30,8 @@ interface SegmentParts {
   xzFlags: Buffer;
 }
 
-/**
- * Where segments start in a sorted list of stanzas' package names: before a name (never
- * between two versions of one package) whose hash is 0 modulo `perSegment`, so a segment
- * holds `perSegment` package names on average.
- */
-export function segmentStarts(names: readonly string[], perSegment: number): number[] {
-  const starts = names.length ? [0] : [];
-  for (let i = 1; i < names.length; i++) {
-    if (names[i] !== names[i - 1] && fnv1a(names[i]!) % perSegment === 0) starts.push(i);
-  }
-  return starts;
-}
-
-/** FNV-1a (32 bit) over the name's UTF-16 code units: cheap, and the same in every process. */
-function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
-  return h;
-}
+/** Cut points (before names whose hash is 0 modulo the segment size): shared with the other formats' segmented gzip. */
+export { segmentStarts } from '../../src/util/segmented-gzip';
 
 const cache = new Map<string, SegmentParts>();
 let cachedBytes = 0;

@@ -5,16 +5,21 @@
  * `.sig` over the exact bytes. `any` packages are merged into every architecture's db, and
  * only the newest version (pacman's vercmp) of each name is listed.
  */
-import { promisify } from 'node:util';
-import zlib from 'node:zlib';
 import type { EntryRow, IndexFile, PublishContext } from '../../src/core/provider';
 import { decodeEntry } from './entry';
+import { cutSegments, gzipSegments, segmentStarts } from '../../src/util/segmented-gzip';
 import { writeTar, type TarItem } from '../../src/util/tar-writer';
 import { vercmp } from './vercmp';
 
 export const ANY_ARCH = 'any';
 
-const gzip = promisify(zlib.gzip);
+/**
+ * Packages per compressed segment of the db and files archives, on average
+ * (docs/formats/pacman.md#segmented-compression): an upload recompresses one segment.
+ */
+export const SEGMENT_PACKAGES = 128;
+/** The end of a tar archive: two zero blocks (POSIX ustar), once, after the last segment. */
+const END_OF_ARCHIVE = Buffer.alloc(1024);
 
 /** Newest version per package name; equal versions: the latest upload wins. */
 export function newestPerName(rows: EntryRow[]): EntryRow[] {
@@ -32,31 +37,36 @@ export function newestPerName(rows: EntryRow[]): EntryRow[] {
   return [...best.values()];
 }
 
-/** The db and files archives (gzip), deterministic for the same rows: mtimes are the upload times. */
-export async function buildDatabases(rows: EntryRow[]): Promise<{ db: Buffer; files: Buffer }> {
+/**
+ * The db and files archives (gzip), deterministic for the same rows: mtimes are the upload times.
+ * Each is one tar (entries sorted by `<name>-<version>`) cut into segments of whole packages,
+ * deflated per segment and assembled into one gzip member (src/util/segmented-gzip.ts): the
+ * same plain tar as one writeTar of every entry, recompressed only where it changed.
+ */
+export async function buildDatabases(rows: EntryRow[], perSegment = SEGMENT_PACKAGES): Promise<{ db: Buffer; files: Buffer }> {
   const chosen = newestPerName(rows)
     .map((row) => {
       const dir = `${row.name}-${row.version}`;
       return { row, dir, key: Buffer.from(dir), entry: decodeEntry(row.entry) };
     })
     .sort((a, b) => Buffer.compare(a.key, b.key));
-  const dbFiles: TarItem[] = [];
-  const filesFiles: TarItem[] = [];
-  for (const { row, dir, entry } of chosen) {
-    // Whole seconds: tar stores seconds, and the same rows must give the same bytes.
-    const mtime = new Date(Math.floor(row.createdAt.getTime() / 1000) * 1000);
-    const desc = Buffer.from(entry.desc, 'utf8');
-    dbFiles.push({ name: `${dir}/`, mtime }, { name: `${dir}/desc`, data: desc, mtime });
-    filesFiles.push(
-      { name: `${dir}/`, mtime },
-      { name: `${dir}/desc`, data: desc, mtime },
-      { name: `${dir}/files`, data: Buffer.from(entry.files, 'utf8'), mtime },
-    );
-  }
+  const starts = segmentStarts(chosen.map((c) => c.row.name), perSegment);
+  const items = (withFiles: boolean) => (run: typeof chosen): Buffer => {
+    const out: TarItem[] = [];
+    for (const { row, dir, entry } of run) {
+      // Whole seconds: tar stores seconds, and the same rows must give the same bytes.
+      const mtime = new Date(Math.floor(row.createdAt.getTime() / 1000) * 1000);
+      out.push({ name: `${dir}/`, mtime }, { name: `${dir}/desc`, data: Buffer.from(entry.desc, 'utf8'), mtime });
+      if (withFiles) out.push({ name: `${dir}/files`, data: Buffer.from(entry.files, 'utf8'), mtime });
+    }
+    return writeTar(out, { endOfArchive: false });
+  };
   // Level 6 (bsdtar's default, what repo-add produces): level 9 costs ~6x the time for ~10% smaller files.
-  // zlib's asynchronous gzip gives the same bytes as gzipDeterministic (mtime 0, no name), runs
-  // on the thread pool, both archives at once: at 10,000 packages it is most of the build.
-  const [db, files] = await Promise.all([gzip(writeTar(dbFiles), { level: 6 }), gzip(writeTar(filesFiles), { level: 6 })]);
+  // Segments deflate on the thread pool, both archives at once.
+  const [db, files] = await Promise.all([
+    gzipSegments([...cutSegments(chosen, starts, items(false)), END_OF_ARCHIVE], 6),
+    gzipSegments([...cutSegments(chosen, starts, items(true)), END_OF_ARCHIVE], 6),
+  ]);
   return { db, files };
 }
 

@@ -1,0 +1,102 @@
+/**
+ * One gzip member assembled from separately compressed segments, so an index that changes in
+ * one place recompresses one segment instead of the whole file (issue 19). Used by formats
+ * whose clients read plain gzip (pacman's db through libarchive); apt's Packages does the same
+ * with xz too (providers/apt/segments.ts).
+ *
+ * Each segment is deflated raw and ended with a sync flush (an empty stored block: byte
+ * aligned, no final block, RFC 1951 §3.2.4), so the parts concatenate into ONE deflate stream
+ * (what pigz --independent writes); then an empty final block and one trailer with the CRC32
+ * and length of the whole plain text (RFC 1952 §2.3.1). That is an ordinary single-member gzip
+ * file for every reader. Segment parts are memoized by the sha256 of their plain bytes (and the
+ * level); compression is deterministic, so a cold process assembles the same bytes as a warm one.
+ */
+import crypto from 'node:crypto';
+import zlib from 'node:zlib';
+
+/**
+ * Where segments start in a list of names sorted the way the file is: before a name (never
+ * between two entries of one name) whose FNV-1a hash is 0 modulo `perSegment`, so cut points
+ * depend on the names only and one added or removed name changes one segment (or splits or
+ * joins two), never shifts the others. A segment holds `perSegment` names on average.
+ */
+export function segmentStarts(names: readonly string[], perSegment: number): number[] {
+  const starts = names.length ? [0] : [];
+  for (let i = 1; i < names.length; i++) {
+    if (names[i] !== names[i - 1] && fnv1a(names[i]!) % perSegment === 0) starts.push(i);
+  }
+  return starts;
+}
+
+/** FNV-1a (32 bit) over the name's UTF-16 code units: cheap, and the same in every process. */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+/** `items` cut at `starts` (segmentStarts), each run given to `render`. */
+export function cutSegments<T>(items: readonly T[], starts: readonly number[], render: (run: T[]) => Buffer): Buffer[] {
+  return starts.map((start, i) => render(items.slice(start, starts[i + 1] ?? items.length)));
+}
+
+const memo = new Map<string, Buffer>();
+let memoBytes = 0;
+/** Bound of the per-process memo of deflated segments. */
+export const GZIP_SEGMENT_MEMO_MAX = 64 << 20;
+
+function deflateSegment(plain: Buffer, level: number): Promise<Buffer> {
+  const key = `${level}:${crypto.createHash('sha256').update(plain).digest('hex')}`;
+  const hit = memo.get(key);
+  if (hit) {
+    memo.delete(key); // most recently used last
+    memo.set(key, hit);
+    return Promise.resolve(hit);
+  }
+  return new Promise((resolve, reject) =>
+    zlib.deflateRaw(plain, { level, finishFlush: zlib.constants.Z_SYNC_FLUSH }, (err, out) => {
+      if (err) return reject(err);
+      if (!memo.has(key)) {
+        memo.set(key, out);
+        memoBytes += out.length;
+      }
+      for (const [k, v] of memo) {
+        if (memoBytes <= GZIP_SEGMENT_MEMO_MAX) break;
+        memo.delete(k);
+        memoBytes -= v.length;
+      }
+      resolve(out);
+    }),
+  );
+}
+
+/** Empties the memo (tests: a cold process must produce the same bytes as a warm one). */
+export function forgetGzipSegments(): void {
+  memo.clear();
+  memoBytes = 0;
+}
+
+/** An empty final fixed-Huffman block: BFINAL=1, BTYPE=01, end-of-block (RFC 1951 §3.2.6). */
+const DEFLATE_END = Buffer.from([0x03, 0x00]);
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n >>> 0);
+  return b;
+}
+
+/**
+ * The gzip member of the concatenation of `segments`. Header as zlib writes it with no name and
+ * mtime 0: XFL 2 at level 9, 4 at level 1, else 0 (RFC 1952 §2.3.1), OS 3 (Unix).
+ */
+export async function gzipSegments(segments: readonly Buffer[], level: number): Promise<Buffer> {
+  const parts = await Promise.all(segments.map((s) => deflateSegment(s, level)));
+  let crc = 0;
+  let total = 0;
+  for (const s of segments) {
+    crc = zlib.crc32(s, crc);
+    total += s.length;
+  }
+  const header = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, level === 9 ? 2 : level === 1 ? 4 : 0, 3]);
+  return Buffer.concat([header, ...parts, DEFLATE_END, u32(crc), u32(total % 2 ** 32)]);
+}
