@@ -34,8 +34,9 @@ export const pypiProvider: Provider = {
     const data = pkg.indexData as PypiIndexData;
     return { entry: renderEntry({ filename: pkg.filename, sha256: pkg.hashes.sha256, size: pkg.size, requiresPython: data.requiresPython, metadataSha256: data.metadataSha256 }) };
   },
-  // A file changes its project's page and, when a project appears or disappears, the project list.
-  scopesFor: async (partition) => [projectScope(partition), ROOT_SCOPE],
+  // A file changes its project's page; the project list only changes when a project appears or disappears.
+  scopesFor: async (partition) => [projectScope(partition)],
+  listingScopes: async () => [ROOT_SCOPE],
   buildIndex,
   compareVersions: compareVersionStrings,
   normalizeName,

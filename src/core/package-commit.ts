@@ -15,6 +15,7 @@ import type { Events } from './events';
 import type { ParsedPackage, Provider, RepoInfo, UploadedFile } from './provider';
 import { type Publisher, SeqTargets } from './publisher';
 import { hashColumns } from './digests';
+import { listingsToBump, lockScopes, partitionsWithFiles } from './listing-scopes';
 
 /** A validated upload whose blob is stored, waiting for its row (PackageService.prepare). */
 export interface PreparedUpload {
@@ -25,6 +26,8 @@ export interface PreparedUpload {
   entry: string;
   attachments: StoredAttachment[];
   scopes: string[];
+  /** Provider.listingScopes of its partition: bumped only if the partition held no file before. */
+  listingScopes: string[];
 }
 
 export type CommitOutcome = { row: FileRow } | { error: DomainError };
@@ -43,6 +46,14 @@ const slot = (path: string, partition: string) => `${partition}\u0000${path}`;
 export async function insertPrepared(m: EntityManager, repo: RepoInfo, items: PreparedUpload[], publisher: Publisher, events: Events): Promise<{ outcomes: CommitOutcome[]; targets: SeqTargets }> {
   const files = m.getRepository(FileEntity);
   const overwrite = repo.settings.overwrite === true;
+  // Partitions with listing scopes: did each hold a file before? Read under the partitions'
+  // scope locks, taken before any other read (src/core/listing-scopes.ts).
+  const listing = new Map(items.filter((i) => i.listingScopes.length).map((i) => [i.parsed.partition, i.listingScopes]));
+  let heldBefore = new Set<string>();
+  if (listing.size) {
+    await lockScopes(m, repo.id, items.flatMap((i) => i.scopes));
+    heldBefore = await partitionsWithFiles(m, repo.id, [...listing.keys()]);
+  }
   const paths = [...new Set(items.map((i) => i.parsed.path))];
   /** Rows already stored at the new files' paths, then the new files themselves as they are accepted. */
   const atPath = new Map<string, { id?: number; partition: string; sha256: string }[]>();
@@ -114,7 +125,8 @@ export async function insertPrepared(m: EntityManager, repo: RepoInfo, items: Pr
     outcomes[i] = { row };
     inserted.push(row);
   }
-  const scopes = [...new Set(accepted.flatMap((i) => items[i]!.scopes))];
+  const gained = new Set(accepted.map((i) => items[i]!.parsed.partition).filter((p) => !heldBefore.has(p)));
+  const scopes = [...new Set([...accepted.flatMap((i) => items[i]!.scopes), ...listingsToBump(listing, (p) => gained.has(p))])];
   const targets = scopes.length ? await publisher.requestInTx(m, repo.id, scopes) : new SeqTargets();
   // Held until the index scopes above are published, in this transaction: never before, never lost.
   if (inserted.length) await events.emitWhenPublished(m, 'package.published', repo, inserted, targets);

@@ -10,6 +10,7 @@ import { ensureDigests } from './digests';
 import type { Database } from '../db/database';
 import { isUniqueViolation } from '../db/database';
 import { FileEntity, type FileRow } from '../db/entities';
+import { allOf, listingsToBump, lockScopes, partitionsWithFiles, scopesOfPartitions } from './listing-scopes';
 import { fileView, nameKeyOf, type Catalog, type CatalogFile, type StoredFileView } from './catalog';
 import type { BlobStore } from '../storage/blob-store';
 import { blobKey } from '../storage/blob-store';
@@ -118,8 +119,8 @@ export class PackageService {
     for (const a of rendered.attachments) attachments.push(await this.renderer.storeAttachment(a));
 
     const repo = await ensureRepo();
-    const scopes = await provider.scopesFor(parsed.partition, this.publisher.scopeContext(repo));
-    return { provider, repo, file: req.file, parsed, entry: rendered.entry, attachments, scopes };
+    const { scopes, listing } = await scopesOfPartitions(provider, this.publisher.scopeContext(repo), [parsed.partition]);
+    return { provider, repo, file: req.file, parsed, entry: rendered.entry, attachments, scopes, listingScopes: listing.get(parsed.partition) ?? [] };
   }
 
   /**
@@ -132,7 +133,7 @@ export class PackageService {
   async commit(items: PreparedUpload[]): Promise<{ outcomes: CommitOutcome[]; targets: SeqTargets }> {
     if (items.length === 0) return { outcomes: [], targets: new SeqTargets() };
     const { repo } = items[0]!;
-    await this.publisher.ensureScopes(repo.id, [...new Set(items.flatMap((i) => i.scopes))]);
+    await this.publisher.ensureScopes(repo.id, [...new Set(items.flatMap((i) => [...i.scopes, ...i.listingScopes]))]);
     try {
       return await this.db.write((m) => insertPrepared(m, repo, items, this.publisher, this.events));
     } catch (e) {
@@ -179,13 +180,15 @@ export class PackageService {
   /** Delete rows, republish the scopes they were in, wait for it. */
   async deleteFiles(repo: RepoInfo, provider: Provider, rows: CatalogFile[]): Promise<number> {
     if (rows.length === 0) return 0;
-    const ctx = this.publisher.scopeContext(repo);
-    const scopes = [...new Set((await Promise.all([...new Set(rows.map((r) => r.partition))].map((p) => provider.scopesFor(p, ctx)))).flat())];
-    await this.publisher.ensureScopes(repo.id, scopes);
+    const touched = await scopesOfPartitions(provider, this.publisher.scopeContext(repo), rows.map((r) => r.partition));
+    await this.publisher.ensureScopes(repo.id, allOf(touched));
     const targets = await this.db.write(async (m) => {
+      // Listing scopes: under the partitions' scope locks, which partitions this leaves empty (src/core/listing-scopes.ts).
+      if (touched.listing.size) await lockScopes(m, repo.id, touched.scopes);
       await m.getRepository(FileEntity).delete(rows.map((r) => r.id));
       await this.events.emit('package.deleted', repo, rows, undefined, m);
-      return this.publisher.requestInTx(m, repo.id, scopes);
+      const held = touched.listing.size ? await partitionsWithFiles(m, repo.id, [...touched.listing.keys()]) : new Set<string>();
+      return this.publisher.requestInTx(m, repo.id, [...touched.scopes, ...listingsToBump(touched.listing, (p) => !held.has(p))]);
     });
     this.events.wake();
     await this.publisher.ensurePublished(repo, targets);
@@ -205,8 +208,8 @@ export class PackageService {
   async setYanked(repo: RepoInfo, provider: Provider, name: string, version: string, reason: string | null): Promise<number> {
     const rows = await this.catalog.versionFiles(repo, name, version);
     if (rows.length === 0) throw new NotFoundError(`${name} ${version} is not in ${repo.provider}/${repo.name}`);
-    const ctx = this.publisher.scopeContext(repo);
-    const scopes = [...new Set((await Promise.all([...new Set(rows.map((r) => r.partition))].map((p) => provider.scopesFor(p, ctx)))).flat())];
+    // A yank neither adds nor removes a file: listing scopes stay as they are.
+    const { scopes } = await scopesOfPartitions(provider, this.publisher.scopeContext(repo), rows.map((r) => r.partition));
     await this.publisher.ensureScopes(repo.id, scopes);
     const listed = provider.capabilities.yank === 'listed';
     const targets = await this.db.write(async (m) => {

@@ -373,6 +373,13 @@ export interface Provider {
   renderEntry(pkg: StoredPackage, ctx: RenderContext): Promise<RenderedEntry>;
   /** Index scopes a change to a file of this partition must republish. */
   scopesFor(partition: string, ctx: ScopeContext): Promise<string[]>;
+  /**
+   * Index scopes that list which partitions exist, not what they hold (PyPI's project list,
+   * built from `ctx.partitions()`): republished only when a partition gains its first file or
+   * loses its last (src/core/listing-scopes.ts), so a new version of one of 100,000 projects
+   * does not rebuild the list of all of them. Omitted: none.
+   */
+  listingScopes?(partition: string, ctx: ScopeContext): Promise<string[]>;
   /** All index files of one scope. Called under the scope's publish lock. */
   buildIndex(ctx: PublishContext): Promise<IndexFile[]>;
   /** Version order, newest last (`compare(a, b) < 0` when a is older). */

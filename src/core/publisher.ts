@@ -28,6 +28,7 @@ import { sha256Hex } from '../util/hash';
 import { In } from 'typeorm';
 import { RepoEntity } from '../db/entities';
 import { toRepoInfo } from './repo-service';
+import { allOf, scopesOfPartitions } from './listing-scopes';
 import { hostedMemberIds, isEntryMergedVirtual, mergeMemberEntries, virtualsListing } from './virtual-indexes';
 
 /** A virtual repository's scope marked in the same transaction as a member's (src/core/virtual-indexes.ts). */
@@ -428,10 +429,8 @@ export class Publisher {
    * settings (a settings change may add arches), their rows created: what a republish bumps.
    */
   async allScopes(repo: RepoInfo): Promise<string[]> {
-    const provider = getProvider(repo.provider);
     const ctx = this.scopeContext(repo);
-    const wanted = (await Promise.all((await ctx.partitions()).map((p) => provider.scopesFor(p, ctx)))).flat();
-    await this.ensureScopes(repo.id, [...new Set(wanted)]);
+    await this.ensureScopes(repo.id, allOf(await scopesOfPartitions(getProvider(repo.provider), ctx, await ctx.partitions())));
     return (await this.db.manager.getRepository(ScopeEntity).find({ where: { repoId: repo.id }, select: { scope: true } })).map((s) => s.scope).sort();
   }
 

@@ -141,7 +141,9 @@ print(json.dumps({'a': p.a, 'meta': p.meta}))`, { h: html!.data.toString() }));
 test('a project without files publishes nothing; scopes', async () => {
   assert.deepEqual(await pypiProvider.buildIndex(ctx('project/gone', rows)), []);
   await assert.rejects(pypiProvider.buildIndex(ctx('project/Not_Normal', rows)), /unknown index scope/);
-  assert.deepEqual(await pypiProvider.scopesFor('demo-pkg', ctx('root', rows)), ['project/demo-pkg', 'root']);
+  // A file's own scope is its project's page; the project list is a listing scope (bumped only when a project appears or goes).
+  assert.deepEqual(await pypiProvider.scopesFor('demo-pkg', ctx('root', rows)), ['project/demo-pkg']);
+  assert.deepEqual(await pypiProvider.listingScopes!('demo-pkg', ctx('root', rows)), ['root']);
   const emptyRoot = await pypiProvider.buildIndex(ctx('root', []));
   assert.deepEqual(JSON.parse(emptyRoot[1]!.data.toString()).projects, []);
 });

@@ -35,7 +35,8 @@ async function publish(uploads: { file: string; yanked?: string }[]): Promise<vo
       meta: p.meta, size: input.file.size, hashes: input.file.hashes, createdAt: new Date(), yanked: u.yanked ?? null });
   }
   const scopes = new Set<string>();
-  for (const r of rows) for (const s of await pypiProvider.scopesFor(r.partition, { repo: { id: 1, provider: 'pypi', name: 'test', settings: {} }, partitions: async () => [] })) scopes.add(s);
+  const scopeCtx = { repo: { id: 1, provider: 'pypi', name: 'test', settings: {} }, partitions: async () => [] };
+  for (const r of rows) for (const s of [...(await pypiProvider.scopesFor(r.partition, scopeCtx)), ...((await pypiProvider.listingScopes?.(r.partition, scopeCtx)) ?? [])]) scopes.add(s);
   for (const scope of scopes) {
     const ctx: PublishContext = {
       scope, now: new Date(), repo: { id: 1, provider: 'pypi', name: 'test', settings: {} },
