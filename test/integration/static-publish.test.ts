@@ -44,7 +44,44 @@ const bases = () => [
   { name: 's3', url: s3Base },
 ];
 
+/**
+ * Every package is built before the server starts: a build (makepkg, rpmbuild, dpkg-deb,
+ * python) blocks this process, the in-process server's too, and a keep-alive connection that
+ * went idle past its timeout meanwhile is closed under the next request ("fetch failed" in the
+ * test, not a server answer; it happened under load).
+ */
+let fx: ReturnType<typeof fixtures>;
+const deb = (name: string, version: string) =>
+  buildDeb(work, controlText({ Package: name, Version: version, Architecture: 'amd64', Maintainer: 'T <t@example.org>', Description: `${name} test` }), 'gzip');
+const helloBin = '  mkdir -p "$pkgdir/usr/bin"; printf "#!/bin/sh\\necho hi\\n" > "$pkgdir/usr/bin/hello-static"; chmod 755 "$pkgdir/usr/bin/hello-static"';
+function fixtures() {
+  const rpmFillers = path.join(work, 'rpm-fillers');
+  fs.mkdirSync(rpmFillers, { recursive: true });
+  return {
+    hello: deb('hello', '1.0-1'),
+    debFillers: Array.from({ length: 40 }, (_, i) => deb('filler', `1.${i}-1`)),
+    gone: deb('gone', '1.0-1'),
+    secret: [deb('secret', '1.0-1'), deb('secret', '1.1-1')] as const,
+    wheel: makeWheel(work, 'static_demo-1.2-py3-none-any.whl', metadataText('static-demo', '1.2')),
+    wheelFillers: Array.from({ length: 40 }, (_, n) => makeWheel(work, `static_filler-0.${n}-py3-none-any.whl`, metadataText('static-filler', `0.${n}`))),
+    pacman: pacmanSkip
+      ? null
+      : {
+          hello: makepkg({ name: 'hello-static', pkgver: '1.0', arch: 'x86_64', package: helloBin }, work),
+          any: makepkg({ name: 'any-static', pkgver: '2.0', arch: 'any' }, work),
+          fillers: Array.from({ length: 12 }, (_, i) => makepkg({ name: 'filler-static', pkgver: `1.${i}`, arch: 'x86_64' }, work)),
+        },
+    rpm: dnfSkip
+      ? null
+      : {
+          tool: rpmbuild({ name: 'static-tool', version: '1.0', arch: 'noarch', files: { '/usr/share/static-tool/a.txt': 'a\n' } }, work).rpm,
+          fillers: Array.from({ length: 6 }, (_, i) => rpmbuild({ name: 'static-filler', version: `1.${i}`, arch: 'noarch' }, fs.mkdtempSync(path.join(rpmFillers, 'f-'))).rpm),
+        },
+  };
+}
+
 before(async () => {
+  fx = fixtures();
   s3 = await startS3rver();
   // Bucket `repo`, path-style: `http://host/repo/<provider>/<repo>/...` are the server's URL paths,
   // so root-relative links (PyPI pages) resolve. The website configuration makes `<dir>/` answer
@@ -118,15 +155,13 @@ function clean(r: RunResult, what: string): void {
 }
 
 const sha256 = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
-const deb = (name: string, version: string) =>
-  buildDeb(work, controlText({ Package: name, Version: version, Architecture: 'amd64', Maintainer: 'T <t@example.org>', Description: `${name} test` }), 'gzip');
 
 test('apt-get update and download read the static copies (nginx, S3) while uploads publish', async () => {
-  const hello = deb('hello', '1.0-1');
+  const hello = fx.hello;
   await up(hello, { reponame: 'deb', dist: 'stable' });
   await synced();
   const keyring = await bytes(`${srv.url}/repo/apt/deb/keyring.gpg`);
-  const fillers = Array.from({ length: 40 }, (_, i) => deb('filler', `1.${i}-1`));
+  const fillers = fx.debFillers;
   await whilePublishing(
     (i) => (i < fillers.length ? up(fillers[i]!, { reponame: 'deb', dist: 'stable' }) : new Promise((r) => setTimeout(r, 200))),
     async () => {
@@ -149,12 +184,10 @@ test('apt-get update and download read the static copies (nginx, S3) while uploa
 });
 
 test('pip installs from the static simple/ index (nginx directory index, S3 website index document)', async () => {
-  const wheel = makeWheel(work, 'static_demo-1.2-py3-none-any.whl', metadataText('static-demo', '1.2'));
-  await up(wheel, { reponame: 'py', provider: 'pypi' });
+  await up(fx.wheel, { reponame: 'py', provider: 'pypi' });
   await synced();
-  let n = 0;
   await whilePublishing(
-    async () => up(makeWheel(work, `static_filler-0.${n}-py3-none-any.whl`, metadataText('static-filler', `0.${n++}`)), { reponame: 'py', provider: 'pypi' }),
+    (i) => (i < fx.wheelFillers.length ? up(fx.wheelFillers[i]!, { reponame: 'py', provider: 'pypi' }) : new Promise((r) => setTimeout(r, 200))),
     async () => {
       for (const b of bases()) {
         const venv = await makeVenv(path.join(work, `venv-${b.name}`));
@@ -167,13 +200,13 @@ test('pip installs from the static simple/ index (nginx directory index, S3 webs
 });
 
 test('pacman -Sy/-S with SigLevel Required DatabaseRequired from the static copies; any/ packages under $arch', { skip: pacmanSkip }, async () => {
-  const helloBin = '  mkdir -p "$pkgdir/usr/bin"; printf "#!/bin/sh\\necho hi\\n" > "$pkgdir/usr/bin/hello-static"; chmod 755 "$pkgdir/usr/bin/hello-static"';
-  await up(makepkg({ name: 'hello-static', pkgver: '1.0', arch: 'x86_64', package: helloBin }, work), { reponame: 'arch' });
-  await up(makepkg({ name: 'any-static', pkgver: '2.0', arch: 'any' }, work), { reponame: 'arch' });
+  const pkgs = fx.pacman!;
+  await up(pkgs.hello, { reponame: 'arch' });
+  await up(pkgs.any, { reponame: 'arch' });
   const key = await (await fetch(`${srv.url}/repo/pacman/arch/pubkey`)).text();
   const fpr = fingerprintOf(key, work);
   await synced();
-  const fillers = Array.from({ length: 12 }, (_, i) => makepkg({ name: 'filler-static', pkgver: `1.${i}`, arch: 'x86_64' }, work));
+  const fillers = pkgs.fillers;
   await whilePublishing(
     (i) => (i < fillers.length ? up(fillers[i]!, { reponame: 'arch' }) : new Promise((r) => setTimeout(r, 200))),
     async () => {
@@ -193,12 +226,9 @@ test('pacman -Sy/-S with SigLevel Required DatabaseRequired from the static copi
 });
 
 test('dnf makecache and install --downloadonly with repo_gpgcheck from the static copies', { skip: dnfSkip }, async () => {
-  const built = rpmbuild({ name: 'static-tool', version: '1.0', arch: 'noarch', files: { '/usr/share/static-tool/a.txt': 'a\n' } }, work).rpm;
-  await up(built, { reponame: 'el', provider: 'rpm' });
+  await up(fx.rpm!.tool, { reponame: 'el', provider: 'rpm' });
   await synced();
-  const fillerDir = path.join(work, 'rpm-fillers');
-  fs.mkdirSync(fillerDir, { recursive: true });
-  const fillers = Array.from({ length: 6 }, (_, i) => rpmbuild({ name: 'static-filler', version: `1.${i}`, arch: 'noarch' }, fs.mkdtempSync(path.join(fillerDir, 'f-'))).rpm);
+  const fillers = fx.rpm!.fillers;
   await whilePublishing(
     (i) => (i < fillers.length ? up(fillers[i]!, { reponame: 'el', provider: 'rpm' }) : new Promise((r) => setTimeout(r, 200))),
     async () => {
@@ -244,7 +274,7 @@ test('apk: the static APKINDEX verifies with openssl, and every record resolves 
 });
 
 test('a missing or damaged target file is repaired by the next sync; a deleted package leaves only after the retention window', async () => {
-  await up(deb('gone', '1.0-1'), { reponame: 'deb', dist: 'stable' });
+  await up(fx.gone, { reponame: 'deb', dist: 'stable' });
   await synced();
   const pool = fs.readdirSync(path.join(staticDir, 'apt/deb/pool/main/g/gone'));
   assert.equal(pool.length, 1);
@@ -274,7 +304,7 @@ test('a missing or damaged target file is repaired by the next sync; a deleted p
 });
 
 test('a repository made private is withdrawn from the static copies at once, and not published again', async () => {
-  await up(deb('secret', '1.0-1'), { reponame: 'hidden', dist: 'stable' });
+  await up(fx.secret[0], { reponame: 'hidden', dist: 'stable' });
   await synced();
   assert.equal((await fetch(`${nginx.url}/repo/apt/hidden/dists/stable/InRelease`)).status, 200);
   const r = await fetch(`${srv.url}/api/repos/apt/hidden/settings`, { method: 'PATCH', headers: { ...auth(ADMIN_TOKEN), 'Content-Type': 'application/json' }, body: JSON.stringify({ private: true }) });
@@ -282,7 +312,7 @@ test('a repository made private is withdrawn from the static copies at once, and
   await synced();
   assert.equal(fs.existsSync(path.join(staticDir, 'apt/hidden')), false);
   assert.equal((await fetch(`${s3Base}/repo/apt/hidden/dists/stable/InRelease`)).status, 404);
-  await up(deb('secret', '1.1-1'), { reponame: 'hidden', dist: 'stable' });
+  await up(fx.secret[1], { reponame: 'hidden', dist: 'stable' });
   await synced();
   assert.equal(fs.existsSync(path.join(staticDir, 'apt/hidden')), false);
   assert.equal((await fetch(`${nginx.url}/repo/apt/hidden/dists/stable/InRelease`)).status, 404);
