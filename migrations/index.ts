@@ -6,5 +6,6 @@ import { IndexData1764700000000 } from './1764700000000-IndexData';
 import { Sessions1765000000000 } from './1765000000000-Sessions';
 import { Operations1765100000000 } from './1765100000000-Operations';
 import { RepoKinds1765200000000 } from './1765200000000-RepoKinds';
+import { FileRevision1765300000000 } from './1765300000000-FileRevision';
 
-export const migrations = [Initial1763600000000, BinaryCollation1763700000000, FileNameKey1764000000000, IndexData1764700000000, Sessions1765000000000, Operations1765100000000, RepoKinds1765200000000];
+export const migrations = [Initial1763600000000, BinaryCollation1763700000000, FileNameKey1764000000000, IndexData1764700000000, Sessions1765000000000, Operations1765100000000, RepoKinds1765200000000, FileRevision1765300000000];

@@ -1,4 +1,5 @@
 /** Builds every service from the config: the one place where the pieces are wired. */
+import { RunMemo } from './core/run-memo';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import type { Config } from './config/schema';
@@ -103,6 +104,7 @@ export async function createServices(config: Config, log: Logger): Promise<Servi
   const repos = new RepoService(db);
   // Repositories see the server-wide defaults (from the environment) under their own settings.
   const effective = (repo: RepoInfo): RepoInfo => withDefaults(repo, config.providerDefaults);
+  RunMemo.verify = config.PUBLISH_MEMO_VERIFY === '1';
   const publisher = new Publisher(db, blobs, locks, keys, log, config.KEEP_GENERATIONS, config.KEEP_GENERATIONS_SECONDS, effective);
   const tmpDir = path.join(config.dataDir, 'tmp');
   const renderer = new EntryRenderer(db, blobs, publisher, (repo) => keys.signerFor(repo), tmpDir);

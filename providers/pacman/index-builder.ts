@@ -5,9 +5,10 @@
  * `.sig` over the exact bytes. `any` packages are merged into every architecture's db, and
  * only the newest version (pacman's vercmp) of each name is listed.
  */
-import type { EntryRow, IndexFile, PublishContext } from '../../src/core/provider';
+import type { EntryKey, EntryRow, IndexFile, KeyedEntries, PublishContext } from '../../src/core/provider';
+import { RunMemo } from '../../src/core/run-memo';
 import { decodeEntry } from './entry';
-import { cutSegments, gzipSegments, segmentStarts } from '../../src/util/segmented-gzip';
+import { cutSegments, deflatePart, gzipFromParts, segmentStarts, type DeflatedPart } from '../../src/util/segmented-gzip';
 import { writeTar, type TarItem } from '../../src/util/tar-writer';
 import { vercmp } from './vercmp';
 
@@ -22,8 +23,8 @@ export const SEGMENT_PACKAGES = 128;
 const END_OF_ARCHIVE = Buffer.alloc(1024);
 
 /** Newest version per package name; equal versions: the latest upload wins. */
-export function newestPerName(rows: EntryRow[]): EntryRow[] {
-  const best = new Map<string, EntryRow>();
+export function newestPerName<K extends Pick<EntryKey, 'id' | 'name' | 'version' | 'createdAt'>>(rows: K[]): K[] {
+  const best = new Map<string, K>();
   for (const row of rows) {
     const cur = best.get(row.name);
     if (!cur) {
@@ -37,6 +38,47 @@ export function newestPerName(rows: EntryRow[]): EntryRow[] {
   return [...best.values()];
 }
 
+/** The packages a db lists, in archive order (`<name>-<version>` bytes), cut into runs of whole names. */
+function runsOf<K extends Pick<EntryKey, 'id' | 'name' | 'version' | 'createdAt'>>(rows: K[], perSegment: number): K[][] {
+  const chosen = newestPerName(rows)
+    .map((row) => ({ row, key: Buffer.from(`${row.name}-${row.version}`) }))
+    .sort((a, b) => Buffer.compare(a.key, b.key))
+    .map((c) => c.row);
+  return cutSegments(chosen, segmentStarts(chosen.map((c) => c.name), perSegment), (run) => run);
+}
+
+/** A run's part of the db archive (`desc`) or of the files archive (`desc` and `files`): tar entries, no end blocks. */
+function runTar(rows: EntryRow[], withFiles: boolean): Buffer {
+  const out: TarItem[] = [];
+  for (const row of rows) {
+    const dir = `${row.name}-${row.version}`;
+    const entry = decodeEntry(row.entry);
+    // Whole seconds: tar stores seconds, and the same rows must give the same bytes.
+    const mtime = new Date(Math.floor(row.createdAt.getTime() / 1000) * 1000);
+    out.push({ name: `${dir}/`, mtime }, { name: `${dir}/desc`, data: Buffer.from(entry.desc, 'utf8'), mtime });
+    if (withFiles) out.push({ name: `${dir}/files`, data: Buffer.from(entry.files, 'utf8'), mtime });
+  }
+  return writeTar(out, { endOfArchive: false });
+}
+
+interface RunParts {
+  db: DeflatedPart;
+  files: DeflatedPart;
+}
+
+// Level 6 (bsdtar's default, what repo-add produces): level 9 costs ~6x the time for ~10% smaller files.
+const LEVEL = 6;
+
+async function runParts(rows: EntryRow[]): Promise<RunParts> {
+  const [db, files] = await Promise.all([deflatePart(runTar(rows, false), LEVEL), deflatePart(runTar(rows, true), LEVEL)]);
+  return { db, files };
+}
+
+async function assemble(parts: RunParts[]): Promise<{ db: Buffer; files: Buffer }> {
+  const end = await deflatePart(END_OF_ARCHIVE, LEVEL);
+  return { db: gzipFromParts([...parts.map((p) => p.db), end], LEVEL), files: gzipFromParts([...parts.map((p) => p.files), end], LEVEL) };
+}
+
 /**
  * The db and files archives (gzip), deterministic for the same rows: mtimes are the upload times.
  * Each is one tar (entries sorted by `<name>-<version>`) cut into segments of whole packages,
@@ -44,37 +86,38 @@ export function newestPerName(rows: EntryRow[]): EntryRow[] {
  * same plain tar as one writeTar of every entry, recompressed only where it changed.
  */
 export async function buildDatabases(rows: EntryRow[], perSegment = SEGMENT_PACKAGES): Promise<{ db: Buffer; files: Buffer }> {
-  const chosen = newestPerName(rows)
-    .map((row) => {
-      const dir = `${row.name}-${row.version}`;
-      return { row, dir, key: Buffer.from(dir), entry: decodeEntry(row.entry) };
-    })
-    .sort((a, b) => Buffer.compare(a.key, b.key));
-  const starts = segmentStarts(chosen.map((c) => c.row.name), perSegment);
-  const items = (withFiles: boolean) => (run: typeof chosen): Buffer => {
-    const out: TarItem[] = [];
-    for (const { row, dir, entry } of run) {
-      // Whole seconds: tar stores seconds, and the same rows must give the same bytes.
-      const mtime = new Date(Math.floor(row.createdAt.getTime() / 1000) * 1000);
-      out.push({ name: `${dir}/`, mtime }, { name: `${dir}/desc`, data: Buffer.from(entry.desc, 'utf8'), mtime });
-      if (withFiles) out.push({ name: `${dir}/files`, data: Buffer.from(entry.files, 'utf8'), mtime });
-    }
-    return writeTar(out, { endOfArchive: false });
-  };
-  // Level 6 (bsdtar's default, what repo-add produces): level 9 costs ~6x the time for ~10% smaller files.
-  // Segments deflate on the thread pool, both archives at once.
-  const [db, files] = await Promise.all([
-    gzipSegments([...cutSegments(chosen, starts, items(false)), END_OF_ARCHIVE], 6),
-    gzipSegments([...cutSegments(chosen, starts, items(true)), END_OF_ARCHIVE], 6),
-  ]);
-  return { db, files };
+  return assemble(await Promise.all(runsOf(rows, perSegment).map(runParts)));
+}
+
+/** Each run's compressed parts by the run's (id, rev) list; bounded (most recently used kept). */
+export const runMemo = new RunMemo<RunParts>(
+  128 << 20,
+  (p) => p.db.deflated.length + p.files.deflated.length,
+  (a, b) => a.db.deflated.equals(b.db.deflated) && a.files.deflated.equals(b.files.deflated),
+);
+
+/**
+ * The same archives from keys first (PublishContext.keyed): only the runs whose (id, rev) list
+ * is not memoized are read and deflated, so adding one package to 100,000 reads one run of
+ * rows, not all of them, and never holds every entry at once.
+ */
+export async function buildDatabasesKeyed(keyed: KeyedEntries, partitions: string[], perSegment = SEGMENT_PACKAGES): Promise<{ db: Buffer; files: Buffer }> {
+  const runs = runsOf(await keyed.keys(partitions), perSegment);
+  const { keys, values } = runMemo.lookup('pacman-db', runs);
+  const missing = runs.flatMap((run, i) => (values[i] === undefined ? [i] : []));
+  const rows = new Map((await keyed.byIds(missing.flatMap((i) => runs[i]!.map((k) => k.id)))).map((r) => [r.id, r]));
+  for (const i of missing) {
+    values[i] = await runParts(runs[i]!.map((k) => rows.get(k.id)!));
+    runMemo.store(keys[i]!, values[i]!);
+  }
+  return assemble(values as RunParts[]);
 }
 
 /** All index files of one architecture scope. */
 export async function buildArchIndex(ctx: PublishContext): Promise<IndexFile[]> {
   const arch = ctx.scope;
-  const rows = await ctx.entries(arch === ANY_ARCH ? [ANY_ARCH] : [arch, ANY_ARCH]);
-  const { db, files } = await buildDatabases(rows);
+  const partitions = arch === ANY_ARCH ? [ANY_ARCH] : [arch, ANY_ARCH];
+  const { db, files } = ctx.keyed ? await buildDatabasesKeyed(ctx.keyed, partitions) : await buildDatabases(await ctx.entries(partitions));
   const pgp = await ctx.signer.openpgp();
   const [dbSig, filesSig] = await Promise.all([pgp.detachSign(db, false), pgp.detachSign(files, false)]);
   const base = `${arch}/${ctx.repo.name}`;

@@ -59,6 +59,8 @@ export const configSchema = z.object({
   BODY_IDLE_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(3600).default(60),
   /** Seconds between background sweeps that finish publishes interrupted by a crash. */
   PUBLISH_SWEEP_SECONDS: z.coerce.number().min(1).default(10),
+  /** Rebuild every memoized run of entries and compare (src/core/run-memo.ts): a check for tests, costs what the memo saves. */
+  PUBLISH_MEMO_VERIFY: z.enum(['0', '1']).default('0'),
   /** Webhooks (src/core/webhook-dispatcher.ts): per-request timeout, first retry delay (doubles), give-up time, queue poll. */
   WEBHOOK_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(300).default(10),
   WEBHOOK_RETRY_SECONDS: z.coerce.number().min(0.05).max(3600).default(10),

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Database } from '../db/database';
-import { FileEntity, type FileRow } from '../db/entities';
+import { bumpRev, FileEntity, type FileRow } from '../db/entities';
 import type { BlobStore } from '../storage/blob-store';
 import { blobKey } from '../storage/blob-store';
 import { sha256Hex } from '../util/hash';
@@ -194,7 +194,7 @@ export class EntryRenderer {
     if (missing.length === 0) return hashes;
     const { digests } = await hashFile(await ctx.localFile(), missing);
     const completed = { ...hashes, ...digests };
-    await this.db.write((m) => m.getRepository(FileEntity).update({ id: row.id }, hashColumns(completed)));
+    await this.db.write((m) => m.getRepository(FileEntity).update({ id: row.id }, { ...hashColumns(completed), rev: bumpRev }));
     return completed;
   }
 
@@ -206,7 +206,7 @@ export class EntryRenderer {
     const attachments = JSON.stringify(mergeAttachments(before, made));
     if (rendered.entry === row.entry && attachments === row.attachments) return false;
     await this.db.write(async (m) => {
-      await m.getRepository(FileEntity).update({ id: row.id }, { entry: rendered.entry, attachments });
+      await m.getRepository(FileEntity).update({ id: row.id }, { entry: rendered.entry, attachments, rev: bumpRev });
       this.db.repoChanged(m, row.repoId); // cached file rows (read-cache.ts) hold the attachments
     });
     return true;

@@ -9,7 +9,7 @@
 import { ensureDigests } from './digests';
 import type { Database } from '../db/database';
 import { isUniqueViolation } from '../db/database';
-import { FileEntity, type FileRow } from '../db/entities';
+import { bumpRev, FileEntity, type FileRow } from '../db/entities';
 import { allOf, listingsToBump, lockScopes, partitionsWithFiles, scopesOfPartitions } from './listing-scopes';
 import { fileView, nameKeyOf, type Catalog, type CatalogFile, type StoredFileView } from './catalog';
 import type { BlobStore } from '../storage/blob-store';
@@ -215,7 +215,7 @@ export class PackageService {
     const targets = await this.db.write(async (m) => {
       await m.getRepository(FileEntity).update(
         rows.map((r) => r.id),
-        listed ? { yanked: reason } : { yanked: reason, hidden: reason !== null },
+        listed ? { yanked: reason, rev: bumpRev } : { yanked: reason, hidden: reason !== null, rev: bumpRev },
       );
       await this.events.emit(reason === null ? 'package.unyanked' : 'package.yanked', repo, rows, reason === null ? undefined : { reason }, m);
       return this.publisher.requestInTx(m, repo.id, scopes);

@@ -22,7 +22,7 @@ import { blobKey } from '../storage/blob-store';
 import type { Logger } from '../util/logger';
 import type { KeyService } from './keys/key-service';
 import type { LockManager } from './locks';
-import type { EntryRow, IndexFile, Provider, PublishContext, RepoInfo, ScopeContext } from './provider';
+import type { EntryKey, EntryRow, IndexFile, Provider, PublishContext, RepoInfo, ScopeContext } from './provider';
 import { getProvider } from './provider-registry';
 import { sha256Hex } from '../util/hash';
 import { In } from 'typeorm';
@@ -61,6 +61,30 @@ export function toEntryRow(f: FileRow): EntryRow {
     hashes: hashesFromColumns(f),
     createdAt: new Date(f.createdAt),
     yanked: f.yanked,
+  };
+}
+
+/** An EntryRow from a raw row of Publisher.entrySelect; `meta` parsed on first use, if the build reads it. */
+function rawEntryRow(r: Record<string, string | number | null>, withMeta: boolean): EntryRow {
+  let meta: EntryRow['meta'] | undefined;
+  const metaText = String(r.meta ?? '{}');
+  return {
+    id: Number(r.id),
+    name: String(r.name),
+    version: String(r.version),
+    arch: String(r.arch),
+    filename: String(r.filename),
+    path: String(r.path),
+    partition: String(r.part),
+    entry: String(r.entry),
+    get meta() {
+      if (!withMeta) throw new Error('this index build reads entry meta, but its provider declares capabilities.indexReadsMeta: false');
+      return (meta ??= JSON.parse(metaText) as EntryRow['meta']);
+    },
+    size: Number(r.size),
+    hashes: hashesFromColumns(r),
+    createdAt: new Date(Number(r.created_at)),
+    yanked: r.yanked === null ? null : String(r.yanked),
   };
 }
 
@@ -261,6 +285,17 @@ export class Publisher {
         entryCount += rows.length;
         return rows;
       },
+      keyed: merged
+        ? undefined
+        : {
+            keys: async (partitions?: string[]) => {
+              if (partitions && partitions.length === 0) return [];
+              const keys = await this.loadKeys(repo.id, partitions);
+              entryCount += keys.length;
+              return keys;
+            },
+            byIds: (ids) => this.loadEntriesById(repo.id, ids, withMeta),
+          },
     };
     const files = await provider.buildIndex(ctx);
     // A merging virtual's own package signatures (pacman), published with its index.
@@ -354,38 +389,51 @@ export class Publisher {
    * this halves the publish time compared with loading full entities. Aliases are lower case:
    * PostgreSQL folds unquoted ones (`AS createdAt` would come back as `createdat`).
    */
-  private async loadEntries(repoId: number, partitions?: string[], withMeta = true): Promise<EntryRow[]> {
-    const qb = this.db.manager
+  private entrySelect(repoId: number, withMeta: boolean) {
+    return this.db.manager
       .getRepository(FileEntity)
       .createQueryBuilder('f')
       .select(['f.id AS id', 'f.name AS name', 'f.version AS version', 'f.arch AS arch', 'f.filename AS filename', 'f.path AS path', 'f.partition AS part'])
       .addSelect(['f.entry AS entry', ...(withMeta ? ['f.meta AS meta'] : []), 'f.size AS size', 'f.sha256 AS sha256', 'f.sha512 AS sha512', 'f.sha1 AS sha1', 'f.md5 AS md5', 'f.created_at AS created_at', 'f.yanked AS yanked'])
       .where('f.repo_id = :repoId AND f.hidden = 0', { repoId })
       .orderBy('f.id', 'ASC');
+  }
+
+  private async loadEntries(repoId: number, partitions?: string[], withMeta = true): Promise<EntryRow[]> {
+    const qb = this.entrySelect(repoId, withMeta);
     if (partitions) qb.andWhere('f.partition IN (:...partitions)', { partitions });
-    const raw = (await qb.getRawMany()) as Record<string, string | number | null>[];
-    return raw.map((r) => {
-      let meta: EntryRow['meta'] | undefined;
-      const metaText = String(r.meta ?? '{}');
-      return {
-        id: Number(r.id),
-        name: String(r.name),
-        version: String(r.version),
-        arch: String(r.arch),
-        filename: String(r.filename),
-        path: String(r.path),
-        partition: String(r.part),
-        entry: String(r.entry),
-        get meta() {
-          if (!withMeta) throw new Error('this index build reads entry meta, but its provider declares capabilities.indexReadsMeta: false');
-          return (meta ??= JSON.parse(metaText) as EntryRow['meta']);
-        },
-        size: Number(r.size),
-        hashes: hashesFromColumns(r),
-        createdAt: new Date(Number(r.created_at)),
-        yanked: r.yanked === null ? null : String(r.yanked),
-      };
-    });
+    return ((await qb.getRawMany()) as Record<string, string | number | null>[]).map((r) => rawEntryRow(r, withMeta));
+  }
+
+  /** Whole rows of some entries (PublishContext.keyed.byIds), a few hundred ids per query. */
+  private async loadEntriesById(repoId: number, ids: readonly number[], withMeta: boolean): Promise<EntryRow[]> {
+    const sorted = [...new Set(ids)].sort((a, b) => a - b);
+    const out: EntryRow[] = [];
+    for (let i = 0; i < sorted.length; i += 500) {
+      const qb = this.entrySelect(repoId, withMeta).andWhere('f.id IN (:...ids)', { ids: sorted.slice(i, i + 500) });
+      for (const r of (await qb.getRawMany()) as Record<string, string | number | null>[]) out.push(rawEntryRow(r, withMeta));
+    }
+    return out;
+  }
+
+  /** The entries' keys (PublishContext.keyed.keys): the rows of loadEntries without their text. */
+  private async loadKeys(repoId: number, partitions?: string[]): Promise<EntryKey[]> {
+    const qb = this.db.manager
+      .getRepository(FileEntity)
+      .createQueryBuilder('f')
+      .select(['f.id AS id', 'f.rev AS rev', 'f.name AS name', 'f.version AS version', 'f.arch AS arch', 'f.partition AS part', 'f.created_at AS created_at'])
+      .where('f.repo_id = :repoId AND f.hidden = 0', { repoId })
+      .orderBy('f.id', 'ASC');
+    if (partitions) qb.andWhere('f.partition IN (:...partitions)', { partitions });
+    return ((await qb.getRawMany()) as Record<string, string | number>[]).map((r) => ({
+      id: Number(r.id),
+      rev: Number(r.rev),
+      name: String(r.name),
+      version: String(r.version),
+      arch: String(r.arch),
+      partition: String(r.part),
+      createdAt: new Date(Number(r.created_at)),
+    }));
   }
 
   private async pruneGenerations(m: EntityManager, repoId: number, scope: string): Promise<void> {

@@ -75,11 +75,16 @@ export interface FileRow {
   yanked: string | null;
   /** Removed from the index but still downloadable by URL ("yank" for non-PyPI formats). */
   hidden: boolean;
+  /** Raised by every update that can change what an index shows of the row (migrations/1765300000000-FileRevision.ts). */
+  rev: number;
   createdAt: number;
   /** Counted in memory and flushed in batches (src/core/download-stats.ts). */
   downloads: number;
   lastDownloadedAt: number | null;
 }
+
+/** The `rev` of an updated file row: every update that can change what an index shows of it sets this. */
+export const bumpRev = () => 'rev + 1';
 
 export const FileEntity = new EntitySchema<FileRow>({
   name: 'File',
@@ -105,6 +110,7 @@ export const FileEntity = new EntitySchema<FileRow>({
     attachments: { type: 'text' },
     yanked: { type: String, length: 1024, nullable: true },
     hidden: { type: 'integer', transformer: boolean },
+    rev: { type: 'integer', default: 0 },
     createdAt: { name: 'created_at', type: 'bigint', transformer: bigNumber },
     downloads: { type: 'bigint', default: 0, transformer: bigNumber },
     lastDownloadedAt: { name: 'last_downloaded_at', type: 'bigint', nullable: true, transformer: bigNumber },

@@ -36,7 +36,7 @@ function fnv1a(s: string): number {
 }
 
 /** `items` cut at `starts` (segmentStarts), each run given to `render`. */
-export function cutSegments<T>(items: readonly T[], starts: readonly number[], render: (run: T[]) => Buffer): Buffer[] {
+export function cutSegments<T, R = Buffer>(items: readonly T[], starts: readonly number[], render: (run: T[]) => R): R[] {
   return starts.map((start, i) => render(items.slice(start, starts[i + 1] ?? items.length)));
 }
 
@@ -85,18 +85,69 @@ function u32(n: number): Buffer {
   return b;
 }
 
+/** A segment deflated raw with a sync flush, with the CRC32 and length of its plain bytes. */
+export interface DeflatedPart {
+  deflated: Buffer;
+  crc: number;
+  length: number;
+}
+
+export async function deflatePart(plain: Buffer, level: number): Promise<DeflatedPart> {
+  return { deflated: await deflateSegment(plain, level), crc: zlib.crc32(plain), length: plain.length };
+}
+
+/** CRC-32 (the gzip polynomial, reflected) of a product of polynomials modulo it: zlib's multmodp. */
+const POLY = 0xedb88320;
+function multModP(a: number, b: number): number {
+  let m = 0x80000000;
+  let p = 0;
+  for (;;) {
+    if (a & m) {
+      p ^= b;
+      if ((a & (m - 1)) === 0) break;
+    }
+    m >>>= 1;
+    b = b & 1 ? (b >>> 1) ^ POLY : b >>> 1;
+  }
+  return p >>> 0;
+}
+/** x^(2^k) modulo the polynomial, k = 0..31. */
+const X2N = (() => {
+  const t = new Array<number>(32);
+  let p = 0x40000000; // x^1
+  t[0] = p;
+  for (let k = 1; k < 32; k++) t[k] = p = multModP(p, p);
+  return t;
+})();
+
 /**
- * The gzip member of the concatenation of `segments`. Header as zlib writes it with no name and
- * mtime 0: XFL 2 at level 9, 4 at level 1, else 0 (RFC 1952 §2.3.1), OS 3 (Unix).
+ * The CRC32 of A + B from crc(A), crc(B) and B's length, without A's or B's bytes (zlib's
+ * crc32_combine: crc(A) times x^(8 len B), plus crc(B)). A memoized segment keeps only its
+ * deflated bytes and CRC, and the whole file's CRC still comes out exact.
  */
-export async function gzipSegments(segments: readonly Buffer[], level: number): Promise<Buffer> {
-  const parts = await Promise.all(segments.map((s) => deflateSegment(s, level)));
+export function crc32Combine(crcA: number, crcB: number, lengthB: number): number {
+  let p = 0x80000000; // x^0
+  let n = lengthB;
+  for (let k = 3; n > 0; k++, n = Math.floor(n / 2)) if (n % 2) p = multModP(X2N[k & 31]!, p);
+  return (multModP(p, crcA) ^ crcB) >>> 0;
+}
+
+/**
+ * The gzip member of the concatenation of the parts' plain bytes. Header as zlib writes it with
+ * no name and mtime 0: XFL 2 at level 9, 4 at level 1, else 0 (RFC 1952 §2.3.1), OS 3 (Unix).
+ */
+export function gzipFromParts(parts: readonly DeflatedPart[], level: number): Buffer {
   let crc = 0;
   let total = 0;
-  for (const s of segments) {
-    crc = zlib.crc32(s, crc);
-    total += s.length;
+  for (const p of parts) {
+    crc = crc32Combine(crc, p.crc, p.length);
+    total += p.length;
   }
   const header = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, level === 9 ? 2 : level === 1 ? 4 : 0, 3]);
-  return Buffer.concat([header, ...parts, DEFLATE_END, u32(crc), u32(total % 2 ** 32)]);
+  return Buffer.concat([header, ...parts.map((p) => p.deflated), DEFLATE_END, u32(crc), u32(total % 2 ** 32)]);
+}
+
+/** The gzip member of the concatenation of `segments`, each deflated once per process (memo). */
+export async function gzipSegments(segments: readonly Buffer[], level: number): Promise<Buffer> {
+  return gzipFromParts(await Promise.all(segments.map((s) => deflatePart(s, level))), level);
 }

@@ -44,7 +44,8 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
   const cleanups: (() => Promise<void>)[] = [];
   // Servers sharing a database must share the master key that seals its signing keys (README).
   const shared: Record<string, string> = opts.databaseUrl ? { MASTER_KEY: SHARED_MASTER_KEY } : {};
-  const env: Record<string, string> = { DATA_DIR: dataDir, ADMIN_TOKEN, LOG_LEVEL: opts.logLines ? 'info' : 'error', PORT: '0', ...shared, ...opts.env };
+  // PUBLISH_MEMO_VERIFY: every memoized run of entries is rebuilt and compared (src/core/run-memo.ts).
+  const env: Record<string, string> = { DATA_DIR: dataDir, ADMIN_TOKEN, LOG_LEVEL: opts.logLines ? 'info' : 'error', PORT: '0', PUBLISH_MEMO_VERIFY: '1', ...shared, ...opts.env };
   const kind = opts.db ?? testDbKind();
   if (opts.databaseUrl) env.DATABASE_URL = opts.databaseUrl;
   else if (kind !== 'sqlite') {

@@ -1,0 +1,75 @@
+/**
+ * What an index build made of a run of entries (a segment: compressed bytes, their checksum),
+ * kept per process and keyed by the run's (id, rev) list, so the next publish of the scope
+ * reuses it without reading those entries again (PublishContext.keyed, issue 19). `rev` is raised
+ * by every update that can change what an index shows of a row (src/db/entities.ts `bumpRev`),
+ * ids are never reused: the same list means the same rows, byte for byte.
+ *
+ * PUBLISH_MEMO_VERIFY=1 (the test suite's servers set it): every hit is built again from the entries
+ * and compared, and a difference fails the publish. An update that forgot to raise `rev` then
+ * fails a test instead of serving a stale index.
+ */
+import crypto from 'node:crypto';
+import type { EntryKey } from './provider';
+
+export class RunMemo<V> {
+  /** PUBLISH_MEMO_VERIFY (set once at startup): every hit is rebuilt and compared. */
+  static verify = false;
+
+  private readonly memo = new Map<string, V>();
+  private bytes = 0;
+
+  /**
+   * `kind` separates what different builds make of the same run (pacman's db and files);
+   * `sizeOf` bounds the memo (least recently used go first past `maxBytes`); `same` compares a
+   * rebuilt value with the memoized one in verify mode.
+   */
+  constructor(
+    private readonly maxBytes: number,
+    private readonly sizeOf: (v: V) => number,
+    private readonly same: (a: V, b: V) => boolean,
+  ) {}
+
+  static keyOf(kind: string, run: readonly EntryKey[]): string {
+    const h = crypto.createHash('sha256').update(kind);
+    for (const k of run) h.update(`\u0000${k.id}:${k.rev}`);
+    return h.digest('base64');
+  }
+
+  /**
+   * The memoized value of each run, or undefined where it must be built (and `store`d). In
+   * verify mode every run must be built; the memoized value is then what `store` compares with.
+   */
+  lookup(kind: string, runs: readonly (readonly EntryKey[])[]): { keys: string[]; values: (V | undefined)[] } {
+    const keys = runs.map((r) => RunMemo.keyOf(kind, r));
+    const values = keys.map((k) => {
+      const hit = this.memo.get(k);
+      if (hit === undefined) return undefined;
+      this.memo.delete(k); // most recently used last
+      this.memo.set(k, hit);
+      return RunMemo.verify ? undefined : hit;
+    });
+    return { keys, values };
+  }
+
+  store(key: string, value: V): void {
+    const before = this.memo.get(key);
+    if (before !== undefined) {
+      if (RunMemo.verify && !this.same(before, value)) throw new Error(`stale index memo: a run of entries was built differently with the same (id, rev) list; an update of a file row did not raise its rev (${key})`);
+      return;
+    }
+    this.memo.set(key, value);
+    this.bytes += this.sizeOf(value);
+    for (const [k, v] of this.memo) {
+      if (this.bytes <= this.maxBytes) break;
+      this.memo.delete(k);
+      this.bytes -= this.sizeOf(v);
+    }
+  }
+
+  /** Tests: a cold process must build the same bytes as a warm one. */
+  clear(): void {
+    this.memo.clear();
+    this.bytes = 0;
+  }
+}
