@@ -7,19 +7,11 @@
  */
 import type { EntryRow, IndexFile, PublishContext } from '../../src/core/provider';
 import { decodeEntry } from './entry';
-import { cutSegments, gzipSegments, segmentStarts } from '../../src/util/segmented-gzip';
-import { writeTar, type TarItem } from '../../src/util/tar-writer';
+import { cutSegments, gzipSegments, SEGMENT_NAMES, segmentStarts } from '../../src/util/segmented-gzip';
+import { END_OF_ARCHIVE, writeTar, type TarItem } from '../../src/util/tar-writer';
 import { vercmp } from './vercmp';
 
 export const ANY_ARCH = 'any';
-
-/**
- * Packages per compressed segment of the db and files archives, on average
- * (docs/formats/pacman.md#segmented-compression): an upload recompresses one segment.
- */
-export const SEGMENT_PACKAGES = 128;
-/** The end of a tar archive: two zero blocks (POSIX ustar), once, after the last segment. */
-const END_OF_ARCHIVE = Buffer.alloc(1024);
 
 /** Newest version per package name; equal versions: the latest upload wins. */
 export function newestPerName(rows: EntryRow[]): EntryRow[] {
@@ -41,9 +33,10 @@ export function newestPerName(rows: EntryRow[]): EntryRow[] {
  * The db and files archives (gzip), deterministic for the same rows: mtimes are the upload times.
  * Each is one tar (entries sorted by `<name>-<version>`) cut into segments of whole packages,
  * deflated per segment and assembled into one gzip member (src/util/segmented-gzip.ts): the
- * same plain tar as one writeTar of every entry, recompressed only where it changed.
+ * same plain tar as one writeTar of every entry, recompressed only where it changed. The two
+ * end blocks come once, after the last segment (docs/formats/pacman.md#repository-layout).
  */
-export async function buildDatabases(rows: EntryRow[], perSegment = SEGMENT_PACKAGES): Promise<{ db: Buffer; files: Buffer }> {
+export async function buildDatabases(rows: EntryRow[], perSegment = SEGMENT_NAMES): Promise<{ db: Buffer; files: Buffer }> {
   const chosen = newestPerName(rows)
     .map((row) => {
       const dir = `${row.name}-${row.version}`;
