@@ -12,12 +12,13 @@
  */
 import type { EntryRow, IndexFile, PublishContext, RsaSigner } from '../../src/core/provider';
 import { gzipDeterministic } from '../../src/util/compression';
+import { cutSegments, gzipSegments, SEGMENT_NAMES, segmentStarts } from '../../src/util/segmented-gzip';
+import { END_OF_ARCHIVE, tarFileHead, tarPadding, writeTar } from '../../src/util/tar-writer';
 import { NOARCH, scopeOf, splitScope } from './layout';
-import { writeTar } from '../../src/util/tar-writer';
+import { compareApkVersions } from './version';
 
 /** apk's own writer uses mtime 0 for index entries. */
 const EPOCH = new Date(0);
-import { compareApkVersions } from './version';
 
 const MAX_DESCRIPTION = 160; // apk reads DESCRIPTION only up to this size
 
@@ -31,13 +32,10 @@ export function sortRows(rows: EntryRow[]): EntryRow[] {
   return [...rows].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : compareApkVersions(a.version, b.version) || a.id - b.id));
 }
 
-export function apkindexText(rows: EntryRow[], arch: string): string {
-  return sortRows(rows)
-    .map((r) => {
-      const rec = r.entry.endsWith('\n') ? r.entry : r.entry + '\n';
-      return (r.arch === NOARCH ? rewriteArch(rec, arch) : rec) + '\n';
-    })
-    .join('');
+/** One package's record as listed for `arch`, ending in the empty line that separates records. */
+function recordText(r: EntryRow, arch: string): string {
+  const rec = r.entry.endsWith('\n') ? r.entry : r.entry + '\n';
+  return (r.arch === NOARCH ? rewriteArch(rec, arch) : rec) + '\n';
 }
 
 /** DESCRIPTION: the repository's `description` setting or "<repo> <branch>", cut to 160 bytes. */
@@ -48,12 +46,30 @@ export function descriptionText(settings: Record<string, unknown>, repoName: str
   return chars.join('');
 }
 
-export function unsignedIndex(description: string, apkindex: string): Buffer {
-  const tar = writeTar([
-    { name: 'DESCRIPTION', data: Buffer.from(description), mtime: EPOCH },
-    { name: 'APKINDEX', data: Buffer.from(apkindex), mtime: EPOCH },
-  ]);
-  return gzipDeterministic(tar);
+/**
+ * The plain segments of the unsigned index's tar, [DESCRIPTION, APKINDEX] + end-of-archive:
+ * DESCRIPTION and the APKINDEX header (it holds the text's size, so it changes with every
+ * upload, but it is at most 1.5 KiB), one segment per run of records (sorted by sortRows, cut
+ * before names: segmentStarts), then the text's padding and the end-of-archive. The entry's
+ * bytes stay contiguous: concatenated, the segments are the tar a single writeTar gives.
+ */
+export function indexSegments(description: string, rows: EntryRow[], arch: string, perSegment = SEGMENT_NAMES): Buffer[] {
+  const sorted = sortRows(rows);
+  const starts = segmentStarts(sorted.map((r) => r.name), perSegment);
+  const runs = cutSegments(sorted, starts, (run) => Buffer.from(run.map((r) => recordText(r, arch)).join(''), 'utf8'));
+  const size = runs.reduce((n, run) => n + run.length, 0);
+  const head = Buffer.concat([writeTar([{ name: 'DESCRIPTION', data: Buffer.from(description), mtime: EPOCH }], { endOfArchive: false }), tarFileHead('APKINDEX', size, EPOCH)]);
+  return [head, ...runs, Buffer.concat([tarPadding(size), END_OF_ARCHIVE])];
+}
+
+/**
+ * The unsigned index U: ONE gzip member (what apk reads after the signature member), assembled
+ * from the segments deflated separately (src/util/segmented-gzip.ts), so an upload deflates
+ * the header and the run that changed and takes the rest from the memo.
+ */
+export function unsignedIndex(description: string, rows: EntryRow[], arch: string, perSegment = SEGMENT_NAMES): Promise<Buffer> {
+  // Level 9, as the whole-archive gzip (gzipDeterministic's default) was.
+  return gzipSegments(indexSegments(description, rows, arch, perSegment), 9);
 }
 
 /** The prepended signature member: one `.SIGN.RSA256.<keyName>` entry per key, no end blocks. */
@@ -66,7 +82,7 @@ export async function buildApkIndex(ctx: PublishContext): Promise<IndexFile[]> {
   const scope = splitScope(ctx.scope);
   if (!scope || scope.arch === NOARCH) throw new Error(`apk: cannot build an index for scope "${ctx.scope}"`);
   const rows = await ctx.entries([ctx.scope, scopeOf(scope.branch, NOARCH)]);
-  const unsigned = unsignedIndex(descriptionText(ctx.repo.settings, ctx.repo.name, scope.branch), apkindexText(rows, scope.arch));
+  const unsigned = await unsignedIndex(descriptionText(ctx.repo.settings, ctx.repo.name, scope.branch), rows, scope.arch);
   const keys = await ctx.signer.rsa();
   const data = keys.length ? Buffer.concat([signatureMember(unsigned, keys), unsigned]) : unsigned;
   return [{ path: `${ctx.scope}/APKINDEX.tar.gz`, data, contentType: 'application/gzip' }];

@@ -8,19 +8,11 @@
 import type { EntryKey, EntryRow, IndexFile, KeyedEntries, PublishContext } from '../../src/core/provider';
 import { RunMemo } from '../../src/core/run-memo';
 import { decodeEntry } from './entry';
-import { cutSegments, deflatePart, gzipFromParts, segmentStarts, type DeflatedPart } from '../../src/util/segmented-gzip';
-import { writeTar, type TarItem } from '../../src/util/tar-writer';
+import { cutSegments, deflatePart, gzipFromParts, SEGMENT_NAMES, segmentStarts, type DeflatedPart } from '../../src/util/segmented-gzip';
+import { END_OF_ARCHIVE, writeTar, type TarItem } from '../../src/util/tar-writer';
 import { vercmp } from './vercmp';
 
 export const ANY_ARCH = 'any';
-
-/**
- * Packages per compressed segment of the db and files archives, on average
- * (docs/formats/pacman.md#segmented-compression): an upload recompresses one segment.
- */
-export const SEGMENT_PACKAGES = 128;
-/** The end of a tar archive: two zero blocks (POSIX ustar), once, after the last segment. */
-const END_OF_ARCHIVE = Buffer.alloc(1024);
 
 /** Newest version per package name; equal versions: the latest upload wins. */
 export function newestPerName<K extends Pick<EntryKey, 'id' | 'name' | 'version' | 'createdAt'>>(rows: K[]): K[] {
@@ -83,9 +75,10 @@ async function assemble(parts: RunParts[]): Promise<{ db: Buffer; files: Buffer 
  * The db and files archives (gzip), deterministic for the same rows: mtimes are the upload times.
  * Each is one tar (entries sorted by `<name>-<version>`) cut into segments of whole packages,
  * deflated per segment and assembled into one gzip member (src/util/segmented-gzip.ts): the
- * same plain tar as one writeTar of every entry, recompressed only where it changed.
+ * same plain tar as one writeTar of every entry, recompressed only where it changed. The two
+ * end blocks come once, after the last segment (docs/formats/pacman.md#repository-layout).
  */
-export async function buildDatabases(rows: EntryRow[], perSegment = SEGMENT_PACKAGES): Promise<{ db: Buffer; files: Buffer }> {
+export async function buildDatabases(rows: EntryRow[], perSegment = SEGMENT_NAMES): Promise<{ db: Buffer; files: Buffer }> {
   return assemble(await Promise.all(runsOf(rows, perSegment).map(runParts)));
 }
 
@@ -101,7 +94,7 @@ export const runMemo = new RunMemo<RunParts>(
  * is not memoized are read and deflated, so adding one package to 100,000 reads one run of
  * rows, not all of them, and never holds every entry at once.
  */
-export async function buildDatabasesKeyed(keyed: KeyedEntries, partitions: string[], perSegment = SEGMENT_PACKAGES): Promise<{ db: Buffer; files: Buffer }> {
+export async function buildDatabasesKeyed(keyed: KeyedEntries, partitions: string[], perSegment = SEGMENT_NAMES): Promise<{ db: Buffer; files: Buffer }> {
   const runs = runsOf(await keyed.keys(partitions), perSegment);
   const { keys, values } = runMemo.lookup('pacman-db', runs);
   const missing = runs.flatMap((run, i) => (values[i] === undefined ? [i] : []));

@@ -1,16 +1,17 @@
 /**
  * Publishing one group's repodata/ (docs/formats/rpm.md#repomd): primary, filelists and other
  * as gzip (compression is judged by the file extension; Debian's createrepo_c 0.17 and older
- * clients know gzip, and a repomd lists one file per type), each named by its sha256 so a
- * client never mixes generations; repomd.xml with checksum, open-checksum, timestamp, size and
+ * clients know gzip, and a repomd lists one file per type), each compressed in segments so an
+ * upload recompresses about one (#segmented-compression) and named by its sha256 so a client
+ * never mixes generations; repomd.xml with checksum, open-checksum, timestamp, size and
  * open-size (zypper treats size as a hard limit, so it is exact); repomd.xml.asc, a detached
  * armored signature over repomd.xml's exact bytes (dnf repo_gpgcheck, zypper); repomd.xml.key,
  * the repository's public key (zypper --gpg-auto-import-keys imports it).
  */
 import crypto from 'node:crypto';
-import zlib from 'node:zlib';
 import type { EntryRow, IndexFile, PublishContext } from '../../src/core/provider';
-import { decodeEntry } from './entry';
+import { cutSegments, gzipSegments, SEGMENT_NAMES, segmentStarts } from '../../src/util/segmented-gzip';
+import { decodeEntry, type RpmEntry } from './entry';
 import { baseOf, groupOfScope, partitionOf, storedDataPath } from './layout';
 import { compareEvr } from './version';
 
@@ -32,15 +33,14 @@ export function compareRows(a: EntryRow, b: EntryRow): number {
 
 const sha256 = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
 
-/** Deterministic gzip (no name, mtime 0), on the thread pool so the three files compress at once. */
-function gzip(data: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => zlib.gzip(data, { level: 6 }, (err, out) => (err ? reject(err) : resolve(out))));
-}
-
 export interface DataFile {
   type: 'primary' | 'filelists' | 'other';
-  plain: Buffer;
   gz: Buffer;
+  /** sha256 (hex) of `gz`, the served file (repomd checksum and the file's name). */
+  checksum: string;
+  /** sha256 (hex) and length of the decompressed document (repomd open-checksum, open-size). */
+  openChecksum: string;
+  openSize: number;
 }
 
 export function repomdXml(revision: number, files: DataFile[]): string {
@@ -48,12 +48,12 @@ export function repomdXml(revision: number, files: DataFile[]): string {
   for (const f of files) {
     lines.push(
       `  <data type="${f.type}">`,
-      `    <checksum type="sha256">${sha256(f.gz)}</checksum>`,
-      `    <open-checksum type="sha256">${sha256(f.plain)}</open-checksum>`,
-      `    <location href="repodata/${sha256(f.gz)}-${f.type}.xml.gz"/>`,
+      `    <checksum type="sha256">${f.checksum}</checksum>`,
+      `    <open-checksum type="sha256">${f.openChecksum}</open-checksum>`,
+      `    <location href="repodata/${f.checksum}-${f.type}.xml.gz"/>`,
       `    <timestamp>${revision}</timestamp>`,
       `    <size>${f.gz.length}</size>`,
-      `    <open-size>${f.plain.length}</open-size>`,
+      `    <open-size>${f.openSize}</open-size>`,
       '  </data>',
     );
   }
@@ -61,24 +61,56 @@ export function repomdXml(revision: number, files: DataFile[]): string {
   return lines.join('\n');
 }
 
-/** The three documents of a set of entries, in order. */
-export function dataDocuments(rows: EntryRow[]): { type: DataFile['type']; plain: Buffer }[] {
-  const entries = rows.slice().sort(compareRows).map((r) => decodeEntry(r.entry));
+/**
+ * The three documents of a set of entries, in order, each as the plain segments it is
+ * compressed in: the XML declaration and opening element (it holds the package count), one
+ * segment per run of packages (rows in compareRows order, cut before names: segmentStarts),
+ * the closing element. Concatenated, a segment list is the whole document.
+ */
+export function dataSegments(rows: EntryRow[], perSegment = SEGMENT_NAMES): { type: DataFile['type']; segments: Buffer[] }[] {
+  const sorted = rows.slice().sort(compareRows);
+  const entries = sorted.map((r) => decodeEntry(r.entry));
+  const starts = segmentStarts(sorted.map((r) => r.name), perSegment);
   const n = entries.length;
-  const doc = (open: string, parts: string[], close: string) => Buffer.from(XML_DECL + open + parts.join('') + close, 'utf8');
-  return [
-    { type: 'primary', plain: doc(`<metadata xmlns="${NS_COMMON}" xmlns:rpm="${NS_RPM}" packages="${n}">\n`, entries.map((e) => e.primary), '</metadata>\n') },
-    { type: 'filelists', plain: doc(`<filelists xmlns="${NS_FILELISTS}" packages="${n}">\n`, entries.map((e) => e.filelists), '</filelists>\n') },
-    { type: 'other', plain: doc(`<otherdata xmlns="${NS_OTHER}" packages="${n}">\n`, entries.map((e) => e.other), '</otherdata>\n') },
+  const doc = (open: string, part: (e: RpmEntry) => string, close: string) => [
+    Buffer.from(XML_DECL + open, 'utf8'),
+    ...cutSegments(entries, starts, (run) => Buffer.from(run.map(part).join(''), 'utf8')),
+    Buffer.from(close, 'utf8'),
   ];
+  return [
+    { type: 'primary', segments: doc(`<metadata xmlns="${NS_COMMON}" xmlns:rpm="${NS_RPM}" packages="${n}">\n`, (e) => e.primary, '</metadata>\n') },
+    { type: 'filelists', segments: doc(`<filelists xmlns="${NS_FILELISTS}" packages="${n}">\n`, (e) => e.filelists, '</filelists>\n') },
+    { type: 'other', segments: doc(`<otherdata xmlns="${NS_OTHER}" packages="${n}">\n`, (e) => e.other, '</otherdata>\n') },
+  ];
+}
+
+/**
+ * The data files of a set of entries: each document gzip'd from its segments
+ * (src/util/segmented-gzip.ts; one ordinary gzip member, segments deflated on the thread pool),
+ * with the checksums and sizes repomd lists. The plain document is never joined in memory:
+ * open-checksum and open-size are summed over the segments.
+ */
+export async function dataFiles(rows: EntryRow[], perSegment = SEGMENT_NAMES): Promise<DataFile[]> {
+  return Promise.all(
+    dataSegments(rows, perSegment).map(async ({ type, segments }) => {
+      // Level 6, zlib's default, as the whole-document gzip these replace was.
+      const gz = await gzipSegments(segments, 6);
+      const open = crypto.createHash('sha256');
+      let openSize = 0;
+      for (const s of segments) {
+        open.update(s);
+        openSize += s.length;
+      }
+      return { type, gz, checksum: sha256(gz), openChecksum: open.digest('hex'), openSize };
+    }),
+  );
 }
 
 export async function buildRpmIndex(ctx: PublishContext): Promise<IndexFile[]> {
   const group = groupOfScope(ctx.scope);
   if (group === null) throw new Error(`rpm: not a repodata scope: "${ctx.scope}"`);
   const rows = await ctx.entries([partitionOf(group)]);
-  const docs = dataDocuments(rows);
-  const files: DataFile[] = await Promise.all(docs.map(async (d) => ({ ...d, gz: await gzip(d.plain) })));
+  const files = await dataFiles(rows);
   const revision = Math.floor(ctx.now.getTime() / 1000);
   const repomd = Buffer.from(repomdXml(revision, files), 'utf8');
   const pgp = await ctx.signer.openpgp();
@@ -89,7 +121,7 @@ export async function buildRpmIndex(ctx: PublishContext): Promise<IndexFile[]> {
     { path: `${base}repodata/repomd.xml.key`, data: Buffer.from(pgp.publicKeyArmored, 'utf8'), contentType: 'application/pgp-keys' },
   ];
   for (const f of files) {
-    out.push({ path: storedDataPath(base, `${sha256(f.gz)}-${f.type}.xml.gz`), data: f.gz, contentType: 'application/gzip', historic: true });
+    out.push({ path: storedDataPath(base, `${f.checksum}-${f.type}.xml.gz`), data: f.gz, contentType: 'application/gzip', historic: true });
   }
   return out;
 }

@@ -35,6 +35,14 @@ function fnv1a(s: string): number {
   return h;
 }
 
+/**
+ * Names per segment, on average, that pacman, rpm and apk cut their indexes at: big enough that
+ * deflating each segment without the previous one's history costs only a few percent in size
+ * (docs/formats/*.md "Segmented compression"), small enough that an upload deflates a few tens
+ * to a few hundred KB.
+ */
+export const SEGMENT_NAMES = 128;
+
 /** `items` cut at `starts` (segmentStarts), each run given to `render`. */
 export function cutSegments<T, R = Buffer>(items: readonly T[], starts: readonly number[], render: (run: T[]) => R): R[] {
   return starts.map((start, i) => render(items.slice(start, starts[i + 1] ?? items.length)));

@@ -16,6 +16,8 @@ export interface TarItem {
 }
 
 const BLOCK = 512;
+/** The end of an archive: two zero blocks (POSIX ustar), for callers that assemble a tar in pieces. */
+export const END_OF_ARCHIVE: Readonly<Buffer> = Buffer.alloc(2 * BLOCK);
 
 const padded = (n: number) => Math.ceil(n / BLOCK) * BLOCK;
 
@@ -98,41 +100,76 @@ function writeHeader(buf: Buffer, at: number, f: { prefix: string; name: string;
   octal(buf, at + 148, 7, sum);
 }
 
+interface Planned {
+  item: TarItem;
+  split: [string, string] | null;
+  pax: Buffer | undefined;
+  /** Bytes of the file's data (0 for a directory). */
+  size: number;
+}
+
+function plan(item: TarItem, size = item.data?.length ?? 0): Planned {
+  const split = splitName(item.name);
+  return { item, split, pax: split ? undefined : paxRecord('path', item.name), size };
+}
+
+/** Bytes of an entry's header block(s): the ustar header, after a pax header and record when the name needs one. */
+const headLength = (p: Planned) => BLOCK + (p.pax ? BLOCK + padded(p.pax.length) : 0);
+
+/** Writes the entry's header block(s) at `at` (the buffer is zero-filled); returns where its data starts. */
+function writeHead(buf: Buffer, at: number, { item, split, pax, size }: Planned): number {
+  const mtime = Math.floor(item.mtime.getTime() / 1000);
+  const isDir = item.data === undefined;
+  let prefix = '';
+  let name = item.name;
+  if (split) [prefix, name] = split;
+  if (pax) {
+    // The ustar name fields get a truncated stand-in; readers take the pax path.
+    writeHeader(buf, at, { prefix: '', name: `PaxHeader/${Buffer.from(item.name).subarray(-80).toString('latin1').replace(/[^\x20-\x7e]/g, '_')}`, size: pax.length, mtime, type: 'x', mode: 0o644 });
+    at += BLOCK;
+    pax.copy(buf, at);
+    at += padded(pax.length);
+    name = Buffer.from(item.name).subarray(0, 100).toString('latin1').replace(/[^\x20-\x7e]/g, '_');
+  }
+  writeHeader(buf, at, { prefix, name, size, mtime, type: isDir ? '5' : '0', mode: isDir ? 0o755 : 0o644 });
+  return at + BLOCK;
+}
+
 /**
  * The whole archive, entries in the given order, ending with two zero blocks unless
  * `endOfArchive` is false (apk's signature and control tars are "cut": docs/formats/apk.md#index-signature).
  */
 export function writeTar(items: TarItem[], opts: { endOfArchive?: boolean } = {}): Buffer {
   const endBlocks = opts.endOfArchive === false ? 0 : 2 * BLOCK;
-  const plan = items.map((item) => {
-    const split = splitName(item.name);
-    const pax = split ? undefined : paxRecord('path', item.name);
-    return { item, split, pax };
-  });
+  const plans = items.map((item) => plan(item));
   let total = endBlocks;
-  for (const p of plan) total += BLOCK + padded(p.item.data?.length ?? 0) + (p.pax ? BLOCK + padded(p.pax.length) : 0);
+  for (const p of plans) total += headLength(p) + padded(p.size);
   const buf = Buffer.alloc(total);
   let at = 0;
-  for (const { item, split, pax } of plan) {
-    const mtime = Math.floor(item.mtime.getTime() / 1000);
-    const isDir = item.data === undefined;
-    let prefix = '';
-    let name = item.name;
-    if (split) [prefix, name] = split;
-    if (pax) {
-      // The ustar name fields get a truncated stand-in; readers take the pax path.
-      writeHeader(buf, at, { prefix: '', name: `PaxHeader/${Buffer.from(item.name).subarray(-80).toString('latin1').replace(/[^\x20-\x7e]/g, '_')}`, size: pax.length, mtime, type: 'x', mode: 0o644 });
-      at += BLOCK;
-      pax.copy(buf, at);
-      at += padded(pax.length);
-      name = Buffer.from(item.name).subarray(0, 100).toString('latin1').replace(/[^\x20-\x7e]/g, '_');
-    }
-    writeHeader(buf, at, { prefix, name, size: isDir ? 0 : item.data!.length, mtime, type: isDir ? '5' : '0', mode: isDir ? 0o755 : 0o644 });
-    at += BLOCK;
-    if (!isDir) {
-      item.data!.copy(buf, at);
-      at += padded(item.data!.length);
+  for (const p of plans) {
+    at = writeHead(buf, at, p);
+    if (p.item.data) {
+      p.item.data.copy(buf, at);
+      at += padded(p.size);
     }
   }
   return buf;
+}
+
+/**
+ * The header block(s) writeTar puts before a regular file of `size` bytes, for a caller that
+ * writes the data itself, in pieces (compressed in segments: providers/apk/index-builder.ts),
+ * followed by `tarPadding(size)`. Header, data and padding together are the bytes writeTar
+ * writes for that file.
+ */
+export function tarFileHead(name: string, size: number, mtime: Date): Buffer {
+  const p = plan({ name, mtime, data: Buffer.alloc(0) }, size);
+  const buf = Buffer.alloc(headLength(p));
+  writeHead(buf, 0, p);
+  return buf;
+}
+
+/** The zero bytes that pad a file's data of `size` bytes to whole blocks. */
+export function tarPadding(size: number): Buffer {
+  return Buffer.alloc(padded(size) - size);
 }

@@ -16,6 +16,7 @@ import { encodeEntry } from '../../../providers/pacman/entry';
 import type { EntryRow } from '../../../src/core/provider';
 import { forgetGzipSegments } from '../../../src/util/segmented-gzip';
 import { writeTar, type TarItem } from '../../../src/util/tar-writer';
+import { sharedPrefix } from '../../helpers/segments';
 
 function row(id: number, name: string, version = '1.0-1'): EntryRow {
   const desc = `%FILENAME%\n${name}-${version}-x86_64.pkg.tar.zst\n\n%NAME%\n${name}\n\n%VERSION%\n${version}\n\n`;
@@ -61,8 +62,7 @@ test('a cold memo builds the same bytes; one more package leaves most compressed
   const plus = await buildDatabases([...rows, row(999, 'pkg0200a')], 20);
   assert.ok(zlib.gunzipSync(plus.db).equals(wholeTar([...rows, row(999, 'pkg0200a')], false)));
   // The bytes before the changed segment are identical (same prefix of deflate parts).
-  let same = 0;
-  while (same < first.db.length && first.db[same] === plus.db[same]) same++;
+  const same = sharedPrefix(first.db, plus.db);
   assert.ok(same > first.db.length / 4, `a shared compressed prefix (${same} of ${first.db.length} bytes)`);
 });
 
