@@ -10,9 +10,10 @@
  * key file it has. noarch records are listed with `A:` rewritten to the index architecture
  * (abuild's `apk index --rewrite-arch`), because apk builds the download URL from `A:`.
  */
-import type { EntryRow, IndexFile, PublishContext, RsaSigner } from '../../src/core/provider';
+import type { EntryKey, EntryRow, IndexFile, KeyedEntries, PublishContext, RsaSigner } from '../../src/core/provider';
+import { RunMemo } from '../../src/core/run-memo';
 import { gzipDeterministic } from '../../src/util/compression';
-import { cutSegments, gzipSegments, SEGMENT_NAMES, segmentStarts } from '../../src/util/segmented-gzip';
+import { cutSegments, deflatePart, gzipFromParts, gzipSegments, SEGMENT_NAMES, segmentStarts, type DeflatedPart } from '../../src/util/segmented-gzip';
 import { END_OF_ARCHIVE, tarFileHead, tarPadding, writeTar } from '../../src/util/tar-writer';
 import { NOARCH, scopeOf, splitScope } from './layout';
 import { compareApkVersions } from './version';
@@ -28,7 +29,7 @@ export function rewriteArch(entry: string, arch: string): string {
 }
 
 /** Every version of every package, by name then apk version order (then upload order). */
-export function sortRows(rows: EntryRow[]): EntryRow[] {
+export function sortRows<K extends Pick<EntryKey, 'id' | 'name' | 'version'>>(rows: K[]): K[] {
   return [...rows].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : compareApkVersions(a.version, b.version) || a.id - b.id));
 }
 
@@ -54,12 +55,49 @@ export function descriptionText(settings: Record<string, unknown>, repoName: str
  * bytes stay contiguous: concatenated, the segments are the tar a single writeTar gives.
  */
 export function indexSegments(description: string, rows: EntryRow[], arch: string, perSegment = SEGMENT_NAMES): Buffer[] {
-  const sorted = sortRows(rows);
-  const starts = segmentStarts(sorted.map((r) => r.name), perSegment);
-  const runs = cutSegments(sorted, starts, (run) => Buffer.from(run.map((r) => recordText(r, arch)).join(''), 'utf8'));
+  const runs = runsOf(rows, perSegment).map((run) => runText(run, arch));
   const size = runs.reduce((n, run) => n + run.length, 0);
-  const head = Buffer.concat([writeTar([{ name: 'DESCRIPTION', data: Buffer.from(description), mtime: EPOCH }], { endOfArchive: false }), tarFileHead('APKINDEX', size, EPOCH)]);
-  return [head, ...runs, Buffer.concat([tarPadding(size), END_OF_ARCHIVE])];
+  return [headSegment(description, size), ...runs, tailSegment(size)];
+}
+
+/** Records sorted (sortRows) and cut before names (segmentStarts). */
+function runsOf<K extends Pick<EntryKey, 'id' | 'name' | 'version'>>(rows: K[], perSegment: number): K[][] {
+  const sorted = sortRows(rows);
+  return cutSegments(sorted, segmentStarts(sorted.map((r) => r.name), perSegment), (run) => run);
+}
+
+const runText = (run: EntryRow[], arch: string) => Buffer.from(run.map((r) => recordText(r, arch)).join(''), 'utf8');
+/** DESCRIPTION, then the APKINDEX entry's header (it holds the text's size). */
+const headSegment = (description: string, size: number) =>
+  Buffer.concat([writeTar([{ name: 'DESCRIPTION', data: Buffer.from(description), mtime: EPOCH }], { endOfArchive: false }), tarFileHead('APKINDEX', size, EPOCH)]);
+const tailSegment = (size: number) => Buffer.concat([tarPadding(size), END_OF_ARCHIVE]);
+
+// Level 9, as the whole-archive gzip (gzipDeterministic's default) was.
+const LEVEL = 9;
+
+/** Each run's deflated records by the run's (id, rev) list and the index's arch (noarch records are rewritten per arch). */
+export const runMemo = new RunMemo<DeflatedPart>(
+  64 << 20,
+  (p) => p.deflated.length,
+  (a, b) => a.deflated.equals(b.deflated),
+);
+
+/**
+ * The unsigned index from keys first (PublishContext.keyed): the same bytes as `unsignedIndex`,
+ * reading and deflating only the runs whose (id, rev) list is not memoized.
+ */
+export async function unsignedIndexKeyed(description: string, keyed: KeyedEntries, partitions: string[], arch: string, perSegment = SEGMENT_NAMES): Promise<Buffer> {
+  const runs = runsOf(await keyed.keys(partitions), perSegment);
+  const { keys, values } = runMemo.lookup(`apk:${arch}`, runs);
+  const missing = runs.flatMap((run, i) => (values[i] === undefined ? [i] : []));
+  const rows = new Map((await keyed.byIds(missing.flatMap((i) => runs[i]!.map((k) => k.id)))).map((r) => [r.id, r]));
+  for (const i of missing) {
+    values[i] = await deflatePart(runText(runs[i]!.map((k) => rows.get(k.id)!), arch), LEVEL);
+    runMemo.store(keys[i]!, values[i]!);
+  }
+  const parts = values as DeflatedPart[];
+  const size = parts.reduce((n, p) => n + p.length, 0);
+  return gzipFromParts([await deflatePart(headSegment(description, size), LEVEL), ...parts, await deflatePart(tailSegment(size), LEVEL)], LEVEL);
 }
 
 /**
@@ -68,8 +106,7 @@ export function indexSegments(description: string, rows: EntryRow[], arch: strin
  * the header and the run that changed and takes the rest from the memo.
  */
 export function unsignedIndex(description: string, rows: EntryRow[], arch: string, perSegment = SEGMENT_NAMES): Promise<Buffer> {
-  // Level 9, as the whole-archive gzip (gzipDeterministic's default) was.
-  return gzipSegments(indexSegments(description, rows, arch, perSegment), 9);
+  return gzipSegments(indexSegments(description, rows, arch, perSegment), LEVEL);
 }
 
 /** The prepended signature member: one `.SIGN.RSA256.<keyName>` entry per key, no end blocks. */
@@ -81,8 +118,9 @@ export function signatureMember(unsigned: Buffer, keys: RsaSigner[]): Buffer {
 export async function buildApkIndex(ctx: PublishContext): Promise<IndexFile[]> {
   const scope = splitScope(ctx.scope);
   if (!scope || scope.arch === NOARCH) throw new Error(`apk: cannot build an index for scope "${ctx.scope}"`);
-  const rows = await ctx.entries([ctx.scope, scopeOf(scope.branch, NOARCH)]);
-  const unsigned = await unsignedIndex(descriptionText(ctx.repo.settings, ctx.repo.name, scope.branch), rows, scope.arch);
+  const partitions = [ctx.scope, scopeOf(scope.branch, NOARCH)];
+  const description = descriptionText(ctx.repo.settings, ctx.repo.name, scope.branch);
+  const unsigned = ctx.keyed ? await unsignedIndexKeyed(description, ctx.keyed, partitions, scope.arch) : await unsignedIndex(description, await ctx.entries(partitions), scope.arch);
   const keys = await ctx.signer.rsa();
   const data = keys.length ? Buffer.concat([signatureMember(unsigned, keys), unsigned]) : unsigned;
   return [{ path: `${ctx.scope}/APKINDEX.tar.gz`, data, contentType: 'application/gzip' }];

@@ -8,31 +8,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildDatabases, buildDatabasesKeyed, runMemo } from '../../../providers/pacman/index-builder';
 import { encodeEntry } from '../../../providers/pacman/entry';
-import type { EntryKey, EntryRow, KeyedEntries } from '../../../src/core/provider';
 import { RunMemo } from '../../../src/core/run-memo';
-
-type Row = EntryRow & { rev: number };
+import { keyedOf, type RevRow as Row } from '../../helpers/keyed-entries';
 
 function row(id: number, name: string, version = '1.0-1', desc = ''): Row {
   const text = `%FILENAME%\n${name}-${version}-x86_64.pkg.tar.zst\n\n%NAME%\n${name}\n\n%VERSION%\n${version}\n\n${desc}`;
   const entry = encodeEntry({ desc: text, files: `%FILES%\nusr/bin/${name}\n` });
   return { id, rev: 0, name, version, arch: 'x86_64', filename: `${name}-${version}-x86_64.pkg.tar.zst`, path: `x86_64/${name}.pkg.tar.zst`, partition: 'x86_64', entry, meta: {}, size: 1, hashes: { sha256: '0'.repeat(64) }, createdAt: new Date(1_700_000_000_000 + id * 1000), yanked: null };
-}
-
-/** KeyedEntries over rows in memory, counting the rows read whole. */
-function keyedOf(rows: Row[]): KeyedEntries & { read: number } {
-  const k = {
-    read: 0,
-    keys: async (partitions?: string[]): Promise<EntryKey[]> =>
-      rows.filter((r) => !partitions || partitions.includes(r.partition)).map(({ id, rev, name, version, arch, partition, createdAt }) => ({ id, rev, name, version, arch, partition, createdAt })),
-    byIds: async (ids: readonly number[]): Promise<EntryRow[]> => {
-      const wanted = new Set(ids);
-      const out = rows.filter((r) => wanted.has(r.id)).sort((a, b) => a.id - b.id);
-      k.read += out.length;
-      return out;
-    },
-  };
-  return k;
 }
 
 const rowsOf = (n: number) => Array.from({ length: n }, (_, i) => row(i + 1, `pkg${String(i).padStart(4, '0')}`));
