@@ -88,14 +88,7 @@ export const runMemo = new RunMemo<DeflatedPart>(
  */
 export async function unsignedIndexKeyed(description: string, keyed: KeyedEntries, partitions: string[], arch: string, perSegment = SEGMENT_NAMES): Promise<Buffer> {
   const runs = runsOf(await keyed.keys(partitions), perSegment);
-  const { keys, values } = runMemo.lookup(`apk:${arch}`, runs);
-  const missing = runs.flatMap((run, i) => (values[i] === undefined ? [i] : []));
-  const rows = new Map((await keyed.byIds(missing.flatMap((i) => runs[i]!.map((k) => k.id)))).map((r) => [r.id, r]));
-  for (const i of missing) {
-    values[i] = await deflatePart(runText(runs[i]!.map((k) => rows.get(k.id)!), arch), LEVEL);
-    runMemo.store(keys[i]!, values[i]!);
-  }
-  const parts = values as DeflatedPart[];
+  const parts = await runMemo.values(`apk:${arch}`, runs, keyed.byIds, (rows) => deflatePart(runText(rows, arch), LEVEL));
   const size = parts.reduce((n, p) => n + p.length, 0);
   return gzipFromParts([await deflatePart(headSegment(description, size), LEVEL), ...parts, await deflatePart(tailSegment(size), LEVEL)], LEVEL);
 }

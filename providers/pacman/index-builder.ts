@@ -95,15 +95,7 @@ export const runMemo = new RunMemo<RunParts>(
  * rows, not all of them, and never holds every entry at once.
  */
 export async function buildDatabasesKeyed(keyed: KeyedEntries, partitions: string[], perSegment = SEGMENT_NAMES): Promise<{ db: Buffer; files: Buffer }> {
-  const runs = runsOf(await keyed.keys(partitions), perSegment);
-  const { keys, values } = runMemo.lookup('pacman-db', runs);
-  const missing = runs.flatMap((run, i) => (values[i] === undefined ? [i] : []));
-  const rows = new Map((await keyed.byIds(missing.flatMap((i) => runs[i]!.map((k) => k.id)))).map((r) => [r.id, r]));
-  for (const i of missing) {
-    values[i] = await runParts(runs[i]!.map((k) => rows.get(k.id)!));
-    runMemo.store(keys[i]!, values[i]!);
-  }
-  return assemble(values as RunParts[]);
+  return assemble(await runMemo.values('pacman-db', runsOf(await keyed.keys(partitions), perSegment), keyed.byIds, runParts));
 }
 
 /** All index files of one architecture scope. */

@@ -10,7 +10,7 @@
  * fails a test instead of serving a stale index.
  */
 import crypto from 'node:crypto';
-import type { EntryKey } from './provider';
+import type { EntryKey, EntryRow, KeyedEntries } from './provider';
 
 export class RunMemo<V> {
   /** PUBLISH_MEMO_VERIFY (set once at startup): every hit is rebuilt and compared. */
@@ -40,7 +40,7 @@ export class RunMemo<V> {
    * The memoized value of each run, or undefined where it must be built (and `store`d). In
    * verify mode every run must be built; the memoized value is then what `store` compares with.
    */
-  lookup(kind: string, runs: readonly (readonly EntryKey[])[]): { keys: string[]; values: (V | undefined)[] } {
+  private lookup(kind: string, runs: readonly (readonly EntryKey[])[]): { keys: string[]; values: (V | undefined)[] } {
     const keys = runs.map((r) => RunMemo.keyOf(kind, r));
     const values = keys.map((k) => {
       const hit = this.memo.get(k);
@@ -52,7 +52,7 @@ export class RunMemo<V> {
     return { keys, values };
   }
 
-  store(key: string, value: V): void {
+  private store(key: string, value: V): void {
     const before = this.memo.get(key);
     if (before !== undefined) {
       if (RunMemo.verify && !this.same(before, value)) throw new Error(`stale index memo: a run of entries was built differently with the same (id, rev) list; an update of a file row did not raise its rev (${key})`);
@@ -65,6 +65,21 @@ export class RunMemo<V> {
       this.memo.delete(k);
       this.bytes -= this.sizeOf(v);
     }
+  }
+
+  /**
+   * Each run's value: memoized, or made from its whole rows (read with one `byIds` for every run
+   * to make, so one changed run costs one query) and stored.
+   */
+  async values(kind: string, runs: readonly (readonly EntryKey[])[], byIds: KeyedEntries['byIds'], make: (rows: EntryRow[]) => Promise<V>): Promise<V[]> {
+    const { keys, values } = this.lookup(kind, runs);
+    const missing = runs.flatMap((_, i) => (values[i] === undefined ? [i] : []));
+    const rows = new Map((await byIds(missing.flatMap((i) => runs[i]!.map((k) => k.id)))).map((r) => [r.id, r]));
+    for (const i of missing) {
+      values[i] = await make(runs[i]!.map((k) => rows.get(k.id)!));
+      this.store(keys[i]!, values[i]!);
+    }
+    return values as V[];
   }
 
   /** Tests: a cold process must build the same bytes as a warm one. */
