@@ -4,8 +4,8 @@
  * once (child processes, compiled, SQLite): one repository of BENCH_SMALL projects, one of
  * BENCH_LARGE. Each is filled by uploading two real wheels through HTTP (a template project
  * and the project timed later) and then copying the template's row in SQL, once per further
- * project, with every name in it replaced (the fastest honest fill: an upload would store the
- * same row; only the blob is shared). Then, interleaved A B A B on the same machine state:
+ * project (bench/lib/sql-fill.ts; the copies' own pages are never built: the timed uploads do
+ * not read them). Then, interleaved A B A B on the same machine state:
  * - a new version of an existing project (upload with wait -> 201, the new page served),
  * - the first file of a new project (the project list must be rebuilt too).
  * Prints medians and the large/small ratio per pair; asserts nothing.
@@ -15,8 +15,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createRequire } from 'node:module';
 import { postPackage, waitPublished } from './lib/bench-client';
+import { cloneRows } from './lib/sql-fill';
 import { interleaved, median, pairedReport } from './lib/paired';
 import { startChildServer, type ChildServer } from '../test/helpers/child-server';
 import { makeWheel, metadataText } from '../test/unit/pypi/helpers';
@@ -28,36 +28,11 @@ const REPO = 'bench';
 const TEMPLATE = 'tmplproject';
 const JSON_TYPE = 'application/vnd.pypi.simple.v1+json';
 
-/** better-sqlite3 (the server's own driver; it ships no types): the little this fill uses. */
-interface SqliteDb {
-  prepare(sql: string): { all(): unknown[] };
-  exec(sql: string): void;
-  close(): void;
-}
-const Database = createRequire(__filename)('better-sqlite3') as new (file: string) => SqliteDb;
-
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 
 function wheel(dir: string, project: string, version: string): string {
   const d = fs.mkdtempSync(path.join(dir, 'w-'));
   return makeWheel(d, `${project}-${version}-py3-none-any.whl`, metadataText(project, version, 'Requires-Python: >=3.8\n'));
-}
-
-/** `count` more projects p0000001..: the template's row with its name replaced everywhere. */
-function cloneProjects(dbFile: string, count: number): void {
-  const db = new Database(dbFile);
-  try {
-    const cols = (db.prepare('PRAGMA table_info(files)').all() as { name: string }[]).map((c) => c.name).filter((c) => c !== 'id');
-    const renamed = new Set(['name', 'name_key', 'partition', 'path', 'filename', 'entry', 'attachments', 'meta', 'index_data']);
-    const values = cols.map((c) => (renamed.has(c) ? `replace(f.${c}, '${TEMPLATE}', printf('p%07d', n.i))` : `f.${c}`));
-    db.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${count})
-      INSERT INTO files (${cols.join(', ')}) SELECT ${values.join(', ')} FROM files f, n WHERE f.name = '${TEMPLATE}'`);
-    // The project list is requested once more; the server's boot sweep publishes it. (The
-    // copies' own pages are never built: the timed uploads do not read them.)
-    db.exec(`UPDATE scopes SET requested_seq = requested_seq + 1 WHERE scope = 'root'`);
-  } finally {
-    db.close();
-  }
 }
 
 interface Side {
@@ -75,7 +50,7 @@ async function side(n: number, root: string, hot: string): Promise<Side> {
   await postPackage(srv, hot, { reponame: REPO, provider: 'pypi' }, true);
   await srv.stop();
   const t0 = process.hrtime.bigint();
-  cloneProjects(dbFile, n - 2);
+  cloneRows(dbFile, TEMPLATE, n - 2);
   console.log(`  ${n} projects: ${n - 2} copied in SQL in ${(ms(t0) / 1000).toFixed(1)} s`);
   srv = await startChildServer(env, undefined, { compiled: true });
   await waitPublished(srv, 'pypi', REPO);
