@@ -76,8 +76,11 @@ export class RunMemo<V> {
     const missing = runs.flatMap((_, i) => (values[i] === undefined ? [i] : []));
     const rows = new Map((await byIds(missing.flatMap((i) => runs[i]!.map((k) => k.id)))).map((r) => [r.id, r]));
     for (const i of missing) {
-      values[i] = await make(runs[i]!.map((k) => rows.get(k.id)!));
-      this.store(keys[i]!, values[i]!);
+      // A row deleted between the two reads (a concurrent delete commits; its own publish
+      // follows) is left out; what the run became then is not what its keys name: not stored.
+      const got = runs[i]!.flatMap((k) => rows.get(k.id) ?? []);
+      values[i] = await make(got);
+      if (got.length === runs[i]!.length) this.store(keys[i]!, values[i]!);
     }
     return values as V[];
   }

@@ -55,3 +55,17 @@ test('a row updated with a raised rev is rebuilt; without one, verify mode refus
     RunMemo.verify = false;
   }
 });
+
+test('a row deleted between the keys and the whole rows is left out, and that run is not memoized', async () => {
+  runMemo.clear();
+  const rows = rowsOf(100);
+  const racing = keyedOf(rows);
+  const byIds = racing.byIds;
+  racing.byIds = async (ids) => (await byIds(ids)).filter((r) => r.id !== 42);
+  const built = await buildDatabasesKeyed(racing, ['x86_64'], 20);
+  assert.ok(built.db.equals((await buildDatabases(rows.filter((r) => r.id !== 42), 20)).db));
+  // The keys named row 42: its run was not stored, so the next build reads it again.
+  const again = keyedOf(rows);
+  await buildDatabasesKeyed(again, ['x86_64'], 20);
+  assert.ok(again.read > 0 && again.read < 100, `the run that lost a row was read again (${again.read} rows)`);
+});
