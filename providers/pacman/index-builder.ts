@@ -32,12 +32,22 @@ export function newestPerName<K extends Pick<EntryKey, 'id' | 'name' | 'version'
 
 /** The packages a db lists, in archive order (`<name>-<version>` bytes), cut into runs of whole names. */
 function runsOf<K extends Pick<EntryKey, 'id' | 'name' | 'version' | 'createdAt'>>(rows: K[], perSegment: number): K[][] {
-  const chosen = newestPerName(rows)
-    .map((row) => ({ row, key: Buffer.from(`${row.name}-${row.version}`) }))
-    .sort((a, b) => Buffer.compare(a.key, b.key))
-    .map((c) => c.row);
+  const chosen = sortByBytes(newestPerName(rows), (row) => `${row.name}-${row.version}`);
   return cutSegments(chosen, segmentStarts(chosen.map((c) => c.name), perSegment), (run) => run);
 }
+
+/**
+ * `items` in the byte order of `keyOf` (what bsdtar and repo-add sort by). For ASCII keys (every
+ * valid pacman name and version) that is the order of JS string comparison, without a Buffer
+ * per key: at 100,000 packages the sort is a measurable part of each publish.
+ */
+function sortByBytes<T>(items: T[], keyOf: (item: T) => string): T[] {
+  const keyed = items.map((item) => ({ item, key: keyOf(item) }));
+  if (keyed.every((k) => ASCII.test(k.key))) keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  else keyed.sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
+  return keyed.map((k) => k.item);
+}
+const ASCII = /^[\x00-\x7f]*$/;
 
 /** A run's part of the db archive (`desc`) or of the files archive (`desc` and `files`): tar entries, no end blocks. */
 function runTar(rows: EntryRow[], withFiles: boolean): Buffer {

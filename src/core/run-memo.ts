@@ -12,6 +12,9 @@
 import crypto from 'node:crypto';
 import type { EntryKey, EntryRow, KeyedEntries } from './provider';
 
+/** Whole rows read per query when runs must be built. */
+const ROWS_PER_READ = 4000;
+
 export class RunMemo<V> {
   /** PUBLISH_MEMO_VERIFY (set once at startup): every hit is rebuilt and compared. */
   static verify = false;
@@ -31,9 +34,9 @@ export class RunMemo<V> {
   ) {}
 
   static keyOf(kind: string, run: readonly EntryKey[]): string {
-    const h = crypto.createHash('sha256').update(kind);
-    for (const k of run) h.update(`\u0000${k.id}:${k.rev}`);
-    return h.digest('base64');
+    let text = kind;
+    for (const k of run) text += `\u0000${k.id}:${k.rev}`;
+    return crypto.createHash('sha256').update(text).digest('base64');
   }
 
   /**
@@ -74,13 +77,22 @@ export class RunMemo<V> {
   async values(kind: string, runs: readonly (readonly EntryKey[])[], byIds: KeyedEntries['byIds'], make: (rows: EntryRow[]) => Promise<V>): Promise<V[]> {
     const { keys, values } = this.lookup(kind, runs);
     const missing = runs.flatMap((_, i) => (values[i] === undefined ? [i] : []));
-    const rows = new Map((await byIds(missing.flatMap((i) => runs[i]!.map((k) => k.id)))).map((r) => [r.id, r]));
-    for (const i of missing) {
-      // A row deleted between the two reads (a concurrent delete commits; its own publish
-      // follows) is left out; what the run became then is not what its keys name: not stored.
-      const got = runs[i]!.flatMap((k) => rows.get(k.id) ?? []);
-      values[i] = await make(got);
-      if (got.length === runs[i]!.length) this.store(keys[i]!, values[i]!);
+    // Rows of a few thousand entries at a time: a cold process builds every run, and must not
+    // hold every row for it.
+    for (let from = 0; from < missing.length; ) {
+      const batch: number[] = [];
+      for (let n = 0; from < missing.length && (batch.length === 0 || n + runs[missing[from]!]!.length <= ROWS_PER_READ); from++) {
+        batch.push(missing[from]!);
+        n += runs[missing[from]!]!.length;
+      }
+      const rows = new Map((await byIds(batch.flatMap((i) => runs[i]!.map((k) => k.id)))).map((r) => [r.id, r]));
+      for (const i of batch) {
+        // A row deleted between the two reads (a concurrent delete commits; its own publish
+        // follows) is left out; what the run became then is not what its keys name: not stored.
+        const got = runs[i]!.flatMap((k) => rows.get(k.id) ?? []);
+        values[i] = await make(got);
+        if (got.length === runs[i]!.length) this.store(keys[i]!, values[i]!);
+      }
     }
     return values as V[];
   }
