@@ -1,4 +1,4 @@
-import { TableColumn, type MigrationInterface, type QueryRunner } from 'typeorm';
+import { TableColumn, TableIndex, type MigrationInterface, type QueryRunner } from 'typeorm';
 
 /**
  * `files.rev`: raised by every update of a stored row that can change what an index shows of
@@ -11,9 +11,17 @@ export class FileRevision1765300000000 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     await q.addColumn('files', new TableColumn({ name: 'rev', type: 'integer', isNullable: false, default: 0 }));
+    // SQLite only: a row stores its columns in order, and `hidden`, `rev` and `created_at` come
+    // after `entry`, whose bytes spill to overflow pages; reading the keys of 100,000 rows
+    // walked every overflow chain (most of a keyed publish). The index holds the keys (index-only
+    // scan). InnoDB and PostgreSQL keep long text out of line: their row reads stay cheap.
+    if (q.connection.options.type === 'better-sqlite3') {
+      await q.createIndex('files', new TableIndex({ name: 'ix_files_entry_keys', columnNames: ['repo_id', 'partition', 'hidden', 'id', 'rev', 'name', 'version', 'arch', 'created_at'] }));
+    }
   }
 
   async down(q: QueryRunner): Promise<void> {
+    if (q.connection.options.type === 'better-sqlite3') await q.dropIndex('files', 'ix_files_entry_keys');
     await q.dropColumn('files', 'rev');
   }
 }
