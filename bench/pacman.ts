@@ -6,7 +6,7 @@
  *   request, wait=0), and write the base `.db` and `.files` repo-add would write for the same
  *   files (writeBaseDb: entry for entry as repo-add writes them, checked in the same run against
  *   a real `repo-add` of the first files; repo-add itself needs ~30 ms a package to fill, more
- *   the larger the db, ~5 minutes for 10,000);
+ *   the larger the db: minutes for 10,000);
  * - restart the server (dist/server.js) on the same data, so its memory is the publishes' and
  *   not the fill's; its first add (a real makepkg package; cold: every db segment compressed
  *   again, the memo is per process) is timed apart;
