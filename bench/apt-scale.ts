@@ -20,39 +20,22 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { inParallel, waitPublished } from './lib/bench-client';
+import { postPackage } from './lib/bench-client';
 import { writeDebs } from './lib/debs';
 import { interleaved, median, pairedReport } from './lib/paired';
 import { repreproRepo } from './lib/reprepro';
-import { startChildServer, type ChildServer } from '../test/helpers/child-server';
-import { createMysqlDatabase } from '../test/helpers/mysql';
+import { batchFill, resetPeakRss, scaleRun } from './lib/scale-run';
+import type { ChildServer } from '../test/helpers/child-server';
 
 const SIZES = (process.env.BENCH_SIZES ?? '1000,10000,100000').split(',').map(Number);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 /** Sizes above this get no reprepro anchor (say so in the output). */
 const REPREPRO_MAX = Number(process.env.BENCH_REPREPRO_MAX ?? 100_000);
 const REPREPRO_SIGNED = process.env.BENCH_REPREPRO_SIGNED !== '0';
-const BATCH = 1000;
 const REPO = 'bench';
 
 const secs = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
 const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
-
-async function postBatch(srv: ChildServer, files: string[]): Promise<void> {
-  const form = new FormData();
-  for (const f of files) form.append('f', await fs.openAsBlob(f), path.basename(f));
-  const r = await fetch(`${srv.url}/addpkg/batch?provider=apt&reponame=${REPO}&dist=stable&wait=0`, { method: 'POST', body: form, headers: { Authorization: `Bearer ${srv.token}` } });
-  const body = await r.text();
-  if (r.status >= 300) throw new Error(`batch upload: ${r.status} ${body.slice(0, 300)}`);
-}
-
-async function postOne(srv: ChildServer, file: string): Promise<void> {
-  const form = new FormData();
-  form.append('f', await fs.openAsBlob(file), path.basename(file));
-  const r = await fetch(`${srv.url}/addpkg?provider=apt&reponame=${REPO}&dist=stable`, { method: 'POST', body: form, headers: { Authorization: `Bearer ${srv.token}` } });
-  const body = await r.text();
-  if (r.status !== 201) throw new Error(`upload: ${r.status} ${body.slice(0, 300)}`);
-}
 
 /** The served InRelease names a Packages.xz (by hash) listing the package. */
 async function servedHas(srv: ChildServer, pkg: string): Promise<boolean> {
@@ -88,40 +71,30 @@ function reprepro(dir: string): Reprepro & { fill(files: string[]): number } {
 }
 
 const pkgOf = (file: string) => path.basename(file).split('_')[0]!;
+/** One .deb with the default wait: 201 once the new signed InRelease is served. */
+const postOne = (srv: ChildServer, file: string) => postPackage(srv, file, { provider: 'apt', reponame: REPO, dist: 'stable' }, true);
 
 async function size(n: number): Promise<string[]> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `bench-apt-scale-${n}-`));
-  const out: string[] = [];
-  const env: Record<string, string> = { DATA_DIR: path.join(dir, 'data'), LOG_LEVEL: 'warn', PUBLISH_SWEEP_SECONDS: '1' };
-  const db = process.env.BENCH_DB === 'mysql' ? await createMysqlDatabase() : null;
-  if (db) env.DATABASE_URL = db.url;
-  let srv: ChildServer | null = null;
-  try {
+  return scaleRun(`bench-apt-scale-${n}`, 'warn', async ({ dir, start }) => {
+    const out: string[] = [];
     let t0 = process.hrtime.bigint();
     const bulk = writeDebs(path.join(dir, 'debs'), 'pkg', n);
     const extra = writeDebs(path.join(dir, 'extra'), 'extra', ROUNDS + 1, 0);
     out.push(`== ${n} packages (a tenth Architecture: all; amd64 + arm64), synthesized in ${secs(t0).toFixed(0)} s`);
-    srv = await startChildServer(env);
-    t0 = process.hrtime.bigint();
-    const batches: string[][] = [];
-    for (let i = 0; i < bulk.length; i += BATCH) batches.push(bulk.slice(i, i + BATCH));
-    await inParallel(batches, 2, (b) => postBatch(srv!, b));
-    await waitPublished(srv, 'apt', REPO);
-    out.push(`  artifactd fill: POST /addpkg/batch x${batches.length}, published after ${secs(t0).toFixed(0)} s; peak RSS during fill ${(srv.peakRssKb() / 1024).toFixed(0)} MiB`);
+    const fillSrv = await start();
+    const fill = await batchFill(fillSrv, bulk, 'apt', { reponame: REPO, dist: 'stable' });
+    out.push(`  artifactd fill: POST /addpkg/batch x${fill.requests}, published after ${fill.seconds.toFixed(0)} s; peak RSS during fill ${(fillSrv.peakRssKb() / 1024).toFixed(0)} MiB`);
     const rep = n <= REPREPRO_MAX ? reprepro(dir) : null;
     if (rep) out.push(`  reprepro fill: includedeb --export=never in batches of 2000 + export: ${rep.fill(bulk).toFixed(0)} s`);
     else out.push(`  reprepro: skipped above BENCH_REPREPRO_MAX=${REPREPRO_MAX}`);
     // A fresh process on the same data: its memory is the publishes', not the import's, and
     // its first publish compresses every segment again (the memo is per process).
-    await srv.stop();
-    srv = await startChildServer(env, undefined, { compiled: true });
-    const s = srv;
+    const s = await start(true);
     t0 = process.hrtime.bigint();
     await postOne(s, extra[ROUNDS]!);
     let ok = await servedHas(s, pkgOf(extra[ROUNDS]!));
     out.push(`  artifactd restarted (dist/server.js); first add 1 (cold: every segment compressed): ${(ms(t0) / 1000).toFixed(1)} s, peak RSS ${(s.peakRssKb() / 1024).toFixed(0)} MiB`);
-    // Peak RSS of the timed publishes only: "5" resets VmHWM (proc(5), /proc/pid/clear_refs).
-    fs.writeFileSync(`/proc/${s.pid}/clear_refs`, '5');
+    resetPeakRss(s);
     const a = async (i: number) => {
       const t = process.hrtime.bigint();
       await postOne(s, extra[i]!);
@@ -145,13 +118,9 @@ async function size(n: number): Promise<string[]> {
       for (let i = 0; i < ROUNDS; i++) xs.push(await a(i));
       out.push(`  add 1 .deb: artifactd median ${median(xs).toFixed(0)} ms [${xs.map((x) => x.toFixed(0)).join(', ')}]${ok ? '' : '  (CHECK FAILED)'}`);
     }
-    out.push(`  server peak RSS during the timed publishes: ${(srv.peakRssKb() / 1024).toFixed(0)} MiB`);
+    out.push(`  server peak RSS during the timed publishes: ${(s.peakRssKb() / 1024).toFixed(0)} MiB`);
     return out;
-  } finally {
-    await srv?.stop();
-    await db?.drop();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 async function main() {

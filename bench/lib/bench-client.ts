@@ -40,6 +40,19 @@ export async function postPackage(server: ChildServer, file: string | { name: st
   }
 }
 
+/**
+ * POST /addpkg/batch of `files` (at most MAX_BATCH_FILES, 1,000) with wait=0: the bulk fills of
+ * the scale benchmarks. Throws unless the request as a whole was accepted.
+ */
+export async function postBatch(server: ChildServer, files: readonly string[], query: Record<string, string>): Promise<void> {
+  const form = new FormData();
+  for (const f of files) form.append('f', await fs.openAsBlob(f), path.basename(f));
+  const q = new URLSearchParams({ ...query, wait: '0' });
+  const r = await fetch(`${server.url}/addpkg/batch?${q}`, { method: 'POST', body: form, headers: { Authorization: `Bearer ${server.token}` } });
+  const body = await r.text();
+  if (r.status >= 300) throw new Error(`batch upload: ${r.status} ${body.slice(0, 300)}`);
+}
+
 /** Until every index scope of the repository has published what was requested. */
 export async function waitPublished(server: ChildServer, provider: string, repo: string): Promise<void> {
   for (;;) {
