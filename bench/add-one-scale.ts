@@ -1,14 +1,14 @@
 /**
- * Add-1 against repository size for the formats whose index is built from keys first
- * (PublishContext.keyed: pacman, apk; issue 19: "at 100,000 within 3x of the same operation at
- * 1,000", server RSS under 300 MiB). Per format two servers run at once (compiled, SQLite), one
+ * Add-1 against repository size (issue 19: "at 100,000 within 3x of the same operation at
+ * 1,000", server RSS under 300 MiB) for pacman and apk, whose indexes are built from keys first
+ * (PublishContext.keyed), and rpm, built from every row. Per format two servers run at once (compiled, SQLite), one
  * repository of BENCH_SMALL packages and one of BENCH_LARGE, each filled through HTTP with one
  * template package and then by copying its row in SQL (bench/lib/sql-fill.ts); the boot sweep
  * publishes the filled repository (its time is printed: every run is deflated then). Then
  * BENCH_ROUNDS interleaved rounds of one more package into each (upload with wait -> 201, then
  * the served index is checked to list it), the large/small ratio per round, medians, and each
  * server's peak RSS during the timed publishes. Asserts nothing.
- *   npx tsx bench/keyed-scale.ts     BENCH_FORMATS=pacman,apk BENCH_SMALL=1000 BENCH_LARGE=100000 BENCH_ROUNDS=5
+ *   npx tsx bench/add-one-scale.ts     BENCH_FORMATS=pacman,apk,rpm BENCH_SMALL=1000 BENCH_LARGE=100000 BENCH_ROUNDS=5
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -21,8 +21,9 @@ import { cloneRows } from './lib/sql-fill';
 import { startChildServer, type ChildServer } from '../test/helpers/child-server';
 import { synthPackage } from '../test/helpers/synth-pacman';
 import { buildApk, pkginfoFor } from '../test/unit/apk/apk-builder';
+import { rpmbuild } from '../test/unit/rpm/helpers';
 
-const FORMATS = (process.env.BENCH_FORMATS ?? 'pacman,apk').split(',');
+const FORMATS = (process.env.BENCH_FORMATS ?? 'pacman,apk,rpm').split(',');
 const SMALL = Number(process.env.BENCH_SMALL ?? 1000);
 const LARGE = Number(process.env.BENCH_LARGE ?? 100_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -57,6 +58,17 @@ const formats: Record<string, Format> = {
     },
     // The signature member, then the index member: gunzipSync reads both.
     lists: async (srv, name) => gunzipAll(Buffer.from(await (await fetch(`${srv.url}/repo/apk/${REPO}/main/x86_64/APKINDEX.tar.gz`)).arrayBuffer())).includes(`\nP:${name}\n`),
+  },
+  rpm: {
+    provider: 'rpm',
+    template: 'tmplrpmzz',
+    make: async (dir, name) => rpmbuild({ name, version: '1.0', arch: 'noarch' }, fs.mkdtempSync(path.join(dir, 'rpm-'))).rpm,
+    lists: async (srv, name) => {
+      const base = `${srv.url}/repo/rpm/${REPO}`;
+      const repomd = await (await fetch(`${base}/repodata/repomd.xml`)).text();
+      const primary = /<data type="primary">[\s\S]*?<location href="([^"]+)"/.exec(repomd)?.[1];
+      return !!primary && gunzipAll(Buffer.from(await (await fetch(`${base}/${primary}`)).arrayBuffer())).includes(`<name>${name}</name>`);
+    },
   },
 };
 
@@ -123,8 +135,8 @@ async function run(f: Format, root: string): Promise<void> {
 
 async function main() {
   execFileSync(process.execPath, [path.join(__dirname, '../scripts/build.mjs'), '--if-stale'], { stdio: 'inherit' });
-  console.log(`keyed index builds vs size: ${FORMATS.join(', ')}; ${SMALL} and ${LARGE}; ${ROUNDS} interleaved rounds; sqlite; load ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} CPUs`);
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-keyed-'));
+  console.log(`add 1 vs repository size: ${FORMATS.join(', ')}; ${SMALL} and ${LARGE}; ${ROUNDS} interleaved rounds; sqlite; load ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} CPUs`);
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-add-one-'));
   try {
     for (const name of FORMATS) await run(formats[name]!, root);
   } finally {
