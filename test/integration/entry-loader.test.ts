@@ -1,0 +1,55 @@
+/**
+ * Publishing reads a repository's entries in pages (src/core/entry-loader.ts): whatever the
+ * page size, the same rows in the same order (by id) as a single read, hidden ones left out,
+ * only the partitions asked for. On the database TEST_DB names (SQLite by default).
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { startServer, type TestServer } from '../helpers/server';
+import { upload } from '../helpers/http';
+import { buildDeb, controlText, tmpDir } from '../unit/apt/helpers';
+import { ENTRY_PAGE_ROWS, loadEntries } from '../../src/core/entry-loader';
+import { FileEntity } from '../../src/db/entities';
+import type { EntryRow } from '../../src/core/provider';
+
+let srv: TestServer;
+let repoId: number;
+const work = tmpDir('entry-loader-');
+
+/** An EntryRow as plain data (meta is a getter). */
+const plain = (rows: EntryRow[]) => rows.map((r) => ({ ...r, meta: r.meta }));
+
+before(async () => {
+  srv = await startServer();
+  for (let i = 0; i < 7; i++) {
+    const name = `page${i}`;
+    const f = buildDeb(work, controlText({ Package: name, Version: '1.0-1', Architecture: i % 3 ? 'amd64' : 'all', Maintainer: 'T <t@example.org>', Description: `${name} test package` }), 'gzip');
+    const r = await upload(srv.url, f, { reponame: 'paged', dist: i % 2 ? 'stable' : 'testing' });
+    assert.equal(r.status, 201, `upload ${path.basename(f)}: ${JSON.stringify(r.body)}`);
+  }
+  await srv.services.db.manager.getRepository(FileEntity).update({ name: 'page3' }, { hidden: true });
+  repoId = (await srv.services.repos.get('apt', 'paged')).id;
+});
+after(async () => {
+  await srv?.stop();
+});
+
+test('pages of any size give the rows of one read, in id order, without hidden rows', async () => {
+  const m = srv.services.db.manager;
+  const whole = await loadEntries(m, repoId, undefined, true, ENTRY_PAGE_ROWS);
+  assert.deepEqual(whole.map((r) => r.name), ['page0', 'page1', 'page2', 'page4', 'page5', 'page6']);
+  assert.ok(whole.every((r, i) => i === 0 || whole[i - 1]!.id < r.id));
+  assert.ok(whole.every((r) => r.entry.startsWith(`Package: ${r.name}\n`) && r.hashes.sha512 && r.meta.description));
+  for (const pageRows of [1, 2, 3, 5, 6, 7]) assert.deepEqual(plain(await loadEntries(m, repoId, undefined, true, pageRows)), plain(whole), `page size ${pageRows}`);
+});
+
+test('paged with a partition filter and without meta', async () => {
+  const m = srv.services.db.manager;
+  const stable = await loadEntries(m, repoId, ['stable/main'], false, 2);
+  assert.deepEqual(stable.map((r) => r.name), ['page1', 'page5']);
+  assert.throws(() => stable[0]!.meta, /indexReadsMeta: false/);
+  const both = await loadEntries(m, repoId, ['stable/main', 'testing/main'], false, 1);
+  assert.deepEqual(both.map((r) => r.id), (await loadEntries(m, repoId, undefined, true)).map((r) => r.id));
+  assert.deepEqual(await loadEntries(m, repoId, ['nothing/here'], false, 1), []);
+});
