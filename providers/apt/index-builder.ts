@@ -73,6 +73,11 @@ export function packagesFile(rows: EntryRow[]): Buffer {
  * and at 100,000 packages the files are tens of MB. Index buffers are never changed once built.
  */
 const digests = new WeakMap<Buffer, Map<string, string>>();
+/** Digests of `data` computed elsewhere (while it was assembled segment by segment). */
+function knownDigests(data: Buffer, hexByAlgo: Record<string, string>): void {
+  digests.set(data, new Map(Object.entries(hexByAlgo)));
+}
+
 function hex(algo: string, data: Buffer): string {
   let known = digests.get(data);
   if (!known) digests.set(data, (known = new Map()));
@@ -141,17 +146,6 @@ async function compressedOf(plain: Buffer): Promise<Compressed> {
     compressedBytes -= v.gz.length + v.xz.length;
   }
   return c;
-}
-
-/** Release's digests of the concatenation of `parts`, without concatenating them. */
-function digestsOf(parts: Buffer[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const { algo } of RELEASE_HASHES) {
-    const h = crypto.createHash(algo);
-    for (const p of parts) h.update(p);
-    out[algo] = h.digest('hex');
-  }
-  return out;
 }
 
 export interface ReleaseFields {
@@ -223,35 +217,37 @@ export async function buildAptIndex(ctx: PublishContext): Promise<IndexFile[]> {
       // Release does not list `all`, so arch-all packages go into every binary-<arch> (docs/formats/apt.md#architecture-all).
       const fileRows = compRows.filter((r) => r.arch === arch || r.arch === 'all');
       const dir = `${comp}/binary-${arch}`;
-      const segments = segmentStarts(fileRows.map((r) => r.name), perSegment).map((start, i, starts) => packagesFile(fileRows.slice(start, starts[i + 1] ?? fileRows.length)));
-      const size = segments.reduce((n, b) => n + b.length, 0);
-      if (size <= segmentAbove && segments.length <= 1) {
+      const starts = segmentStarts(fileRows.map((r) => r.name), perSegment);
+      const render = (i: number) => packagesFile(fileRows.slice(starts[i], starts[i + 1] ?? fileRows.length));
+      const single = starts.length <= 1 ? (starts.length ? render(0) : Buffer.alloc(0)) : null;
+      if (single && single.length <= segmentAbove) {
         // Small: compressed whole, and the plain Packages published too (as dpkg-scanpackages users expect).
-        small.push({ dir, plain: segments[0] ?? Buffer.alloc(0), at: perDir.push([]) - 1 });
+        small.push({ dir, plain: single, at: perDir.push([]) - 1 });
         continue;
       }
-      if (size <= segmentAbove) {
-        // Small but of several segments (about SEGMENT_PACKAGES names or more): still compressed
-        // per segment, so an upload recompresses one segment instead of the whole file (at 1,000
-        // packages that is what makes add-1 cheaper than reprepro's); the plain file is published too.
-        const { gz, xz } = await compressSegments(segments);
+      // Segment by segment (bounded memory), recompressing only segments not seen before and
+      // hashing for Release only from the first changed segment on (providers/apt/prefix-digests.ts).
+      // Up to segmentAbove bytes (about SEGMENT_PACKAGES names or more) the plain file is
+      // still published: an upload recompresses one segment instead of the whole file (at
+      // 1,000 packages that is what makes add-1 cheaper than reprepro's).
+      const file = await compressSegments(starts.length, (i) => (single ?? render(i)), RELEASE_HASHES.map((h) => h.algo), segmentAbove);
+      if (file.plain) {
+        knownDigests(file.plain, file.digests);
         perDir.push([
-          { path: `${dir}/Packages`, data: Buffer.concat(segments, size), contentType: 'text/plain; charset=utf-8' },
-          { path: `${dir}/Packages.gz`, data: gz, contentType: 'application/gzip' },
-          { path: `${dir}/Packages.xz`, data: xz, contentType: 'application/x-xz' },
+          { path: `${dir}/Packages`, data: file.plain, contentType: 'text/plain; charset=utf-8' },
+          { path: `${dir}/Packages.gz`, data: file.gz, contentType: 'application/gzip' },
+          { path: `${dir}/Packages.xz`, data: file.xz, contentType: 'application/x-xz' },
         ]);
         continue;
       }
-      // Large: one file at a time (bounded memory), recompressing only segments not seen
-      // before. apt downloads .xz or .gz, so the uncompressed file (by far the largest to
+      // Large: apt downloads .xz or .gz, so the uncompressed file (by far the largest to
       // store) is not published; Release must still list it, as Debian's does: apt skips an
       // index whose uncompressed name Release lacks, and checks the decompressed bytes
       // against its hashes (docs/formats/apt.md#segmented-compression).
-      const { gz, xz } = await compressSegments(segments);
-      unpublished.push({ path: `${dir}/Packages`, size, digests: digestsOf(segments) });
+      unpublished.push({ path: `${dir}/Packages`, size: file.size, digests: file.digests });
       perDir.push([
-        { path: `${dir}/Packages.gz`, data: gz, contentType: 'application/gzip' },
-        { path: `${dir}/Packages.xz`, data: xz, contentType: 'application/x-xz' },
+        { path: `${dir}/Packages.gz`, data: file.gz, contentType: 'application/gzip' },
+        { path: `${dir}/Packages.xz`, data: file.xz, contentType: 'application/x-xz' },
       ]);
     }
   }
