@@ -86,10 +86,21 @@ async function measure(dir: string): Promise<void> {
     console.log(`  ${count[0]!.c} rows; measuring process RSS ${vm('VmRSS').toFixed(0)} MiB before publishing`);
     const timed = async (label: string) => {
       fs.writeFileSync('/proc/self/clear_refs', '5');
+      // Where the peak is: the largest JS heap and external (Buffer) memory seen while it runs.
+      const max = { heap: 0, external: 0 };
+      const sample = setInterval(() => {
+        const u = process.memoryUsage();
+        max.heap = Math.max(max.heap, u.heapUsed);
+        max.external = Math.max(max.external, u.external);
+      }, 10);
       const t0 = process.hrtime.bigint();
       await services.publisher.republishAll(repo);
       const d = ms(t0);
-      console.log(`  ${label}: ${d.toFixed(0)} ms, peak RSS ${vm('VmHWM').toFixed(0)} MiB`);
+      clearInterval(sample);
+      const gc = (globalThis as { gc?: () => void }).gc;
+      // CHILD_NODE_ARGS=--expose-gc: what stays alive after the publish (caches), apart from garbage.
+      const live = gc ? (gc(), `; after gc: heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB, external ${(process.memoryUsage().external / 2 ** 20).toFixed(0)} MiB`) : '';
+      console.log(`  ${label}: ${d.toFixed(0)} ms, peak RSS ${vm('VmHWM').toFixed(0)} MiB (sampled max heap ${(max.heap / 2 ** 20).toFixed(0)}, external ${(max.external / 2 ** 20).toFixed(0)} MiB)${live}`);
       return d;
     };
     await timed('cold publish (every segment compressed)');

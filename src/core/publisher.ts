@@ -13,7 +13,7 @@
  * burst of 50 uploads is covered by the few builds that happen to run while it lasts.
  */
 import { hashesFromColumns } from './digests';
-import { loadEntries } from './entry-loader';
+import { entryReads, loadEntries, type EntryReads } from './entry-loader';
 import type { EntityManager } from 'typeorm';
 import type { Database } from '../db/database';
 import { isUniqueViolation } from '../db/database';
@@ -248,8 +248,8 @@ export class Publisher {
     const base = this.scopeContext(repo);
     let entryCount = 0;
     const sideFiles = new Map<string, IndexFile>();
-    const withMeta = provider.capabilities.indexReadsMeta !== false;
-    const merged = isEntryMergedVirtual(repo) ? this.mergedEntries(repo, provider, sideFiles, withMeta) : null;
+    const reads = entryReads(provider.capabilities);
+    const merged = isEntryMergedVirtual(repo) ? this.mergedEntries(repo, provider, sideFiles, reads) : null;
     const ctx: PublishContext = {
       ...base,
       scope,
@@ -257,7 +257,7 @@ export class Publisher {
       signer: this.keys.signerFor(repo),
       entries: async (partitions?: string[]) => {
         if (partitions && partitions.length === 0) return [];
-        const rows = merged ? await merged(partitions) : await this.loadEntries(repo.id, partitions, withMeta);
+        const rows = merged ? await merged(partitions) : await this.loadEntries(repo.id, partitions, reads);
         entryCount += rows.length;
         return rows;
       },
@@ -308,13 +308,13 @@ export class Publisher {
    * partitions (a path is deduplicated across dists too: apt's pool/ is shared, and the file
    * served at a path is the first member's), then filtered by the partitions asked for.
    */
-  private mergedEntries(repo: RepoInfo, provider: Provider, sideFiles: Map<string, IndexFile>, withMeta: boolean): (partitions?: string[]) => Promise<EntryRow[]> {
+  private mergedEntries(repo: RepoInfo, provider: Provider, sideFiles: Map<string, IndexFile>, reads: EntryReads): (partitions?: string[]) => Promise<EntryRow[]> {
     let all: Promise<EntryRow[]> | null = null;
     const resigned = new Map<number, EntryRow>();
     return async (partitions) => {
       all ??= (async () => {
         const ids = await this.packageRepoIds(repo);
-        return mergeMemberEntries(await Promise.all(ids.map((id) => this.loadEntries(id, undefined, withMeta))));
+        return mergeMemberEntries(await Promise.all(ids.map((id) => this.loadEntries(id, undefined, reads))));
       })();
       const wanted = partitions ? new Set(partitions) : null;
       const rows = (await all).filter((r) => !wanted || wanted.has(r.partition));
@@ -349,8 +349,8 @@ export class Publisher {
   }
 
   /** The stored entries a build lists (src/core/entry-loader.ts: read in pages). */
-  private loadEntries(repoId: number, partitions?: string[], withMeta = true): Promise<EntryRow[]> {
-    return loadEntries(this.db.manager, repoId, partitions, withMeta);
+  private loadEntries(repoId: number, partitions: string[] | undefined, reads: EntryReads): Promise<EntryRow[]> {
+    return loadEntries(this.db.manager, repoId, partitions, reads);
   }
 
   private async pruneGenerations(m: EntityManager, repoId: number, scope: string): Promise<void> {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { startServer, type TestServer } from '../helpers/server';
 import { upload } from '../helpers/http';
 import { buildDeb, controlText, tmpDir } from '../unit/apt/helpers';
-import { ENTRY_PAGE_ROWS, loadEntries } from '../../src/core/entry-loader';
+import { ENTRY_PAGE_ROWS, READS_ALL, loadEntries } from '../../src/core/entry-loader';
 import { FileEntity } from '../../src/db/entities';
 import type { EntryRow } from '../../src/core/provider';
 
@@ -37,19 +37,28 @@ after(async () => {
 
 test('pages of any size give the rows of one read, in id order, without hidden rows', async () => {
   const m = srv.services.db.manager;
-  const whole = await loadEntries(m, repoId, undefined, true, ENTRY_PAGE_ROWS);
+  const whole = await loadEntries(m, repoId, undefined, READS_ALL, ENTRY_PAGE_ROWS);
   assert.deepEqual(whole.map((r) => r.name), ['page0', 'page1', 'page2', 'page4', 'page5', 'page6']);
   assert.ok(whole.every((r, i) => i === 0 || whole[i - 1]!.id < r.id));
   assert.ok(whole.every((r) => r.entry.startsWith(`Package: ${r.name}\n`) && r.hashes.sha512 && r.meta.description));
-  for (const pageRows of [1, 2, 3, 5, 6, 7]) assert.deepEqual(plain(await loadEntries(m, repoId, undefined, true, pageRows)), plain(whole), `page size ${pageRows}`);
+  for (const pageRows of [1, 2, 3, 5, 6, 7]) assert.deepEqual(plain(await loadEntries(m, repoId, undefined, READS_ALL, pageRows)), plain(whole), `page size ${pageRows}`);
 });
 
-test('paged with a partition filter and without meta', async () => {
+test('paged with a partition filter; meta and hashes left out when the provider does not read them', async () => {
   const m = srv.services.db.manager;
-  const stable = await loadEntries(m, repoId, ['stable/main'], false, 2);
+  const full = await loadEntries(m, repoId, undefined, READS_ALL);
+  const stable = await loadEntries(m, repoId, ['stable/main'], { meta: false, hashes: false }, 2);
   assert.deepEqual(stable.map((r) => r.name), ['page1', 'page5']);
   assert.throws(() => stable[0]!.meta, /indexReadsMeta: false/);
-  const both = await loadEntries(m, repoId, ['stable/main', 'testing/main'], false, 1);
-  assert.deepEqual(both.map((r) => r.id), (await loadEntries(m, repoId, undefined, true)).map((r) => r.id));
-  assert.deepEqual(await loadEntries(m, repoId, ['nothing/here'], false, 1), []);
+  assert.throws(() => stable[0]!.hashes, /indexReadsHashes: false/);
+  // Every other field as in a full read (createdAt made on read).
+  const same = full.filter((r) => r.partition === 'stable/main');
+  const fields = (r: EntryRow) => [r.id, r.name, r.version, r.arch, r.filename, r.path, r.partition, r.entry, r.size, r.createdAt.getTime(), r.yanked];
+  assert.deepEqual(stable.map(fields), same.map(fields));
+  const withHashes = await loadEntries(m, repoId, ['stable/main', 'testing/main'], { meta: false, hashes: true }, 1);
+  assert.deepEqual(withHashes.map((r) => [r.id, r.hashes]), full.map((r) => [r.id, r.hashes]));
+  const noHashes = await loadEntries(m, repoId, undefined, { meta: true, hashes: false }, 4);
+  assert.deepEqual(noHashes.map((r) => [r.id, r.meta]), full.map((r) => [r.id, r.meta]));
+  assert.throws(() => noHashes[0]!.hashes, /indexReadsHashes: false/);
+  assert.deepEqual(await loadEntries(m, repoId, ['nothing/here'], READS_ALL, 1), []);
 });
