@@ -87,10 +87,11 @@ async function measure(dir: string): Promise<void> {
     const timed = async (label: string) => {
       fs.writeFileSync('/proc/self/clear_refs', '5');
       // Where the peak is: the largest JS heap and external (Buffer) memory seen while it runs.
-      const max = { heap: 0, external: 0 };
+      const max = { heap: 0, heapTotal: 0, external: 0 };
       const sample = setInterval(() => {
         const u = process.memoryUsage();
         max.heap = Math.max(max.heap, u.heapUsed);
+        max.heapTotal = Math.max(max.heapTotal, u.heapTotal);
         max.external = Math.max(max.external, u.external);
       }, 10);
       const t0 = process.hrtime.bigint();
@@ -100,7 +101,7 @@ async function measure(dir: string): Promise<void> {
       const gc = (globalThis as { gc?: () => void }).gc;
       // CHILD_NODE_ARGS=--expose-gc: what stays alive after the publish (caches), apart from garbage.
       const live = gc ? (gc(), `; after gc: heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB, external ${(process.memoryUsage().external / 2 ** 20).toFixed(0)} MiB`) : '';
-      console.log(`  ${label}: ${d.toFixed(0)} ms, peak RSS ${vm('VmHWM').toFixed(0)} MiB (sampled max heap ${(max.heap / 2 ** 20).toFixed(0)}, external ${(max.external / 2 ** 20).toFixed(0)} MiB)${live}`);
+      console.log(`  ${label}: ${d.toFixed(0)} ms, peak RSS ${vm('VmHWM').toFixed(0)} MiB (sampled max heap ${(max.heap / 2 ** 20).toFixed(0)} used of ${(max.heapTotal / 2 ** 20).toFixed(0)}, external ${(max.external / 2 ** 20).toFixed(0)} MiB)${live}`);
       return d;
     };
     await timed('cold publish (every segment compressed)');

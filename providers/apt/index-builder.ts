@@ -63,9 +63,13 @@ export function compareRows(a: EntryRow, b: EntryRow): number {
 }
 
 /** Stanzas separated by one blank line; the file ends with a blank line like dpkg-scanpackages'. */
-export function packagesFile(rows: EntryRow[]): Buffer {
-  const text = rows.map((r) => (r.entry.endsWith('\n') ? r.entry : r.entry + '\n') + '\n').join('');
+export function stanzasFile(entries: readonly string[]): Buffer {
+  const text = entries.map((e) => (e.endsWith('\n') ? e : e + '\n') + '\n').join('');
   return Buffer.from(text, 'utf8');
+}
+
+export function packagesFile(rows: EntryRow[]): Buffer {
+  return stanzasFile(rows.map((r) => r.entry));
 }
 
 /**
@@ -188,7 +192,10 @@ export async function buildAptIndex(ctx: PublishContext): Promise<IndexFile[]> {
   const dist = distOfScope(ctx.scope);
   if (!dist) throw new Error(`apt: not a distribution scope: "${ctx.scope}"`);
   const partitions = (await ctx.partitions()).filter((p) => splitPartition(p)?.dist === dist);
-  const rows = partitions.length ? await ctx.entries(partitions) : [];
+  // With entryTexts the rows come without their stanzas, read a window of segments at a time
+  // below: at 100,000 packages they were ~75 MB held through the whole build (issue 19).
+  const texts = ctx.entryTexts?.bind(ctx);
+  const rows = partitions.length ? await ctx.entries(partitions, texts ? { entryText: false } : undefined) : [];
 
   const byComponent = new Map<string, EntryRow[]>();
   for (const row of rows) {
@@ -218,8 +225,18 @@ export async function buildAptIndex(ctx: PublishContext): Promise<IndexFile[]> {
       const fileRows = compRows.filter((r) => r.arch === arch || r.arch === 'all');
       const dir = `${comp}/binary-${arch}`;
       const starts = segmentStarts(fileRows.map((r) => r.name), perSegment);
-      const render = (i: number) => packagesFile(fileRows.slice(starts[i], starts[i + 1] ?? fileRows.length));
-      const single = starts.length <= 1 ? (starts.length ? render(0) : Buffer.alloc(0)) : null;
+      const render = async (from: number, to: number): Promise<Buffer[]> => {
+        const run = fileRows.slice(starts[from], starts[to] ?? fileRows.length);
+        const byId = texts ? await texts(run.map((r) => r.id)) : null;
+        const out: Buffer[] = [];
+        for (let i = from; i < to; i++) {
+          const seg = fileRows.slice(starts[i], starts[i + 1] ?? fileRows.length);
+          // A row deleted since entries() is left out; the change that deleted it publishes again.
+          out.push(stanzasFile(byId ? seg.flatMap((r) => byId.get(r.id) ?? []) : seg.map((r) => r.entry)));
+        }
+        return out;
+      };
+      const single = starts.length <= 1 ? (starts.length ? (await render(0, 1))[0]! : Buffer.alloc(0)) : null;
       if (single && single.length <= segmentAbove) {
         // Small: compressed whole, and the plain Packages published too (as dpkg-scanpackages users expect).
         small.push({ dir, plain: single, at: perDir.push([]) - 1 });
@@ -230,7 +247,7 @@ export async function buildAptIndex(ctx: PublishContext): Promise<IndexFile[]> {
       // Up to segmentAbove bytes (about SEGMENT_PACKAGES names or more) the plain file is
       // still published: an upload recompresses one segment instead of the whole file (at
       // 1,000 packages that is what makes add-1 cheaper than reprepro's).
-      const file = await compressSegments(starts.length, (i) => (single ?? render(i)), RELEASE_HASHES.map((h) => h.algo), segmentAbove);
+      const file = await compressSegments(starts.length, async (from, to) => (single ? [single] : render(from, to)), RELEASE_HASHES.map((h) => h.algo), segmentAbove);
       if (file.plain) {
         knownDigests(file.plain, file.digests);
         perDir.push([

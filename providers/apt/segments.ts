@@ -152,8 +152,11 @@ function u32(n: number): Buffer {
   return b;
 }
 
-/** Segments rendered and compressed at once: enough to keep MAX_PARALLEL compressions busy on a cold build. */
-const WINDOW = 2 * MAX_PARALLEL;
+/**
+ * Segments rendered and compressed at once: enough to keep MAX_PARALLEL compressions busy on a
+ * cold build, and about 1,000 stanzas (~1 MB) read in one query (PublishContext.entryTexts).
+ */
+export const SEGMENT_WINDOW = 8;
 
 export interface SegmentedFile {
   gz: Buffer;
@@ -169,18 +172,18 @@ export interface SegmentedFile {
 
 /**
  * Packages.gz, Packages.xz and the plain file's size and `algos` digests, of the file whose
- * segment i `render(i)` gives (each a run of whole stanzas). A few segments at a time are
- * rendered, compressed (through the memo) and hashed, then their plain bytes dropped, so a
- * 100 MB Packages file never exists at once unless it is kept (`keepPlainUpTo`).
+ * segments `from` to `to` (exclusive) `render(from, to)` gives (each a run of whole stanzas).
+ * SEGMENT_WINDOW segments at a time are rendered, compressed (through the memo) and hashed,
+ * then their plain bytes dropped, so a 100 MB Packages file never exists at once unless it is
+ * kept (`keepPlainUpTo`).
  */
-export async function compressSegments(count: number, render: (i: number) => Buffer, algos: readonly string[], keepPlainUpTo: number): Promise<SegmentedFile> {
+export async function compressSegments(count: number, render: (from: number, to: number) => Promise<Buffer[]>, algos: readonly string[], keepPlainUpTo: number): Promise<SegmentedFile> {
   const parts: SegmentParts[] = [];
   const digester = new PrefixDigests(algos);
   let kept: Buffer[] | null = [];
   let size = 0;
-  for (let from = 0; from < count; from += WINDOW) {
-    const plains: Buffer[] = [];
-    for (let i = from; i < Math.min(count, from + WINDOW); i++) plains.push(render(i));
+  for (let from = 0; from < count; from += SEGMENT_WINDOW) {
+    const plains = await render(from, Math.min(count, from + SEGMENT_WINDOW));
     const done = await Promise.all(plains.map((p) => partsOf(p)));
     plains.forEach((p, i) => {
       digester.add(done[i]!.key, p);

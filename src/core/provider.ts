@@ -187,8 +187,16 @@ export interface ScopeContext {
 export interface PublishContext extends ScopeContext {
   scope: string;
   now: Date;
-  /** Stored files of the given partitions (all when omitted), excluding ones removed from the index; ordered by id. */
-  entries(partitions?: string[]): Promise<EntryRow[]>;
+  /**
+   * Stored files of the given partitions (all when omitted), excluding ones removed from the
+   * index; ordered by id. `{ entryText: false }`: the rows without their `entry` (reading it
+   * throws), for a builder that reads the texts a piece at a time with `entryTexts`, so the
+   * entries of 100,000 packages (~100 MB) are never all alive (apt, issue 19). A context without
+   * `entryTexts` may ignore the option: its rows carry `entry`.
+   */
+  entries(partitions?: string[], opts?: { entryText?: boolean }): Promise<EntryRow[]>;
+  /** The `entry` of each of these rows (ids from `entries`) by id; a row deleted meanwhile is absent. */
+  entryTexts?(ids: number[]): Promise<Map<number, string>>;
   signer: RepoSigner;
 }
 

@@ -13,7 +13,7 @@
  * burst of 50 uploads is covered by the few builds that happen to run while it lasts.
  */
 import { hashesFromColumns } from './digests';
-import { entryReads, loadEntries, type EntryReads } from './entry-loader';
+import { entryReads, loadEntries, loadEntryTexts, type EntryReads } from './entry-loader';
 import type { EntityManager } from 'typeorm';
 import type { Database } from '../db/database';
 import { isUniqueViolation } from '../db/database';
@@ -249,18 +249,21 @@ export class Publisher {
     let entryCount = 0;
     const sideFiles = new Map<string, IndexFile>();
     const reads = entryReads(provider.capabilities);
-    const merged = isEntryMergedVirtual(repo) ? this.mergedEntries(repo, provider, sideFiles, reads) : null;
+    const merged = isEntryMergedVirtual(repo) ? this.mergedEntries(repo, provider, sideFiles) : null;
+    let repoIds: Promise<number[]> | null = null;
     const ctx: PublishContext = {
       ...base,
       scope,
       now: new Date(),
       signer: this.keys.signerFor(repo),
-      entries: async (partitions?: string[]) => {
+      entries: async (partitions?: string[], opts?: { entryText?: boolean }) => {
         if (partitions && partitions.length === 0) return [];
-        const rows = merged ? await merged(partitions) : await this.loadEntries(repo.id, partitions, reads);
+        const asked = { ...reads, entry: opts?.entryText !== false };
+        const rows = merged ? await merged(partitions, asked) : await this.loadEntries(repo.id, partitions, asked);
         entryCount += rows.length;
         return rows;
       },
+      entryTexts: async (ids: number[]) => loadEntryTexts(this.db.manager, await (repoIds ??= this.packageRepoIds(repo)), ids),
     };
     const files = await provider.buildIndex(ctx);
     // A merging virtual's own package signatures (pacman), published with its index.
@@ -308,10 +311,13 @@ export class Publisher {
    * partitions (a path is deduplicated across dists too: apt's pool/ is shared, and the file
    * served at a path is the first member's), then filtered by the partitions asked for.
    */
-  private mergedEntries(repo: RepoInfo, provider: Provider, sideFiles: Map<string, IndexFile>, reads: EntryReads): (partitions?: string[]) => Promise<EntryRow[]> {
+  private mergedEntries(repo: RepoInfo, provider: Provider, sideFiles: Map<string, IndexFile>): (partitions: string[] | undefined, reads: EntryReads) => Promise<EntryRow[]> {
     let all: Promise<EntryRow[]> | null = null;
     const resigned = new Map<number, EntryRow>();
-    return async (partitions) => {
+    return async (partitions, asked) => {
+      // Re-signing renders entries again: it needs their text whatever the builder asked.
+      const reads = provider.capabilities.entriesSignedByRepoKey ? { ...asked, entry: true } : asked;
+      // Loaded once per build, with the first call's reads (a builder asks the same way each time).
       all ??= (async () => {
         const ids = await this.packageRepoIds(repo);
         return mergeMemberEntries(await Promise.all(ids.map((id) => this.loadEntries(id, undefined, reads))));

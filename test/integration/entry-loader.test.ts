@@ -9,7 +9,7 @@ import path from 'node:path';
 import { startServer, type TestServer } from '../helpers/server';
 import { upload } from '../helpers/http';
 import { buildDeb, controlText, tmpDir } from '../unit/apt/helpers';
-import { ENTRY_PAGE_ROWS, READS_ALL, loadEntries } from '../../src/core/entry-loader';
+import { ENTRY_PAGE_ROWS, READS_ALL, loadEntries, loadEntryTexts } from '../../src/core/entry-loader';
 import { FileEntity } from '../../src/db/entities';
 import type { EntryRow } from '../../src/core/provider';
 
@@ -47,7 +47,7 @@ test('pages of any size give the rows of one read, in id order, without hidden r
 test('paged with a partition filter; meta and hashes left out when the provider does not read them', async () => {
   const m = srv.services.db.manager;
   const full = await loadEntries(m, repoId, undefined, READS_ALL);
-  const stable = await loadEntries(m, repoId, ['stable/main'], { meta: false, hashes: false }, 2);
+  const stable = await loadEntries(m, repoId, ['stable/main'], { meta: false, hashes: false, entry: true }, 2);
   assert.deepEqual(stable.map((r) => r.name), ['page1', 'page5']);
   assert.throws(() => stable[0]!.meta, /indexReadsMeta: false/);
   assert.throws(() => stable[0]!.hashes, /indexReadsHashes: false/);
@@ -55,10 +55,28 @@ test('paged with a partition filter; meta and hashes left out when the provider 
   const same = full.filter((r) => r.partition === 'stable/main');
   const fields = (r: EntryRow) => [r.id, r.name, r.version, r.arch, r.filename, r.path, r.partition, r.entry, r.size, r.createdAt.getTime(), r.yanked];
   assert.deepEqual(stable.map(fields), same.map(fields));
-  const withHashes = await loadEntries(m, repoId, ['stable/main', 'testing/main'], { meta: false, hashes: true }, 1);
+  const withHashes = await loadEntries(m, repoId, ['stable/main', 'testing/main'], { meta: false, hashes: true, entry: true }, 1);
   assert.deepEqual(withHashes.map((r) => [r.id, r.hashes]), full.map((r) => [r.id, r.hashes]));
-  const noHashes = await loadEntries(m, repoId, undefined, { meta: true, hashes: false }, 4);
+  const noHashes = await loadEntries(m, repoId, undefined, { meta: true, hashes: false, entry: true }, 4);
   assert.deepEqual(noHashes.map((r) => [r.id, r.meta]), full.map((r) => [r.id, r.meta]));
   assert.throws(() => noHashes[0]!.hashes, /indexReadsHashes: false/);
   assert.deepEqual(await loadEntries(m, repoId, ['nothing/here'], READS_ALL, 1), []);
+});
+
+test('rows without their entry text, and the texts read by id afterwards', async () => {
+  const m = srv.services.db.manager;
+  const full = await loadEntries(m, repoId, undefined, READS_ALL);
+  for (const reads of [{ meta: false, hashes: false, entry: false }, { meta: true, hashes: true, entry: false }]) {
+    const rows = await loadEntries(m, repoId, undefined, reads, 2);
+    assert.deepEqual(rows.map((r) => [r.id, r.name, r.path]), full.map((r) => [r.id, r.name, r.path]));
+    assert.throws(() => rows[0]!.entry, /entryText: false/);
+  }
+  const ids = full.map((r) => r.id).reverse();
+  for (const pageRows of [1, 4, ENTRY_PAGE_ROWS]) {
+    const texts = await loadEntryTexts(m, [repoId], ids, pageRows);
+    assert.deepEqual(ids.map((id) => texts.get(id)), [...full].reverse().map((r) => r.entry), `page size ${pageRows}`);
+  }
+  // Only the repositories named; a missing id is absent.
+  assert.equal((await loadEntryTexts(m, [repoId + 1000], ids)).size, 0);
+  assert.deepEqual([...(await loadEntryTexts(m, [repoId], [ids[0]!, 987654])).keys()], [ids[0]]);
 });

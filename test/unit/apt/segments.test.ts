@@ -119,3 +119,23 @@ test('a small Packages of several segments is published plain and compressed per
   forgetSegments();
   assert.ok(get(await build(rows.map((r) => ({ ...r })), settings), `${base}/Packages.xz`)!.equals(xz));
 });
+
+test('with entryTexts the builder reads the stanzas by id, a window at a time, and builds the same files', async () => {
+  const rows = names(700).map((n, i) => row(i + 1, n, '1.0-1', i % 9 === 0 ? 'all' : 'amd64'));
+  const settings = { segmentAboveBytes: 20_000, segmentPackages: 10, arches: ['amd64', 'arm64'] };
+  const expected = await build(rows, settings);
+  const text = new Map(rows.map((r) => [r.id, r.entry]));
+  // Rows without their text, as the publisher gives them for entries(partitions, { entryText: false }).
+  const bare = rows.map((r) => Object.defineProperty({ ...r }, 'entry', { get: () => assert.fail('entry read from a row') }) as EntryRow);
+  const asked: number[] = [];
+  const repo: RepoInfo = { id: 1, provider: 'apt', name: 'seg', settings };
+  const ctx: PublishContext = {
+    repo, scope: 'dists/stable', now: new Date('2026-12-01T00:00:00Z'), signer: key.signer, partitions: async () => ['stable/main'],
+    entries: async (_p, opts) => (assert.equal(opts?.entryText, false), bare),
+    entryTexts: async (ids) => (asked.push(ids.length), new Map(ids.map((id) => [id, text.get(id)!]))),
+  };
+  const files = await buildAptIndex(ctx);
+  const bytes = (fs: IndexFile[]) => fs.filter((f) => !/InRelease|Release\.gpg/.test(f.path)).map((f) => [f.path, crypto.createHash('sha256').update(f.data).digest('hex')]);
+  assert.deepEqual(bytes(files), bytes(expected));
+  assert.ok(asked.length > 2 && Math.max(...asked) < rows.length, `texts read in windows (${asked.join(', ')})`);
+});
