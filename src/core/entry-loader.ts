@@ -135,14 +135,18 @@ async function byIds(m: EntityManager, columns: string[], ids: number[]): Promis
 
 /** The visible files of `repoId` (of `partitions` when given), ordered by id. */
 export async function loadEntries(m: EntityManager, repoId: number, partitions: string[] | undefined, reads: EntryReads, pageRows = ENTRY_PAGE_ROWS): Promise<EntryRow[]> {
-  const qb = m.getRepository(FileEntity).createQueryBuilder('f').select('f.id', 'id').where('f.repo_id = :repoId AND f.hidden = 0', { repoId });
-  if (partitions) qb.andWhere('f.partition IN (:...partitions)', { partitions });
-  const ids = ((await qb.orderBy('f.id', 'ASC').getRawMany()) as { id: string | number }[]).map((r) => Number(r.id));
-  const wanted = partitions ? new Set(partitions) : null;
   const columns = ['f.name AS name', 'f.version AS version', 'f.arch AS arch', 'f.filename AS filename', 'f.path AS path', 'f.size AS size', 'f.created_at AS created_at', 'f.yanked AS yanked'];
   if (reads.entry) columns.push('f.entry AS entry');
   if (reads.meta) columns.push('f.meta AS meta');
   if (reads.hashes) columns.push('f.sha256 AS sha256', 'f.sha512 AS sha512', 'f.sha1 AS sha1', 'f.md5 AS md5');
+  // Rows without entry, meta and hashes are a few hundred bytes raw: one query, no pages.
+  const small = !reads.entry && !reads.meta && !reads.hashes;
+  const qb = m.getRepository(FileEntity).createQueryBuilder('f').select(['f.id AS id', ...(small ? ['f.partition AS part', ...columns] : [])]).where('f.repo_id = :repoId AND f.hidden = 0', { repoId });
+  if (partitions) qb.andWhere('f.partition IN (:...partitions)', { partitions });
+  const first = (await qb.orderBy('f.id', 'ASC').getRawMany()) as Raw[];
+  if (small) return first.map((r) => toRow(r, reads));
+  const ids = first.map((r) => Number(r.id));
+  const wanted = partitions ? new Set(partitions) : null;
   const out: EntryRow[] = [];
   for (let i = 0; i < ids.length; i += pageRows) {
     for (const r of await byIds(m, columns, ids.slice(i, i + pageRows))) {
