@@ -172,7 +172,8 @@ export interface SegmentedFile {
 
 /**
  * Packages.gz, Packages.xz and the plain file's size and `algos` digests, of the file whose
- * segments `from` to `to` (exclusive) `render(from, to)` gives (each a run of whole stanzas).
+ * segments `from` to `to` (exclusive) `render(from, to)` gives (each a run of whole stanzas;
+ * the buffers need only stay valid until the next call).
  * SEGMENT_WINDOW segments at a time are rendered, compressed (through the memo) and hashed,
  * then their plain bytes dropped, so a 100 MB Packages file never exists at once unless it is
  * kept (`keepPlainUpTo`).
@@ -190,7 +191,7 @@ export async function compressSegments(count: number, render: (from: number, to:
       parts.push(done[i]!.parts);
       size += p.length;
       if (kept && size > keepPlainUpTo) kept = null;
-      kept?.push(p);
+      kept?.push(Buffer.from(p)); // render may reuse its buffers for the next window
     });
   }
   const { crc, digests } = digester.finish();
