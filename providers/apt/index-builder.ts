@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import os from 'node:os';
 import zlib from 'node:zlib';
 import lzma from 'lzma-native';
-import type { EntryRow, IndexFile, PublishContext, RepoInfo } from '../../src/core/provider';
+import type { EntryKey, EntryRow, IndexFile, PublishContext, RepoInfo } from '../../src/core/provider';
 import { DEFAULT_COMPONENT, isValidSegment, splitPartition } from './params';
 import { compareDebianVersions } from './version';
 
@@ -53,8 +53,11 @@ function textSetting(repo: RepoInfo, key: string, fallback: string): string {
   return typeof v === 'string' && v.trim() !== '' && !/[\r\n]/.test(v) ? v.trim() : fallback;
 }
 
+/** What the build orders and cuts entries by: an EntryKey (keys first) or an EntryRow. */
+type AptKey = Pick<EntryKey, 'id' | 'name' | 'version' | 'arch' | 'partition'>;
+
 /** Order inside Packages: name, then Debian version, then architecture (then upload order). */
-export function compareRows(a: EntryRow, b: EntryRow): number {
+export function compareRows(a: AptKey, b: AptKey): number {
   if (a.name !== b.name) return a.name < b.name ? -1 : 1;
   const v = compareDebianVersions(a.version, b.version);
   if (v !== 0) return v;
@@ -63,9 +66,12 @@ export function compareRows(a: EntryRow, b: EntryRow): number {
 }
 
 /** Stanzas separated by one blank line; the file ends with a blank line like dpkg-scanpackages'. */
+function stanzasText(entries: readonly string[]): string {
+  return entries.map((e) => (e.endsWith('\n') ? e : e + '\n') + '\n').join('');
+}
+
 export function packagesFile(rows: EntryRow[]): Buffer {
-  const text = rows.map((r) => (r.entry.endsWith('\n') ? r.entry : r.entry + '\n') + '\n').join('');
-  return Buffer.from(text, 'utf8');
+  return Buffer.from(stanzasText(rows.map((r) => r.entry)), 'utf8');
 }
 
 /**
@@ -73,6 +79,11 @@ export function packagesFile(rows: EntryRow[]): Buffer {
  * and at 100,000 packages the files are tens of MB. Index buffers are never changed once built.
  */
 const digests = new WeakMap<Buffer, Map<string, string>>();
+/** Digests of `data` computed elsewhere (while it was assembled segment by segment). */
+function knownDigests(data: Buffer, hexByAlgo: Record<string, string>): void {
+  digests.set(data, new Map(Object.entries(hexByAlgo)));
+}
+
 function hex(algo: string, data: Buffer): string {
   let known = digests.get(data);
   if (!known) digests.set(data, (known = new Map()));
@@ -143,17 +154,6 @@ async function compressedOf(plain: Buffer): Promise<Compressed> {
   return c;
 }
 
-/** Release's digests of the concatenation of `parts`, without concatenating them. */
-function digestsOf(parts: Buffer[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const { algo } of RELEASE_HASHES) {
-    const h = crypto.createHash(algo);
-    for (const p of parts) h.update(p);
-    out[algo] = h.digest('hex');
-  }
-  return out;
-}
-
 export interface ReleaseFields {
   origin: string;
   label: string;
@@ -194,9 +194,13 @@ export async function buildAptIndex(ctx: PublishContext): Promise<IndexFile[]> {
   const dist = distOfScope(ctx.scope);
   if (!dist) throw new Error(`apt: not a distribution scope: "${ctx.scope}"`);
   const partitions = (await ctx.partitions()).filter((p) => splitPartition(p)?.dist === dist);
-  const rows = partitions.length ? await ctx.entries(partitions) : [];
+  // Keys first (PublishContext.keyed): the stanzas are read a window of segments at a time
+  // below; at 100,000 packages they were ~75 MB held through the whole build (issue 19). A
+  // merging virtual has no keyed reads: its rows come with their stanzas.
+  const keyed = ctx.keyed;
+  const rows: (AptKey & { entry?: string })[] = partitions.length ? (keyed ? await keyed.keys(partitions) : await ctx.entries(partitions)) : [];
 
-  const byComponent = new Map<string, EntryRow[]>();
+  const byComponent = new Map<string, (AptKey & { entry?: string })[]>();
   for (const row of rows) {
     const comp = splitPartition(row.partition)?.component;
     if (!comp || splitPartition(row.partition)?.dist !== dist) continue;
@@ -215,6 +219,7 @@ export async function buildAptIndex(ctx: PublishContext): Promise<IndexFile[]> {
   type Listed = { path: string; data: Buffer; contentType: string };
   // Per binary-<arch> directory in component then architecture order, its files (Release lists them in this order).
   const perDir: Listed[][] = [];
+  let scratch = Buffer.alloc(0);
   const small: { dir: string; plain: Buffer; at: number }[] = [];
   const unpublished: { path: string; size: number; digests: Record<string, string> }[] = [];
   for (const comp of components) {
@@ -223,35 +228,60 @@ export async function buildAptIndex(ctx: PublishContext): Promise<IndexFile[]> {
       // Release does not list `all`, so arch-all packages go into every binary-<arch> (docs/formats/apt.md#architecture-all).
       const fileRows = compRows.filter((r) => r.arch === arch || r.arch === 'all');
       const dir = `${comp}/binary-${arch}`;
-      const segments = segmentStarts(fileRows.map((r) => r.name), perSegment).map((start, i, starts) => packagesFile(fileRows.slice(start, starts[i + 1] ?? fileRows.length)));
-      const size = segments.reduce((n, b) => n + b.length, 0);
-      if (size <= segmentAbove && segments.length <= 1) {
+      const starts = segmentStarts(fileRows.map((r) => r.name), perSegment);
+      // A window's segments are written into one scratch buffer, reused for the next window
+      // (compressSegments is done with them by then) instead of a fresh ~100 KB buffer for each
+      // of the ~800 segments of a 100,000-package file.
+      const render = async (from: number, to: number): Promise<Buffer[]> => {
+        const run = fileRows.slice(starts[from], starts[to] ?? fileRows.length);
+        const byId = keyed ? new Map((await keyed.byIds(run.map((r) => r.id))).map((r) => [r.id, r.entry])) : null;
+        const segTexts: string[] = [];
+        for (let i = from; i < to; i++) {
+          const seg = fileRows.slice(starts[i], starts[i + 1] ?? fileRows.length);
+          // A row deleted since the keys were read is left out; the change that deleted it publishes again.
+          segTexts.push(stanzasText(byId ? seg.flatMap((r) => byId.get(r.id) ?? []) : seg.map((r) => r.entry!)));
+        }
+        const lengths = segTexts.map((t) => Buffer.byteLength(t, 'utf8'));
+        const total = lengths.reduce((a, b) => a + b, 0);
+        if (scratch.length < total) scratch = Buffer.allocUnsafe(Math.max(total, scratch.length * 2));
+        let at = 0;
+        return segTexts.map((t, i) => {
+          const part = scratch.subarray(at, at + lengths[i]!);
+          part.write(t, 'utf8');
+          at += lengths[i]!;
+          return part;
+        });
+      };
+      // Copied: the scratch buffer is written again by the next directory.
+      const single = starts.length <= 1 ? (starts.length ? Buffer.from((await render(0, 1))[0]!) : Buffer.alloc(0)) : null;
+      if (single && single.length <= segmentAbove) {
         // Small: compressed whole, and the plain Packages published too (as dpkg-scanpackages users expect).
-        small.push({ dir, plain: segments[0] ?? Buffer.alloc(0), at: perDir.push([]) - 1 });
+        small.push({ dir, plain: single, at: perDir.push([]) - 1 });
         continue;
       }
-      if (size <= segmentAbove) {
-        // Small but of several segments (about SEGMENT_PACKAGES names or more): still compressed
-        // per segment, so an upload recompresses one segment instead of the whole file (at 1,000
-        // packages that is what makes add-1 cheaper than reprepro's); the plain file is published too.
-        const { gz, xz } = await compressSegments(segments);
+      // Segment by segment (bounded memory), recompressing only segments not seen before and
+      // hashing for Release only from the first changed segment on (providers/apt/prefix-digests.ts).
+      // Up to segmentAbove bytes (about SEGMENT_PACKAGES names or more) the plain file is
+      // still published: an upload recompresses one segment instead of the whole file (at
+      // 1,000 packages that is what makes add-1 cheaper than reprepro's).
+      const file = await compressSegments(starts.length, async (from, to) => (single ? [single] : render(from, to)), RELEASE_HASHES.map((h) => h.algo), segmentAbove);
+      if (file.plain) {
+        knownDigests(file.plain, file.digests);
         perDir.push([
-          { path: `${dir}/Packages`, data: Buffer.concat(segments, size), contentType: 'text/plain; charset=utf-8' },
-          { path: `${dir}/Packages.gz`, data: gz, contentType: 'application/gzip' },
-          { path: `${dir}/Packages.xz`, data: xz, contentType: 'application/x-xz' },
+          { path: `${dir}/Packages`, data: file.plain, contentType: 'text/plain; charset=utf-8' },
+          { path: `${dir}/Packages.gz`, data: file.gz, contentType: 'application/gzip' },
+          { path: `${dir}/Packages.xz`, data: file.xz, contentType: 'application/x-xz' },
         ]);
         continue;
       }
-      // Large: one file at a time (bounded memory), recompressing only segments not seen
-      // before. apt downloads .xz or .gz, so the uncompressed file (by far the largest to
+      // Large: apt downloads .xz or .gz, so the uncompressed file (by far the largest to
       // store) is not published; Release must still list it, as Debian's does: apt skips an
       // index whose uncompressed name Release lacks, and checks the decompressed bytes
       // against its hashes (docs/formats/apt.md#segmented-compression).
-      const { gz, xz } = await compressSegments(segments);
-      unpublished.push({ path: `${dir}/Packages`, size, digests: digestsOf(segments) });
+      unpublished.push({ path: `${dir}/Packages`, size: file.size, digests: file.digests });
       perDir.push([
-        { path: `${dir}/Packages.gz`, data: gz, contentType: 'application/gzip' },
-        { path: `${dir}/Packages.xz`, data: xz, contentType: 'application/x-xz' },
+        { path: `${dir}/Packages.gz`, data: file.gz, contentType: 'application/gzip' },
+        { path: `${dir}/Packages.xz`, data: file.xz, contentType: 'application/x-xz' },
       ]);
     }
   }

@@ -41,7 +41,7 @@ export const aptProvider: Provider = {
   // apt uses the strongest it knows, older tools read MD5sum).
   digests: ['md5', 'sha1', 'sha512'],
   // Stanzas are stored rendered (`entry`): the index build needs no meta.
-  capabilities: { yank: 'hidden', entriesSignedByRepoKey: false, indexReadsMeta: false },
+  capabilities: { yank: 'hidden', entriesSignedByRepoKey: false, indexReadsMeta: false, indexReadsHashes: false },
   settings: aptSettings,
   contentTypes: { '.deb': 'application/vnd.debian.binary-package' },
   detect,

@@ -19,6 +19,7 @@
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
 import lzma from 'lzma-native';
+import { forgetPrefixDigests, PrefixDigests } from './prefix-digests';
 
 /** One segment compressed: its deflate part, its xz block and that block's index record. */
 interface SegmentParts {
@@ -108,13 +109,14 @@ function splitXz(stream: Buffer): { block: Buffer; unpadded: number; flags: Buff
   return { block, unpadded, flags: Buffer.from(stream.subarray(6, 8)) };
 }
 
-async function partsOf(plain: Buffer): Promise<SegmentParts> {
+/** A segment's compressed parts, and the sha256 of its plain bytes (the memo's key). */
+async function partsOf(plain: Buffer): Promise<{ key: string; parts: SegmentParts }> {
   const key = crypto.createHash('sha256').update(plain).digest('hex');
   const hit = cache.get(key);
   if (hit) {
     cache.delete(key); // most recently used last
     cache.set(key, hit);
-    return hit;
+    return { key, parts: hit };
   }
   const [deflate, xz] = await limited(() => Promise.all([deflateSync(plain), xzStream(plain)]));
   const { block, unpadded, flags } = splitXz(xz);
@@ -128,13 +130,14 @@ async function partsOf(plain: Buffer): Promise<SegmentParts> {
     cache.delete(k);
     cachedBytes -= v.deflate.length + v.xzBlock.length;
   }
-  return parts;
+  return { key, parts };
 }
 
 /** Empties the memo (tests: a cold process must produce the same bytes as a warm one). */
 export function forgetSegments(): void {
   cache.clear();
   cachedBytes = 0;
+  forgetPrefixDigests();
 }
 
 /** gzip header as zlib writes it at level 9 with no name and mtime 0 (RFC 1952 §2.3): XFL 2, OS 3 (Unix). */
@@ -149,16 +152,50 @@ function u32(n: number): Buffer {
   return b;
 }
 
-/** Packages.gz and Packages.xz of the concatenation of `segments` (each a run of whole stanzas). */
-export async function compressSegments(segments: Buffer[]): Promise<{ gz: Buffer; xz: Buffer }> {
-  const parts = await Promise.all(segments.map((s) => partsOf(s)));
-  let crc = 0;
-  let total = 0;
-  for (const s of segments) {
-    crc = zlib.crc32(s, crc);
-    total += s.length;
+/**
+ * Segments rendered and compressed at once: enough to keep MAX_PARALLEL compressions busy on a
+ * cold build, and about 1,000 stanzas (~1 MB) read in one query (PublishContext.keyed.byIds).
+ */
+export const SEGMENT_WINDOW = 8;
+
+export interface SegmentedFile {
+  gz: Buffer;
+  xz: Buffer;
+  size: number;
+  /** Of the plain file, by algorithm (hex). */
+  digests: Record<string, string>;
+  /** The plain file, when it is no larger than `keepPlainUpTo`. */
+  plain?: Buffer;
+  /** Segments whose bytes were hashed for Release (the others' prefix states were memoized). */
+  hashed: number;
+}
+
+/**
+ * Packages.gz, Packages.xz and the plain file's size and `algos` digests, of the file whose
+ * segments `from` to `to` (exclusive) `render(from, to)` gives (each a run of whole stanzas;
+ * the buffers need only stay valid until the next call).
+ * SEGMENT_WINDOW segments at a time are rendered, compressed (through the memo) and hashed,
+ * then their plain bytes dropped, so a 100 MB Packages file never exists at once unless it is
+ * kept (`keepPlainUpTo`).
+ */
+export async function compressSegments(count: number, render: (from: number, to: number) => Promise<Buffer[]>, algos: readonly string[], keepPlainUpTo: number): Promise<SegmentedFile> {
+  const parts: SegmentParts[] = [];
+  const digester = new PrefixDigests(algos);
+  let kept: Buffer[] | null = [];
+  let size = 0;
+  for (let from = 0; from < count; from += SEGMENT_WINDOW) {
+    const plains = await render(from, Math.min(count, from + SEGMENT_WINDOW));
+    const done = await Promise.all(plains.map((p) => partsOf(p)));
+    plains.forEach((p, i) => {
+      digester.add(done[i]!.key, p);
+      parts.push(done[i]!.parts);
+      size += p.length;
+      if (kept && size > keepPlainUpTo) kept = null;
+      kept?.push(Buffer.from(p)); // render may reuse its buffers for the next window
+    });
   }
-  const gz = Buffer.concat([GZIP_HEADER, ...parts.map((p) => p.deflate), DEFLATE_END, u32(crc), u32(total % 2 ** 32)]);
+  const { crc, digests } = digester.finish();
+  const gz = Buffer.concat([GZIP_HEADER, ...parts.map((p) => p.deflate), DEFLATE_END, u32(crc), u32(size % 2 ** 32)]);
 
   const flags = parts[0]!.xzFlags;
   const header = Buffer.concat([XZ_MAGIC, flags, u32(zlib.crc32(flags))]);
@@ -170,5 +207,5 @@ export async function compressSegments(segments: Buffer[]): Promise<{ gz: Buffer
   const footerBody = Buffer.concat([u32(index.length / 4 - 1), flags]);
   const footer = Buffer.concat([u32(zlib.crc32(footerBody)), footerBody, Buffer.from('YZ', 'latin1')]);
   const xz = Buffer.concat([header, ...parts.map((p) => p.xzBlock), index, footer]);
-  return { gz, xz };
+  return { gz, xz, size, digests, plain: kept ? Buffer.concat(kept, size) : undefined, hashed: digester.hashed };
 }

@@ -368,6 +368,12 @@ export interface ProviderCapabilities {
    * build); reading it then throws. Omitted: loaded, as for every format until now.
    */
   indexReadsMeta?: boolean;
+  /**
+   * `false`: buildIndex never reads `EntryRow.hashes` (its entries already name the digests, as
+   * apt's stanzas do), so a publish does not load them (~38 MiB at 100,000 packages); reading
+   * them then throws. Omitted: loaded.
+   */
+  indexReadsHashes?: boolean;
 }
 
 export interface Provider {

@@ -13,6 +13,7 @@
  * burst of 50 uploads is covered by the few builds that happen to run while it lasts.
  */
 import { hashesFromColumns } from './digests';
+import { entryReads, loadEntries, loadEntriesByIds, loadKeys, type EntryReads } from './entry-loader';
 import type { EntityManager } from 'typeorm';
 import type { Database } from '../db/database';
 import { isUniqueViolation } from '../db/database';
@@ -61,30 +62,6 @@ export function toEntryRow(f: FileRow): EntryRow {
     hashes: hashesFromColumns(f),
     createdAt: new Date(f.createdAt),
     yanked: f.yanked,
-  };
-}
-
-/** An EntryRow from a raw row of Publisher.entrySelect; `meta` parsed on first use, if the build reads it. */
-function rawEntryRow(r: Record<string, string | number | null>, withMeta: boolean): EntryRow {
-  let meta: EntryRow['meta'] | undefined;
-  const metaText = String(r.meta ?? '{}');
-  return {
-    id: Number(r.id),
-    name: String(r.name),
-    version: String(r.version),
-    arch: String(r.arch),
-    filename: String(r.filename),
-    path: String(r.path),
-    partition: String(r.part),
-    entry: String(r.entry),
-    get meta() {
-      if (!withMeta) throw new Error('this index build reads entry meta, but its provider declares capabilities.indexReadsMeta: false');
-      return (meta ??= JSON.parse(metaText) as EntryRow['meta']);
-    },
-    size: Number(r.size),
-    hashes: hashesFromColumns(r),
-    createdAt: new Date(Number(r.created_at)),
-    yanked: r.yanked === null ? null : String(r.yanked),
   };
 }
 
@@ -272,8 +249,8 @@ export class Publisher {
     const base = this.scopeContext(repo);
     let entryCount = 0;
     const sideFiles = new Map<string, IndexFile>();
-    const withMeta = provider.capabilities.indexReadsMeta !== false;
-    const merged = isEntryMergedVirtual(repo) ? this.mergedEntries(repo, provider, sideFiles, withMeta) : null;
+    const reads = entryReads(provider.capabilities);
+    const merged = isEntryMergedVirtual(repo) ? this.mergedEntries(repo, provider, sideFiles) : null;
     const ctx: PublishContext = {
       ...base,
       scope,
@@ -281,7 +258,7 @@ export class Publisher {
       signer: this.keys.signerFor(repo),
       entries: async (partitions?: string[]) => {
         if (partitions && partitions.length === 0) return [];
-        const rows = merged ? await merged(partitions) : await this.loadEntries(repo.id, partitions, withMeta);
+        const rows = merged ? await merged(partitions, reads) : await this.loadEntries(repo.id, partitions, reads);
         entryCount += rows.length;
         return rows;
       },
@@ -290,11 +267,11 @@ export class Publisher {
         : {
             keys: async (partitions?: string[]) => {
               if (partitions && partitions.length === 0) return [];
-              const keys = await this.loadKeys(repo.id, partitions);
+              const keys = await loadKeys(this.db.manager, repo.id, partitions);
               entryCount += keys.length;
               return keys;
             },
-            byIds: (ids) => this.loadEntriesById(repo.id, ids, withMeta),
+            byIds: (ids) => loadEntriesByIds(this.db.manager, repo.id, ids, reads),
           },
     };
     const files = await provider.buildIndex(ctx);
@@ -343,13 +320,16 @@ export class Publisher {
    * partitions (a path is deduplicated across dists too: apt's pool/ is shared, and the file
    * served at a path is the first member's), then filtered by the partitions asked for.
    */
-  private mergedEntries(repo: RepoInfo, provider: Provider, sideFiles: Map<string, IndexFile>, withMeta: boolean): (partitions?: string[]) => Promise<EntryRow[]> {
+  private mergedEntries(repo: RepoInfo, provider: Provider, sideFiles: Map<string, IndexFile>): (partitions: string[] | undefined, reads: EntryReads) => Promise<EntryRow[]> {
     let all: Promise<EntryRow[]> | null = null;
     const resigned = new Map<number, EntryRow>();
-    return async (partitions) => {
+    return async (partitions, asked) => {
+      // Re-signing renders entries again: it needs their text whatever the builder asked.
+      const reads = provider.capabilities.entriesSignedByRepoKey ? { ...asked, entry: true } : asked;
+      // Loaded once per build, with the first call's reads (a builder asks the same way each time).
       all ??= (async () => {
         const ids = await this.packageRepoIds(repo);
-        return mergeMemberEntries(await Promise.all(ids.map((id) => this.loadEntries(id, undefined, withMeta))));
+        return mergeMemberEntries(await Promise.all(ids.map((id) => this.loadEntries(id, undefined, reads))));
       })();
       const wanted = partitions ? new Set(partitions) : null;
       const rows = (await all).filter((r) => !wanted || wanted.has(r.partition));
@@ -383,57 +363,9 @@ export class Publisher {
     return { data: Buffer.concat(chunks), contentType: row.content_type };
   }
 
-  /**
-   * The hot path of every publish: a raw select of just the columns index builders use
-   * (no entity hydration), with `meta` parsed only if a builder reads it. At 10,000 packages
-   * this halves the publish time compared with loading full entities. Aliases are lower case:
-   * PostgreSQL folds unquoted ones (`AS createdAt` would come back as `createdat`).
-   */
-  private entrySelect(repoId: number, withMeta: boolean) {
-    return this.db.manager
-      .getRepository(FileEntity)
-      .createQueryBuilder('f')
-      .select(['f.id AS id', 'f.name AS name', 'f.version AS version', 'f.arch AS arch', 'f.filename AS filename', 'f.path AS path', 'f.partition AS part'])
-      .addSelect(['f.entry AS entry', ...(withMeta ? ['f.meta AS meta'] : []), 'f.size AS size', 'f.sha256 AS sha256', 'f.sha512 AS sha512', 'f.sha1 AS sha1', 'f.md5 AS md5', 'f.created_at AS created_at', 'f.yanked AS yanked'])
-      .where('f.repo_id = :repoId AND f.hidden = 0', { repoId })
-      .orderBy('f.id', 'ASC');
-  }
-
-  private async loadEntries(repoId: number, partitions?: string[], withMeta = true): Promise<EntryRow[]> {
-    const qb = this.entrySelect(repoId, withMeta);
-    if (partitions) qb.andWhere('f.partition IN (:...partitions)', { partitions });
-    return ((await qb.getRawMany()) as Record<string, string | number | null>[]).map((r) => rawEntryRow(r, withMeta));
-  }
-
-  /** Whole rows of some entries (PublishContext.keyed.byIds), a few hundred ids per query. */
-  private async loadEntriesById(repoId: number, ids: readonly number[], withMeta: boolean): Promise<EntryRow[]> {
-    const sorted = [...new Set(ids)].sort((a, b) => a - b);
-    const out: EntryRow[] = [];
-    for (let i = 0; i < sorted.length; i += 500) {
-      const qb = this.entrySelect(repoId, withMeta).andWhere('f.id IN (:...ids)', { ids: sorted.slice(i, i + 500) });
-      for (const r of (await qb.getRawMany()) as Record<string, string | number | null>[]) out.push(rawEntryRow(r, withMeta));
-    }
-    return out;
-  }
-
-  /** The entries' keys (PublishContext.keyed.keys): the rows of loadEntries without their text. */
-  private async loadKeys(repoId: number, partitions?: string[]): Promise<EntryKey[]> {
-    const qb = this.db.manager
-      .getRepository(FileEntity)
-      .createQueryBuilder('f')
-      .select(['f.id AS id', 'f.rev AS rev', 'f.name AS name', 'f.version AS version', 'f.arch AS arch', 'f.partition AS part', 'f.created_at AS created_at'])
-      .where('f.repo_id = :repoId AND f.hidden = 0', { repoId })
-      .orderBy('f.id', 'ASC');
-    if (partitions) qb.andWhere('f.partition IN (:...partitions)', { partitions });
-    return ((await qb.getRawMany()) as Record<string, string | number>[]).map((r) => ({
-      id: Number(r.id),
-      rev: Number(r.rev),
-      name: String(r.name),
-      version: String(r.version),
-      arch: String(r.arch),
-      partition: String(r.part),
-      createdAt: new Date(Number(r.created_at)),
-    }));
+  /** The stored entries a build lists (src/core/entry-loader.ts: read in pages). */
+  private loadEntries(repoId: number, partitions: string[] | undefined, reads: EntryReads): Promise<EntryRow[]> {
+    return loadEntries(this.db.manager, repoId, partitions, reads);
   }
 
   private async pruneGenerations(m: EntityManager, repoId: number, scope: string): Promise<void> {

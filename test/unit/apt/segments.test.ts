@@ -1,4 +1,5 @@
 import { test, before } from 'node:test';
+import { keyedOf } from '../../helpers/keyed-entries';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -118,4 +119,24 @@ test('a small Packages of several segments is published plain and compressed per
   // A cold process builds the same bytes.
   forgetSegments();
   assert.ok(get(await build(rows.map((r) => ({ ...r })), settings), `${base}/Packages.xz`)!.equals(xz));
+});
+
+test('keys first, the builder reads the stanzas by id, a window at a time, and builds the same files', async () => {
+  const rows = names(700).map((n, i) => row(i + 1, n, '1.0-1', i % 9 === 0 ? 'all' : 'amd64'));
+  const settings = { segmentAboveBytes: 20_000, segmentPackages: 10, arches: ['amd64', 'arm64'] };
+  const expected = await build(rows, settings);
+  const keyed = keyedOf(rows.map((r) => ({ ...r, rev: 0 })));
+  const asked: number[] = [];
+  const byIds = keyed.byIds;
+  keyed.byIds = async (ids) => (asked.push(ids.length), byIds(ids));
+  const repo: RepoInfo = { id: 1, provider: 'apt', name: 'seg', settings };
+  const ctx: PublishContext = {
+    repo, scope: 'dists/stable', now: new Date('2026-12-01T00:00:00Z'), signer: key.signer, partitions: async () => ['stable/main'],
+    entries: async () => assert.fail('a keyed build reads no whole entries'),
+    keyed,
+  };
+  const files = await buildAptIndex(ctx);
+  const bytes = (fs: IndexFile[]) => fs.filter((f) => !/InRelease|Release\.gpg/.test(f.path)).map((f) => [f.path, crypto.createHash('sha256').update(f.data).digest('hex')]);
+  assert.deepEqual(bytes(files), bytes(expected));
+  assert.ok(asked.length > 2 && Math.max(...asked) < rows.length, `texts read in windows (${asked.join(', ')})`);
 });
