@@ -88,7 +88,7 @@ export const runMemo = new RunMemo<DeflatedPart>(
  */
 export async function unsignedIndexKeyed(description: string, keyed: KeyedEntries, partitions: string[], arch: string, perSegment = SEGMENT_NAMES): Promise<Buffer> {
   const runs = runsOf(await keyed.keys(partitions), perSegment);
-  const parts = await runMemo.values(`apk:${arch}`, runs, keyed.byIds, (rows) => deflatePart(runText(rows, arch), LEVEL));
+  const parts = await runMemo.values(`apk:${arch}`, runs, keyed, (rows) => deflatePart(runText(rows, arch), LEVEL));
   const size = parts.reduce((n, p) => n + p.length, 0);
   return gzipFromParts([await deflatePart(headSegment(description, size), LEVEL), ...parts, await deflatePart(tailSegment(size), LEVEL)], LEVEL);
 }

@@ -105,7 +105,7 @@ export const runMemo = new RunMemo<RunParts>(
  * rows, not all of them, and never holds every entry at once.
  */
 export async function buildDatabasesKeyed(keyed: KeyedEntries, partitions: string[], perSegment = SEGMENT_NAMES): Promise<{ db: Buffer; files: Buffer }> {
-  return assemble(await runMemo.values('pacman-db', runsOf(await keyed.keys(partitions), perSegment), keyed.byIds, runParts));
+  return assemble(await runMemo.values('pacman-db', runsOf(await keyed.keys(partitions), perSegment), keyed, runParts));
 }
 
 /** All index files of one architecture scope. */

@@ -203,6 +203,11 @@ export interface EntryKey {
  * that changed.
  */
 export interface KeyedEntries {
+  /**
+   * What the ids are unique within (one per database a process uses: tests run several
+   * servers in one process, each with its own ids from 1): part of every memo key.
+   */
+  origin: string;
   /** Same rows, same order as `entries(partitions)`. */
   keys(partitions?: string[]): Promise<EntryKey[]>;
   /** Whole rows by id (of `keys`), in id order. */

@@ -12,6 +12,7 @@
  * Coalescing: a caller waiting for seq N returns as soon as `published_seq >= N`, so a
  * burst of 50 uploads is covered by the few builds that happen to run while it lasts.
  */
+import crypto from 'node:crypto';
 import { hashesFromColumns } from './digests';
 import { entryReads, loadEntries, loadEntriesByIds, loadKeys, type EntryReads } from './entry-loader';
 import type { EntityManager } from 'typeorm';
@@ -76,6 +77,8 @@ export type VirtualEntryRenderer = (provider: Provider, virtual: RepoInfo, rows:
 
 export class Publisher {
   private readonly inflight = new Map<string, Promise<void>>();
+  /** KeyedEntries.origin: this publisher's database, unique in the process. */
+  private readonly origin = crypto.randomUUID();
   observer: PublishObserver | null = null;
   virtualRenderer: VirtualEntryRenderer | null = null;
   /** Called after each generation flip of a repository (static publishing); set once at wiring time. */
@@ -265,6 +268,7 @@ export class Publisher {
       keyed: merged
         ? undefined
         : {
+            origin: this.origin,
             keys: async (partitions?: string[]) => {
               if (partitions && partitions.length === 0) return [];
               const keys = await loadKeys(this.db.manager, repo.id, partitions);

@@ -74,8 +74,8 @@ export class RunMemo<V> {
    * Each run's value: memoized, or made from its whole rows (read with one `byIds` for every run
    * to make, so one changed run costs one query) and stored.
    */
-  async values(kind: string, runs: readonly (readonly EntryKey[])[], byIds: KeyedEntries['byIds'], make: (rows: EntryRow[]) => Promise<V>): Promise<V[]> {
-    const { keys, values } = this.lookup(kind, runs);
+  async values(kind: string, runs: readonly (readonly EntryKey[])[], keyed: KeyedEntries, make: (rows: EntryRow[]) => Promise<V>): Promise<V[]> {
+    const { keys, values } = this.lookup(`${keyed.origin}\u0000${kind}`, runs);
     const missing = runs.flatMap((_, i) => (values[i] === undefined ? [i] : []));
     // Rows of a few thousand entries at a time: a cold process builds every run, and must not
     // hold every row for it.
@@ -85,7 +85,7 @@ export class RunMemo<V> {
         batch.push(missing[from]!);
         n += runs[missing[from]!]!.length;
       }
-      const rows = new Map((await byIds(batch.flatMap((i) => runs[i]!.map((k) => k.id)))).map((r) => [r.id, r]));
+      const rows = new Map((await keyed.byIds(batch.flatMap((i) => runs[i]!.map((k) => k.id)))).map((r) => [r.id, r]));
       for (const i of batch) {
         // A row deleted between the two reads (a concurrent delete commits; its own publish
         // follows) is left out; what the run became then is not what its keys name: not stored.

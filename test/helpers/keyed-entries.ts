@@ -5,6 +5,7 @@ export type RevRow = EntryRow & { rev: number };
 
 export function keyedOf(rows: RevRow[]): KeyedEntries & { read: number } {
   const k = {
+    origin: 'test',
     read: 0,
     keys: async (partitions?: string[]): Promise<EntryKey[]> =>
       rows.filter((r) => !partitions || partitions.includes(r.partition)).sort((a, b) => a.id - b.id).map(({ id, rev, name, version, arch, partition, createdAt }) => ({ id, rev, name, version, arch, partition, createdAt })),
