@@ -55,6 +55,8 @@ function view(r: AuditRow): AuditView {
 }
 
 export class AuditLog {
+  /** The last entry time this process gave out (record). */
+  private lastAt = 0;
   constructor(
     private readonly db: Database,
     private readonly log: Logger,
@@ -62,12 +64,17 @@ export class AuditLog {
 
   /** Never throws: a failing audit write is logged, it does not turn a done write into an error. */
   async record(e: AuditEntry): Promise<void> {
+    // Taken when the caller records (the HTTP side: as the response finishes), not when the
+    // insert runs: inserts of back-to-back requests can commit in either order on a loaded
+    // MySQL, and the log lists by this time. Strictly increasing in this process, so two
+    // entries of the same millisecond keep their order too.
+    const at = (this.lastAt = Math.max(Date.now(), this.lastAt + 1));
     const ctx = currentContext();
     const actor = e.actor ?? ctx?.actor ?? SYSTEM_ACTOR;
     try {
       await this.db.write((m) =>
         m.getRepository(AuditEntity).insert({
-          at: Date.now(),
+          at,
           actorId: actor.id,
           actorName: clip(actor.name, 128),
           clientIp: clip(e.clientIp ?? ctx?.clientIp ?? '', 64),
@@ -97,7 +104,7 @@ export class AuditLog {
     if (f.outcome) qb.andWhere('a.outcome = :outcome', { outcome: f.outcome });
     if (f.since !== undefined) qb.andWhere('a.at >= :since', { since: f.since });
     if (f.until !== undefined) qb.andWhere('a.at < :until', { until: f.until });
-    const [rows, total] = await qb.orderBy('a.id', 'DESC').take(page.limit).skip(page.offset).getManyAndCount();
+    const [rows, total] = await qb.orderBy('a.at', 'DESC').addOrderBy('a.id', 'DESC').take(page.limit).skip(page.offset).getManyAndCount();
     return { total, entries: rows.map(view) };
   }
 
