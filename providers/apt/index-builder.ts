@@ -12,7 +12,8 @@ import { DEFAULT_COMPONENT, isValidSegment, splitPartition } from './params';
 import { compareDebianVersions } from './version';
 
 import { listSetting } from '../../src/core/settings';
-import { compressSegments, segmentStarts } from './segments';
+import { compressSegments, segmentStarts, type SegmentKeys } from './segments';
+import { RunMemo } from '../../src/core/run-memo';
 import { ARCH_NAME, DEFAULT_ARCHES, SEGMENT_ABOVE_BYTES, SEGMENT_PACKAGES } from './settings';
 
 export { DEFAULT_ARCHES };
@@ -232,13 +233,16 @@ export async function buildAptIndex(ctx: PublishContext): Promise<IndexFile[]> {
       // A window's segments are written into one scratch buffer, reused for the next window
       // (compressSegments is done with them by then) instead of a fresh ~100 KB buffer for each
       // of the ~800 segments of a 100,000-package file.
+      const segment = (i: number) => fileRows.slice(starts[i], starts[i + 1] ?? fileRows.length);
+      const incomplete = new Set<number>();
       const render = async (from: number, to: number): Promise<Buffer[]> => {
         const run = fileRows.slice(starts[from], starts[to] ?? fileRows.length);
         const byId = keyed ? new Map((await keyed.byIds(run.map((r) => r.id))).map((r) => [r.id, r.entry])) : null;
         const segTexts: string[] = [];
         for (let i = from; i < to; i++) {
-          const seg = fileRows.slice(starts[i], starts[i + 1] ?? fileRows.length);
+          const seg = segment(i);
           // A row deleted since the keys were read is left out; the change that deleted it publishes again.
+          if (byId && seg.some((r) => !byId.has(r.id))) incomplete.add(i);
           segTexts.push(stanzasText(byId ? seg.flatMap((r) => byId.get(r.id) ?? []) : seg.map((r) => r.entry!)));
         }
         const lengths = segTexts.map((t) => Buffer.byteLength(t, 'utf8'));
@@ -264,7 +268,9 @@ export async function buildAptIndex(ctx: PublishContext): Promise<IndexFile[]> {
       // Up to segmentAbove bytes (about SEGMENT_PACKAGES names or more) the plain file is
       // still published: an upload recompresses one segment instead of the whole file (at
       // 1,000 packages that is what makes add-1 cheaper than reprepro's).
-      const file = await compressSegments(starts.length, async (from, to) => (single ? [single] : render(from, to)), RELEASE_HASHES.map((h) => h.algo), segmentAbove);
+      // Keys first, a segment is known by its entries' (id, rev) list before it is read.
+      const known: SegmentKeys | undefined = keyed && !single ? { keyOf: (i) => RunMemo.keyOf(`${keyed.origin}\u0000apt`, segment(i) as EntryKey[]), complete: (i) => !incomplete.has(i) } : undefined;
+      const file = await compressSegments(starts.length, async (from, to) => (single ? [single] : render(from, to)), RELEASE_HASHES.map((h) => h.algo), segmentAbove, known);
       if (file.plain) {
         knownDigests(file.plain, file.digests);
         perDir.push([

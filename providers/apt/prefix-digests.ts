@@ -33,6 +33,7 @@ export function prefixMemoSize(): number {
   return memo.size;
 }
 
+const nextChain = (chain: string, sha256: string) => crypto.createHash('sha256').update(`${chain}\n${sha256}`).digest('hex');
 const copy = (s: State): State => ({ hashes: s.hashes.map((h) => h.copy()), crc: s.crc });
 const fresh = (algos: readonly string[]): State => ({ hashes: algos.map((a) => crypto.createHash(a)), crc: 0 });
 
@@ -50,9 +51,26 @@ export class PrefixDigests {
     this.chain = algos.join(',');
   }
 
+  /**
+   * The next segment by the sha256 of its bytes and its size alone, when nothing was hashed yet
+   * and the state after it is memoized: true. Otherwise false, and nothing changed (`add` it).
+   */
+  skip(sha256: string, size: number): boolean {
+    if (this.live) return false;
+    const chain = nextChain(this.chain, sha256);
+    const hit = memo.get(chain);
+    if (!hit) return false;
+    memo.delete(chain); // most recently used last
+    memo.set(chain, hit);
+    this.chain = chain;
+    this.known = hit;
+    this.total += size;
+    return true;
+  }
+
   /** The next segment: the sha256 (hex) of its bytes, and the bytes. */
   add(sha256: string, plain: Buffer): void {
-    this.chain = crypto.createHash('sha256').update(`${this.chain}\n${sha256}`).digest('hex');
+    this.chain = nextChain(this.chain, sha256);
     this.total += plain.length;
     if (!this.live) {
       const hit = memo.get(this.chain);

@@ -19,6 +19,7 @@
 import crypto from 'node:crypto';
 import zlib from 'node:zlib';
 import lzma from 'lzma-native';
+import { RunMemo } from '../../src/core/run-memo';
 import { forgetPrefixDigests, PrefixDigests } from './prefix-digests';
 
 /** One segment compressed: its deflate part, its xz block and that block's index record. */
@@ -136,6 +137,7 @@ async function partsOf(plain: Buffer): Promise<{ key: string; parts: SegmentPart
 /** Empties the memo (tests: a cold process must produce the same bytes as a warm one). */
 export function forgetSegments(): void {
   cache.clear();
+  runSha.clear();
   cachedBytes = 0;
   forgetPrefixDigests();
 }
@@ -150,6 +152,30 @@ function u32(n: number): Buffer {
   const b = Buffer.alloc(4);
   b.writeUInt32LE(n >>> 0);
   return b;
+}
+
+/** What a keyed build (PublishContext.keyed) knows of each segment before rendering it. */
+export interface SegmentKeys {
+  /** The run key of segment i's entries (RunMemo.keyOf over their (id, rev) list). */
+  keyOf(i: number): string;
+  /** Segment i as rendered holds every entry its key names (a row deleted meanwhile: not). */
+  complete(i: number): boolean;
+}
+
+/** Run key -> sha256 of the segment's plain bytes (the key of its parts in `cache`); bounded. */
+const runSha = new Map<string, string>();
+const RUN_SHA_MAX = 65_536;
+
+function learnRunSha(runKey: string, sha: string): void {
+  const was = runSha.get(runKey);
+  // PUBLISH_MEMO_VERIFY: the same (id, rev) list must render the same bytes (src/core/run-memo.ts).
+  if (RunMemo.verify && was !== undefined && was !== sha) throw new Error(`stale index memo: a segment of Packages was built differently with the same (id, rev) list; an update of a file row did not raise its rev (${runKey})`);
+  runSha.delete(runKey);
+  runSha.set(runKey, sha);
+  for (const k of runSha.keys()) {
+    if (runSha.size <= RUN_SHA_MAX) break;
+    runSha.delete(k);
+  }
 }
 
 /**
@@ -178,22 +204,36 @@ export interface SegmentedFile {
  * then their plain bytes dropped, so a 100 MB Packages file never exists at once unless it is
  * kept (`keepPlainUpTo`).
  */
-export async function compressSegments(count: number, render: (from: number, to: number) => Promise<Buffer[]>, algos: readonly string[], keepPlainUpTo: number): Promise<SegmentedFile> {
+export async function compressSegments(count: number, render: (from: number, to: number) => Promise<Buffer[]>, algos: readonly string[], keepPlainUpTo: number, known?: SegmentKeys): Promise<SegmentedFile> {
   const parts: SegmentParts[] = [];
   const digester = new PrefixDigests(algos);
   let kept: Buffer[] | null = [];
   let size = 0;
-  for (let from = 0; from < count; from += SEGMENT_WINDOW) {
+  // Keys first: the leading segments whose entries are unchanged (their run key names a plain
+  // sha256 whose parts and prefix state are memoized) are neither read nor rendered nor hashed.
+  let skipped = 0;
+  for (; known && !RunMemo.verify && skipped < count; skipped++) {
+    const sha = runSha.get(known.keyOf(skipped));
+    const p = sha === undefined ? undefined : cache.get(sha);
+    if (!p || !digester.skip(sha!, p.size)) break;
+    parts.push(p);
+    size += p.size;
+  }
+  if (size > keepPlainUpTo) kept = null;
+  for (let from = skipped; from < count; from += SEGMENT_WINDOW) {
     const plains = await render(from, Math.min(count, from + SEGMENT_WINDOW));
     const done = await Promise.all(plains.map((p) => partsOf(p)));
     plains.forEach((p, i) => {
       digester.add(done[i]!.key, p);
       parts.push(done[i]!.parts);
+      if (known?.complete(from + i)) learnRunSha(known.keyOf(from + i), done[i]!.key);
       size += p.length;
       if (kept && size > keepPlainUpTo) kept = null;
       kept?.push(Buffer.from(p)); // render may reuse its buffers for the next window
     });
   }
+  // A small file is published plain: the skipped segments' bytes are needed after all.
+  if (kept && skipped) kept = [...(await render(0, skipped)).map((p) => Buffer.from(p)), ...kept];
   const { crc, digests } = digester.finish();
   const gz = Buffer.concat([GZIP_HEADER, ...parts.map((p) => p.deflate), DEFLATE_END, u32(crc), u32(size % 2 ** 32)]);
 

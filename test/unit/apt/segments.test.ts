@@ -140,3 +140,39 @@ test('keys first, the builder reads the stanzas by id, a window at a time, and b
   assert.deepEqual(bytes(files), bytes(expected));
   assert.ok(asked.length > 2 && Math.max(...asked) < rows.length, `texts read in windows (${asked.join(', ')})`);
 });
+
+test('keys first, a publish after one upload reads only the segments from the changed one on; a cold memo builds the same bytes', async () => {
+  const settings = { segmentAboveBytes: 20_000, segmentPackages: 10, arches: ['amd64'] };
+  const keyedBuild = async (rows: (EntryRow & { rev: number })[]) => {
+    const keyed = keyedOf(rows);
+    const repo: RepoInfo = { id: 1, provider: 'apt', name: 'seg', settings };
+    const files = await buildAptIndex({ repo, scope: 'dists/stable', now: new Date('2026-12-01T00:00:00Z'), signer: key.signer, partitions: async () => ['stable/main'], entries: async () => assert.fail('no whole entries'), keyed });
+    return { files, read: keyed.read };
+  };
+  const bytes = (fs: IndexFile[]) => fs.filter((f) => !/InRelease|Release\.gpg/.test(f.path)).map((f) => [f.path, crypto.createHash('sha256').update(f.data).digest('hex')]);
+  forgetSegments();
+  const rows = names(800).map((n, i) => ({ ...row(i + 1, n), rev: 0 }));
+  assert.equal((await keyedBuild(rows)).read, 800, 'cold: every stanza read');
+  // A package near the end of the name order: the segments before it are neither read nor hashed.
+  const more = [...rows, { ...row(2000, 'pkg0790a'), rev: 0 }];
+  const warm = await keyedBuild(more);
+  assert.ok(warm.read > 0 && warm.read < 100, `only the tail was read (${warm.read} rows)`);
+  assert.deepEqual(bytes(warm.files), bytes(await build(more, settings)), 'the same files as from every row');
+  forgetSegments();
+  const cold = await keyedBuild(more);
+  assert.equal(cold.read, 801);
+  assert.deepEqual(bytes(cold.files), bytes(warm.files));
+});
+
+test('keys first, a small Packages of several segments is still published whole after segments were skipped', async () => {
+  const settings = { segmentAboveBytes: 1 << 20, segmentPackages: 10, arches: ['amd64'] };
+  const repo: RepoInfo = { id: 1, provider: 'apt', name: 'seg', settings };
+  const keyedBuild = (rows: (EntryRow & { rev: number })[]) =>
+    buildAptIndex({ repo, scope: 'dists/stable', now: new Date('2026-12-01T00:00:00Z'), signer: key.signer, partitions: async () => ['stable/main'], entries: async () => assert.fail('no whole entries'), keyed: keyedOf(rows) });
+  const rows = names(300).map((n, i) => ({ ...row(i + 1, n), rev: 0 }));
+  await keyedBuild(rows);
+  const more = [...rows, { ...row(900, 'pkg0290a'), rev: 0 }];
+  const files = await keyedBuild(more);
+  const expected = await build(more, settings);
+  for (const p of ['Packages', 'Packages.gz', 'Packages.xz']) assert.ok(get(files, `dists/stable/main/binary-amd64/${p}`)!.equals(get(expected, `dists/stable/main/binary-amd64/${p}`)!), p);
+});
