@@ -8,13 +8,13 @@
  * read while another writer of the same partition is still in flight: two transactions deleting
  * the last two files of a project would each still see the other's file, and neither would
  * republish the list. Every writer of a partition bumps the partition's own scopes (scopesFor),
- * so a transaction that may change a listing first takes those rows' locks (`lockScopes`, before
- * any read), and its reads then see every earlier writer of the partition committed:
+ * so a transaction that may change a listing first takes those rows' locks
+ * (Publisher.lockInTx, before any read), and its reads then see every earlier writer of the partition committed:
  * PostgreSQL reads each statement at read committed; MySQL's repeatable read takes its snapshot
  * at the first plain read, which now comes after the locks; SQLite runs one writer at a time.
  */
 import type { EntityManager } from 'typeorm';
-import { FileEntity, ScopeEntity } from '../db/entities';
+import { FileEntity } from '../db/entities';
 import type { Provider, ScopeContext } from './provider';
 
 /** The scopes a change to files of these partitions touches: their own, and per partition its listing scopes. */
@@ -37,23 +37,6 @@ export async function scopesOfPartitions(provider: Provider, ctx: ScopeContext, 
 /** Every scope `ps` may bump: the rows ensureScopes must create before the transaction. */
 export function allOf(ps: PartitionScopes): string[] {
   return [...new Set([...ps.scopes, ...[...ps.listing.values()].flat()])].sort();
-}
-
-/**
- * Row locks on the scopes of the partitions a transaction changes, taken before it reads
- * anything (see the top of this file). One statement per scope in sorted order, the order
- * Publisher.requestInTx bumps them in, so two transactions never wait on each other in a cycle.
- */
-export async function lockScopes(m: EntityManager, repoId: number, scopes: string[]): Promise<void> {
-  for (const scope of [...new Set(scopes)].sort()) {
-    await m
-      .getRepository(ScopeEntity)
-      .createQueryBuilder()
-      .update()
-      .set({ requestedSeq: () => 'requested_seq' })
-      .where('repo_id = :repoId AND scope = :scope', { repoId, scope })
-      .execute();
-  }
 }
 
 /** Which of `partitions` hold at least one file of the repository (hidden ones too, as ScopeContext.partitions counts them). */

@@ -15,7 +15,7 @@ import type { Events } from './events';
 import type { ParsedPackage, Provider, RepoInfo, UploadedFile } from './provider';
 import { type Publisher, SeqTargets } from './publisher';
 import { hashColumns } from './digests';
-import { listingsToBump, lockScopes, partitionsWithFiles } from './listing-scopes';
+import { listingsToBump, partitionsWithFiles } from './listing-scopes';
 
 /** A validated upload whose blob is stored, waiting for its row (PackageService.prepare). */
 export interface PreparedUpload {
@@ -51,7 +51,7 @@ export async function insertPrepared(m: EntityManager, repo: RepoInfo, items: Pr
   const listing = new Map(items.filter((i) => i.listingScopes.length).map((i) => [i.parsed.partition, i.listingScopes]));
   let heldBefore = new Set<string>();
   if (listing.size) {
-    await lockScopes(m, repo.id, items.flatMap((i) => i.scopes));
+    await publisher.lockInTx(m, repo.id, items.flatMap((i) => i.scopes));
     heldBefore = await partitionsWithFiles(m, repo.id, [...listing.keys()]);
   }
   const paths = [...new Set(items.map((i) => i.parsed.path))];

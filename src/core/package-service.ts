@@ -10,7 +10,7 @@ import { ensureDigests } from './digests';
 import type { Database } from '../db/database';
 import { isUniqueViolation } from '../db/database';
 import { bumpRev, FileEntity, type FileRow } from '../db/entities';
-import { allOf, listingsToBump, lockScopes, partitionsWithFiles, scopesOfPartitions } from './listing-scopes';
+import { allOf, listingsToBump, partitionsWithFiles, scopesOfPartitions } from './listing-scopes';
 import { fileView, nameKeyOf, type Catalog, type CatalogFile, type StoredFileView } from './catalog';
 import type { BlobStore } from '../storage/blob-store';
 import { blobKey } from '../storage/blob-store';
@@ -184,7 +184,7 @@ export class PackageService {
     await this.publisher.ensureScopes(repo.id, allOf(touched));
     const targets = await this.db.write(async (m) => {
       // Listing scopes: under the partitions' scope locks, which partitions this leaves empty (src/core/listing-scopes.ts).
-      if (touched.listing.size) await lockScopes(m, repo.id, touched.scopes);
+      if (touched.listing.size) await this.publisher.lockInTx(m, repo.id, touched.scopes);
       await m.getRepository(FileEntity).delete(rows.map((r) => r.id));
       await this.events.emit('package.deleted', repo, rows, undefined, m);
       const held = touched.listing.size ? await partitionsWithFiles(m, repo.id, [...touched.listing.keys()]) : new Set<string>();

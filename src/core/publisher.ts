@@ -13,18 +13,17 @@
  * burst of 50 uploads is covered by the few builds that happen to run while it lasts.
  */
 import crypto from 'node:crypto';
-import { hashesFromColumns } from './digests';
 import { entryReads, loadEntries, loadEntriesByIds, loadKeys, type EntryReads } from './entry-loader';
 import type { EntityManager } from 'typeorm';
 import type { Database } from '../db/database';
 import { isUniqueViolation } from '../db/database';
-import { FileEntity, GenerationEntity, IndexFileEntity, ScopeEntity, type FileRow } from '../db/entities';
+import { FileEntity, GenerationEntity, IndexFileEntity, ScopeEntity } from '../db/entities';
 import type { BlobStore } from '../storage/blob-store';
 import { blobKey } from '../storage/blob-store';
 import type { Logger } from '../util/logger';
 import type { KeyService } from './keys/key-service';
 import type { LockManager } from './locks';
-import type { EntryKey, EntryRow, IndexFile, Provider, PublishContext, RepoInfo, ScopeContext } from './provider';
+import type { EntryRow, IndexFile, Provider, PublishContext, RepoInfo, ScopeContext } from './provider';
 import { getProvider } from './provider-registry';
 import { sha256Hex } from '../util/hash';
 import { In } from 'typeorm';
@@ -47,24 +46,6 @@ export class SeqTargets extends Map<string, number> {
 
 /** Periodic sweep passes a still-growing pending scope may be skipped (bulk imports), at most. */
 const MAX_SKIPPED_PASSES = 6;
-
-export function toEntryRow(f: FileRow): EntryRow {
-  return {
-    id: f.id,
-    name: f.name,
-    version: f.version,
-    arch: f.arch,
-    filename: f.filename,
-    path: f.path,
-    partition: f.partition,
-    entry: f.entry,
-    meta: JSON.parse(f.meta || '{}'),
-    size: f.size,
-    hashes: hashesFromColumns(f),
-    createdAt: new Date(f.createdAt),
-    yanked: f.yanked,
-  };
-}
 
 /** Told about every scope build (metrics, `publish.failed` events); set once at wiring time. */
 export interface PublishObserver {
@@ -169,15 +150,30 @@ export class Publisher {
     return targets;
   }
 
-  /** requested_seq + 1 of one scope row; the new value, or null when the row does not exist. */
-  private async bump(m: EntityManager, repoId: number, scope: string): Promise<number | null> {
+  /**
+   * Inside the caller's write transaction, before it reads anything: the row locks of these
+   * scopes, one statement each in sorted order (the order requestInTx bumps them in, so two
+   * transactions never wait on each other in a cycle), without bumping them. What a change
+   * that reads whether a partition still holds files needs (src/core/listing-scopes.ts).
+   */
+  async lockInTx(m: EntityManager, repoId: number, scopes: string[]): Promise<void> {
+    for (const scope of [...new Set(scopes)].sort()) await this.setRequested(m, repoId, scope, 'requested_seq');
+  }
+
+  /** One scope row's requested_seq set to `expr` (an update: it takes the row's lock). */
+  private async setRequested(m: EntityManager, repoId: number, scope: string, expr: string): Promise<void> {
     await m
       .getRepository(ScopeEntity)
       .createQueryBuilder()
       .update()
-      .set({ requestedSeq: () => 'requested_seq + 1' })
+      .set({ requestedSeq: () => expr })
       .where('repo_id = :repoId AND scope = :scope', { repoId, scope })
       .execute();
+  }
+
+  /** requested_seq + 1 of one scope row; the new value, or null when the row does not exist. */
+  private async bump(m: EntityManager, repoId: number, scope: string): Promise<number | null> {
+    await this.setRequested(m, repoId, scope, 'requested_seq + 1');
     const row = await m.getRepository(ScopeEntity).findOne({ where: { repoId, scope } });
     return row ? row.requestedSeq : null;
   }
