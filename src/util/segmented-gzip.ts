@@ -104,6 +104,37 @@ export async function deflatePart(plain: Buffer, level: number): Promise<Deflate
   return { deflated: await deflateSegment(plain, level), crc: zlib.crc32(plain), length: plain.length };
 }
 
+/** Parts inflated at once by plainDigest: bounds the plain bytes held to a few segments. */
+const INFLATE_AHEAD = 8;
+
+/**
+ * A digest of the concatenated plain bytes of `parts`, from their deflated bytes alone: each
+ * part is a complete raw deflate stream up to its sync flush, so it inflates on its own (on the
+ * thread pool, a few ahead) and is hashed in order. For a digest over a whole file that changes
+ * near its start (rpm's open-checksum), where no hash state can be kept from one build to the next.
+ */
+export async function plainDigest(parts: readonly DeflatedPart[], algorithm: string): Promise<string> {
+  const hash = crypto.createHash(algorithm);
+  const inflate = (p: DeflatedPart) => {
+    const plain = new Promise<Buffer>((resolve, reject) =>
+      zlib.inflateRaw(p.deflated, { finishFlush: zlib.constants.Z_SYNC_FLUSH }, (err, out) => {
+        if (err) return reject(err);
+        if (out.length !== p.length) return reject(new Error(`a deflated part inflated to ${out.length} bytes, not ${p.length}`));
+        resolve(out);
+      }),
+    );
+    plain.catch(() => {}); // rejected while an earlier part is awaited: handled when its turn comes
+    return plain;
+  };
+  const pending = parts.slice(0, INFLATE_AHEAD).map(inflate);
+  for (let i = 0; i < parts.length; i++) {
+    hash.update(await pending[i]!);
+    pending[i] = undefined as never; // let the plain bytes go
+    if (i + INFLATE_AHEAD < parts.length) pending.push(inflate(parts[i + INFLATE_AHEAD]!));
+  }
+  return hash.digest('hex');
+}
+
 /** CRC-32 (the gzip polynomial, reflected) of a product of polynomials modulo it: zlib's multmodp. */
 const POLY = 0xedb88320;
 function multModP(a: number, b: number): number {

@@ -14,18 +14,10 @@ import type { EntryRow } from '../../../src/core/provider';
 import { forgetGzipSegments } from '../../../src/util/segmented-gzip';
 import { dataFiles, dataSegments, repomdXml } from '../../../providers/rpm/index-builder';
 import { changedBytes } from '../../helpers/segments';
+import { fragmentRow, fragmentRows } from './fragment-rows';
 
-/** Fragments shaped like createrepo_c's, with text outside ASCII (segments cut between entries, never inside a character). */
-function row(id: number, name: string, version = '1.0-1'): EntryRow {
-  const [ver, rel] = version.split('-');
-  const v = `<version epoch="0" ver="${ver}" rel="${rel}"/>`;
-  const primary = `<package type="rpm">\n  <name>${name}</name>\n  <arch>x86_64</arch>\n  ${v}\n  <summary>${name}: Grüße, 日本語 ✓</summary>\n  <format>\n    <file>/usr/bin/${name}</file>\n  </format>\n</package>\n`;
-  const filelists = `<package pkgid="${String(id).padStart(64, '0')}" name="${name}" arch="x86_64">\n  ${v}\n  <file>/usr/bin/${name}</file>\n  <file>/usr/share/doc/${name}/README</file>\n</package>\n`;
-  const other = `<package pkgid="${String(id).padStart(64, '0')}" name="${name}" arch="x86_64">\n  ${v}\n  <changelog author="Ünï Packager &lt;p@example.org&gt;" date="1736121600">- build ${id}</changelog>\n</package>\n`;
-  return { id, name, version, arch: 'x86_64', filename: `${name}-${version}.x86_64.rpm`, path: `Packages/${name}-${version}.x86_64.rpm`, partition: 'g:', entry: JSON.stringify({ primary, filelists, other }), meta: {}, size: 1, hashes: { sha256: '0'.repeat(64) }, createdAt: new Date(1_700_000_000_000 + id * 1000), yanked: null };
-}
-
-const rowsOf = (n: number) => Array.from({ length: n }, (_, i) => row(i + 1, `pkg${String(i).padStart(4, '0')}`));
+const row = fragmentRow;
+const rowsOf = fragmentRows;
 
 /** The three documents as the whole-file build wrote them (rows already in name order here). */
 function wholeDocuments(rows: EntryRow[]): Record<string, Buffer> {
