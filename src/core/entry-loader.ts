@@ -170,6 +170,13 @@ export async function loadKeys(m: EntityManager, repoId: number, partitions?: st
     .where('f.repo_id = :repoId AND f.hidden = 0', { repoId })
     .orderBy('f.id', 'ASC');
   if (partitions) qb.andWhere('f.partition IN (:...partitions)', { partitions });
+  const sqlite = sqliteHandle(m);
+  if (sqlite) {
+    // Arrays, not objects: at 100,000 keys better-sqlite3's row objects cost a third of the read.
+    const [sql, params] = qb.getQueryAndParameters();
+    const rows = sqlite.prepare(sql).raw(true).all(...params) as [number, number, string, string, string, string, number][];
+    return rows.map(([id, rev, name, version, arch, partition, createdAt]) => ({ id, rev, name, version, arch, partition, createdAt: new Date(createdAt) }));
+  }
   return ((await qb.getRawMany()) as Raw[]).map((r) => ({
     id: Number(r.id),
     rev: Number(r.rev),
@@ -179,4 +186,14 @@ export async function loadKeys(m: EntityManager, repoId: number, partitions?: st
     partition: String(r.part),
     createdAt: new Date(Number(r.created_at)),
   }));
+}
+
+interface SqliteStatement {
+  raw(on: boolean): { all(...params: unknown[]): unknown[] };
+}
+
+/** better-sqlite3's own handle behind TypeORM (one connection: the same inside a transaction), or null on another database. */
+function sqliteHandle(m: EntityManager): { prepare(sql: string): SqliteStatement } | null {
+  if (m.connection.options.type !== 'better-sqlite3') return null;
+  return (m.connection.driver as unknown as { databaseConnection: { prepare(sql: string): SqliteStatement } }).databaseConnection;
 }
