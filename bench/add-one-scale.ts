@@ -1,7 +1,7 @@
 /**
  * Add-1 against repository size (issue 19: "at 100,000 within 3x of the same operation at
- * 1,000", server RSS under 300 MiB) for pacman and apk, whose indexes are built from keys first
- * (PublishContext.keyed), and rpm, built from every row. Per format two servers run at once (compiled, SQLite), one
+ * 1,000", server RSS under 300 MiB) for pacman, apk and rpm, whose indexes are built from keys
+ * first (PublishContext.keyed). Per format two servers run at once (compiled, SQLite), one
  * repository of BENCH_SMALL packages and one of BENCH_LARGE, each filled through HTTP with one
  * template package and then by copying its row in SQL (bench/lib/sql-fill.ts); the boot sweep
  * publishes the filled repository (its time is printed: every run is deflated then). Then
