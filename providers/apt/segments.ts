@@ -142,6 +142,17 @@ export function forgetSegments(): void {
   forgetPrefixDigests();
 }
 
+/** A memoized segment's plain bytes again, from its deflate part alone. */
+function inflatePart(p: SegmentParts): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    zlib.inflateRaw(p.deflate, { finishFlush: zlib.constants.Z_SYNC_FLUSH }, (err, out) => {
+      if (err) return reject(err);
+      if (out.length !== p.size) return reject(new Error(`a memoized Packages segment inflated to ${out.length} bytes, not ${p.size}`));
+      resolve(out);
+    }),
+  );
+}
+
 /** gzip header as zlib writes it at level 9 with no name and mtime 0 (RFC 1952 §2.3): XFL 2, OS 3 (Unix). */
 const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 3]);
 /** An empty final fixed-Huffman block: BFINAL=1, BTYPE=01, end-of-block (RFC 1951 §3.2.6). */
@@ -220,17 +231,44 @@ export async function compressSegments(count: number, render: (from: number, to:
     size += p.size;
   }
   if (size > keepPlainUpTo) kept = null;
-  for (let from = skipped; from < count; from += SEGMENT_WINDOW) {
-    const plains = await render(from, Math.min(count, from + SEGMENT_WINDOW));
-    const done = await Promise.all(plains.map((p) => partsOf(p)));
-    plains.forEach((p, i) => {
-      digester.add(done[i]!.key, p);
-      parts.push(done[i]!.parts);
-      if (known?.complete(from + i)) learnRunSha(known.keyOf(from + i), done[i]!.key);
-      size += p.length;
-      if (kept && size > keepPlainUpTo) kept = null;
-      kept?.push(Buffer.from(p)); // render may reuse its buffers for the next window
-    });
+  const take = (plain: Buffer, key: string, p: SegmentParts) => {
+    digester.add(key, plain);
+    parts.push(p);
+    size += plain.length;
+    if (kept && size > keepPlainUpTo) kept = null;
+    kept?.push(Buffer.from(plain)); // render may reuse its buffers for the next window
+  };
+  for (let from = skipped; from < count; ) {
+    // After the first changed segment every later one must be hashed for Release. Those whose
+    // parts are memoized by their run key give their plain bytes back by inflating the
+    // memoized deflate part (each is a whole raw deflate stream up to its sync flush): no rows
+    // read, nothing rendered. The others are rendered, SEGMENT_WINDOW at a time.
+    const memoized = (i: number) => {
+      if (!known || RunMemo.verify) return undefined;
+      const sha = runSha.get(known.keyOf(i));
+      const p = sha === undefined ? undefined : cache.get(sha);
+      return p && { sha: sha!, p };
+    };
+    let to = from;
+    if (memoized(from)) {
+      const hits: { sha: string; p: SegmentParts }[] = [];
+      for (let hit; to < count && hits.length < SEGMENT_WINDOW && (hit = memoized(to)); to++) hits.push(hit);
+      for (const h of hits) {
+        cache.delete(h.sha); // most recently used last
+        cache.set(h.sha, h.p);
+      }
+      const plains = await Promise.all(hits.map((h) => inflatePart(h.p)));
+      plains.forEach((plain, i) => take(plain, hits[i]!.sha, hits[i]!.p));
+    } else {
+      while (to < count && to - from < SEGMENT_WINDOW && !memoized(to)) to++;
+      const plains = await render(from, to);
+      const done = await Promise.all(plains.map((p) => partsOf(p)));
+      plains.forEach((p, i) => {
+        if (known?.complete(from + i)) learnRunSha(known.keyOf(from + i), done[i]!.key);
+        take(p, done[i]!.key, done[i]!.parts);
+      });
+    }
+    from = to;
   }
   // A small file is published plain: the skipped segments' bytes are needed after all.
   if (kept && skipped) kept = [...(await render(0, skipped)).map((p) => Buffer.from(p)), ...kept];

@@ -162,6 +162,12 @@ test('keys first, a publish after one upload reads only the segments from the ch
   const cold = await keyedBuild(more);
   assert.equal(cold.read, 801);
   assert.deepEqual(bytes(cold.files), bytes(warm.files));
+  // Near the start: every later segment is hashed again for Release, but from its memoized
+  // deflate part inflated, not read and rendered.
+  const early = [...more, { ...row(2001, 'pkg0003a'), rev: 0 }];
+  const head = await keyedBuild(early);
+  assert.ok(head.read > 0 && head.read < 100, `only the changed segment was read (${head.read} rows)`);
+  assert.deepEqual(bytes(head.files), bytes(await build(early, settings)), 'the same files (and Release digests) as from every row');
 });
 
 test('keys first, a small Packages of several segments is still published whole after segments were skipped', async () => {
