@@ -25,6 +25,16 @@ export class BlobBodyCache {
     return size <= MAX_ITEM;
   }
 
+  /** get() when the body is kept: the same Buffer (and the same recency update), or undefined. */
+  peek(sha256: string): Buffer | undefined {
+    const hit = this.bodies.get(sha256);
+    if (hit) {
+      this.bodies.delete(sha256);
+      this.bodies.set(sha256, hit);
+    }
+    return hit;
+  }
+
   /** The whole body of a small blob (`open` reads it from the store on a miss); null if the stored bytes are not that blob. */
   async get(sha256: string, size: number, open: () => Promise<Readable>): Promise<Buffer | null> {
     const hit = this.bodies.get(sha256);

@@ -142,6 +142,31 @@ export class ReadCache {
     });
   }
 
+  /**
+   * The synchronous side of repo(), currentIndexFile() and packageFile() for the fast path's
+   * hits (src/http/fast-path.ts): the same answer those give from memory, or undefined when
+   * they would have to ask the database (nothing kept, or the copy is due for its check).
+   */
+  repoNow(provider: string, name: string): RepoInfo | undefined {
+    const key = `${provider}\u0000${name}`;
+    const e = this.repos.get(key);
+    if (!e || !this.fresh(e.checkedAt)) return undefined;
+    touch(this.repos, key, e, MAX_REPOS);
+    return e.repo;
+  }
+
+  /** currentIndexFile() when its answer (a miss too: null) is kept in a fresh snapshot. */
+  currentIndexFileNow(repoId: number, path: string): CachedIndexFile | null | undefined {
+    const snap = this.snapshots.get(repoId);
+    return snap && this.fresh(snap.checkedAt) ? snap.index.get(`c\u0000${path}`) : undefined;
+  }
+
+  /** packageFile() when the file is kept in a fresh snapshot (only found files are kept). */
+  packageFileNow(repoId: number, path: string): FileRow | undefined {
+    const snap = this.snapshots.get(repoId);
+    return snap && this.fresh(snap.checkedAt) ? snap.files.get(path) : undefined;
+  }
+
   private async snapshot(repoId: number): Promise<ScopeSnapshot> {
     const s = this.snapshots.get(repoId);
     if (s && this.fresh(s.checkedAt)) return s;

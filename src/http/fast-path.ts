@@ -29,7 +29,8 @@ import { hasBody } from './json-body';
 import { extractToken, logRequest, requestIdOf } from './middleware';
 import { countDownload, recordHttpMetrics } from './ops-middleware';
 import { pins } from './repo-router';
-import { blobValidators, setBlobHeaders, type BlobToSend } from './send-blob';
+import type { CachedIndexFile } from '../core/read-cache';
+import { blobValidators, setBlobHeaders, type BlobToSend, type BlobValidators } from './send-blob';
 import { readCookie, SESSION_COOKIE } from './session';
 
 /** Marker: hand the request to Express. */
@@ -95,16 +96,19 @@ export function withFastPath(s: Services, app: RequestListener, enabled = s.conf
     const started = process.hrtime.bigint();
     const e = eligible(req, targets);
     if (!e) return app(req, res);
-    serveFast(s, e, req, res, started).then(
-      (outcome) => {
-        if (outcome === EXPRESS) app(req, res);
-      },
-      () => {
-        // Nothing is written before the answer is certain; if something still failed, Express answers.
-        if (!res.headersSent) app(req, res);
-        else res.destroy();
-      },
-    );
+    // Nothing is written before the answer is certain; if something still failed, Express answers.
+    const failed = () => {
+      if (!res.headersSent) app(req, res);
+      else res.destroy();
+    };
+    try {
+      if (serveNow(s, e, req, res, started)) return;
+    } catch {
+      return failed();
+    }
+    serveFast(s, e, req, res, started).then((outcome) => {
+      if (outcome === EXPRESS) app(req, res);
+    }, failed);
   };
 }
 
@@ -135,6 +139,54 @@ function decode(segments: string[]): string | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * The common hit, without a promise: every lookup serveFast would make answered from memory
+ * (ReadCache's *Now and BlobBodyCache.peek give what its awaited calls give on a hit). Anything
+ * serveFast would have to look up, or may hand to Express, is left to it (false, nothing done):
+ * a token, a pin, a by-hash or fallback path, a rewrite's redirect, a remote, a merging virtual's
+ * package file, presigned redirects, a kept copy due for its check. What it answers, it answers
+ * with serveFast's own code (answer), so the bytes, headers, counts, metrics and log line are those.
+ */
+function serveNow(s: Services, e: NonNullable<ReturnType<typeof eligible>>, req: IncomingMessage, res: ServerResponse, started: bigint): boolean {
+  if (req.headers.authorization !== undefined) return false;
+  const { provider } = e.target;
+  const name = decode([e.repoSeg]);
+  let path = decode(e.segments);
+  if (name === null || path === null) return false;
+  const row = s.reads.repoNow(provider.name, name);
+  if (!row || !canReadRepo(s.config.PUBLIC_READ, undefined, row)) return false;
+  const repo = s.publisher.scopeContext(row).repo;
+  const rw = e.target.rewrite(path, req.method!, req.headers.accept ?? '');
+  if (rw && 'redirect' in rw) return false;
+  if (rw) path = rw.path;
+  const merging = isEntryMergedVirtual(repo);
+  if (repo.kind !== 'hosted' && !merging) return false;
+  if (pins.peek(req, repo.id, path) !== undefined) return false;
+  const idx = s.reads.currentIndexFileNow(repo.id, path);
+  if (idx === undefined || (idx === null && path.includes('/by-hash/'))) return false;
+  let blob: BlobToSend;
+  let counted: Parameters<typeof countDownload>[4] | null = null;
+  if (idx) {
+    blob = { sha256: idx.sha256, size: idx.size, contentType: idx.contentType, lastModified: new Date(idx.createdAt), cacheControl: 'no-cache' };
+  } else {
+    if (merging || (s.config.S3_REDIRECT === 'presigned' && s.blobs.presignedUrl)) return false;
+    // serveFast tries the path first: only a kept answer for it is certain (a miss may be a fallback's, or not kept yet).
+    const file = s.reads.packageFileNow(repo.id, path);
+    if (!file) return false;
+    blob = { sha256: file.sha256, size: file.size, contentType: contentTypeFor(provider, file.filename), lastModified: new Date(file.createdAt), cacheControl: 'public, max-age=31536000, immutable' };
+    counted = file;
+  }
+  const v = blobValidators(req.headers, blob);
+  let body: Buffer | null = null;
+  if (!v.notModified && req.method === 'GET') {
+    if (!s.bodies.fits(blob.size)) return false;
+    body = s.bodies.peek(blob.sha256) ?? null;
+    if (!body) return false;
+  }
+  answer(s, req, res, started, { provider, repoId: repo.id, path, idx, fromPin: null, vary: rw?.vary, blob, v, body, counted, principal: undefined });
+  return true;
 }
 
 async function serveFast(s: Services, e: NonNullable<ReturnType<typeof eligible>>, req: IncomingMessage, res: ServerResponse, started: bigint): Promise<Outcome> {
@@ -190,10 +242,29 @@ async function serveFast(s: Services, e: NonNullable<ReturnType<typeof eligible>
     if (!body) return EXPRESS;
   }
 
-  // Answering: from here on, what repo-router.ts and the middleware in app.ts do, in their order.
+  answer(s, req, res, started, { provider, repoId: repo.id, path, idx, fromPin, vary, blob, v, body, counted, principal });
+}
+
+interface Answer {
+  provider: Provider;
+  repoId: number;
+  path: string;
+  idx: CachedIndexFile | null;
+  fromPin: CachedIndexFile | null;
+  vary: string | undefined;
+  blob: BlobToSend;
+  v: BlobValidators;
+  body: Buffer | null;
+  counted: Parameters<typeof countDownload>[4] | null;
+  principal: Principal | undefined;
+}
+
+/** Answering: from here on, what repo-router.ts and the middleware in app.ts do, in their order. */
+function answer(s: Services, req: IncomingMessage, res: ServerResponse, started: bigint, a: Answer): void {
+  const { provider, repoId, path, idx, fromPin, vary, blob, v, body, counted, principal } = a;
   // Express takes the pin whatever it serves; only a fresh index answer pins its partners.
-  pins.take(req, repo.id, path);
-  if (idx && idx !== fromPin && idx.generationId) pins.pin(req, repo.id, provider.indexPartners?.(path) ?? [], idx.generationId);
+  pins.take(req, repoId, path);
+  if (idx && idx !== fromPin && idx.generationId) pins.pin(req, repoId, provider.indexPartners?.(path) ?? [], idx.generationId);
   const reqId = requestIdOf(req.headers);
   res.setHeader('X-Request-Id', reqId);
   res.on('finish', () => {

@@ -92,3 +92,37 @@ test('a settings change that shows in the indexes is in the next InRelease; by-h
   assert.equal(byHash.status, 200);
   assert.equal(crypto.createHash('sha256').update(Buffer.from(await byHash.arrayBuffer())).digest('hex'), sha);
 });
+
+test('the synchronous lookups of the fast path: what the awaited ones keep, and nothing once the repository changed', async () => {
+  const reads = srv.services.reads;
+  const data = crypto.randomBytes(4096);
+  assert.equal((await upload(srv.url, { name: 'now-1.0.tar.gz', data }, { provider: 'tar', reponame: 'cached-now', name: 'now', version: '1.0' })).status, 201);
+  const deb = buildDeb(work, controlText({ Package: 'nowpkg', Version: '1.0', Architecture: 'amd64', Maintainer: 'T <t@example.com>', Description: 'x' }), 'gzip');
+  assert.equal((await upload(srv.url, deb, { reponame: 'cached-now-apt', dist: 'stable' })).status, 201);
+  // Nothing looked up yet since the uploads' commits: nothing to answer from memory.
+  assert.equal(reads.repoNow('tar', 'cached-now'), undefined);
+  const tarRepo = (await reads.repo('tar', 'cached-now'))!;
+  assert.equal(reads.repoNow('tar', 'cached-now'), tarRepo);
+  const filePath = 'now/1.0/now-1.0.tar.gz';
+  assert.equal(reads.packageFileNow(tarRepo.id, filePath), undefined);
+  const file = (await reads.packageFile(tarRepo.id, filePath))!;
+  assert.equal(file.sha256, crypto.createHash('sha256').update(data).digest('hex'));
+  assert.equal(reads.packageFileNow(tarRepo.id, filePath), file);
+  // A miss is kept for index files (a generation's files never change), not for package files.
+  assert.equal(await reads.packageFile(tarRepo.id, 'now/1.0/missing.tar.gz'), null);
+  assert.equal(reads.packageFileNow(tarRepo.id, 'now/1.0/missing.tar.gz'), undefined);
+
+  const aptRepo = (await reads.repo('apt', 'cached-now-apt'))!;
+  const inRelease = (await reads.currentIndexFile(aptRepo.id, 'dists/stable/InRelease'))!;
+  assert.ok(inRelease.sha256);
+  assert.equal(reads.currentIndexFileNow(aptRepo.id, 'dists/stable/InRelease'), inRelease);
+  assert.equal(await reads.currentIndexFile(aptRepo.id, 'dists/stable/Nothing'), null);
+  assert.equal(reads.currentIndexFileNow(aptRepo.id, 'dists/stable/Nothing'), null);
+  assert.equal(reads.currentIndexFileNow(aptRepo.id, 'dists/stable/Release'), undefined);
+
+  // A settings change drops the copies: the next request asks the database again.
+  assert.equal((await patchSettings('apt', 'cached-now-apt', { label: 'Now' })).status, 200);
+  assert.equal(reads.repoNow('apt', 'cached-now-apt'), undefined);
+  assert.equal(reads.currentIndexFileNow(aptRepo.id, 'dists/stable/InRelease'), undefined);
+  assert.equal(reads.repoNow('tar', 'cached-now'), tarRepo); // another repository's copy stays
+});

@@ -48,3 +48,14 @@ test('the total is bounded: the least recently used bodies go first', async () =
   await get(1);
   assert.deepEqual(reads, [0, 1, 2, 1]);
 });
+
+test('peek answers a kept body without reading (the same Buffer get gives), and nothing for one not kept', async () => {
+  const cache = new BlobBodyCache();
+  const body = crypto.randomBytes(2000);
+  assert.equal(cache.peek(sha(body)), undefined);
+  const got = await cache.get(sha(body), body.length, async () => Readable.from([body]));
+  assert.equal(cache.peek(sha(body)), got);
+  const damaged = crypto.randomBytes(2000);
+  assert.equal(await cache.get(sha(damaged), damaged.length, async () => Readable.from([Buffer.alloc(2000)])), null);
+  assert.equal(cache.peek(sha(damaged)), undefined);
+});
