@@ -162,3 +162,29 @@ test('a cache more than RETAIN seqs behind reads every key; pruned changes are n
   assert.deepEqual(await sources(() => send(8)), { full: 0, cached: 0, changes: 1 });
   assert.deepEqual(await dbNames(), await storedNames());
 });
+
+test("an architecture's cached keys see the `any` packages uploaded while a change of them did not republish it", async () => {
+  // aarch64 holds a package, then none; it is not configured, so an `any` upload then bumps
+  // x86_64 alone (pacman's scopesFor): a feed per scope would leave aarch64's cache without it.
+  const REPO2 = 'kcany';
+  const put = async (name: string, i: number, arch: string) => {
+    const r = await upload(srv.url, await synthPackage(work, name, i, arch), { provider: 'pacman', reponame: REPO2 });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+  };
+  const names = async (arch: string) => {
+    const r = await fetch(`${srv.url}/repo/pacman/${REPO2}/${arch}/${REPO2}.db`);
+    assert.equal(r.status, 200);
+    return [...(await readDb(Buffer.from(await r.arrayBuffer()))).keys()].map((k) => k.replace(/-[^-]+-[^-]+$/, '')).sort();
+  };
+  const call = (method: string, p: string) => fetch(`${srv.url}/api/repos/pacman/${REPO2}${p}`, { method, headers: auth() });
+  await put('arm0', 100, 'aarch64');
+  await put('arm1', 101, 'aarch64');
+  assert.deepEqual(await names('aarch64'), ['arm0', 'arm1']);
+  assert.equal((await call('DELETE', '/packages/arm0')).status, 200);
+  assert.equal((await call('DELETE', '/packages/arm1')).status, 200);
+  assert.deepEqual(await names('aarch64'), []);
+  await put('noarch0', 102, 'any');
+  await put('arm2', 103, 'aarch64');
+  assert.deepEqual(await names('aarch64'), ['arm2', 'noarch0']);
+  assert.deepEqual(await names('x86_64'), ['noarch0']);
+});
