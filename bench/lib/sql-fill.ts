@@ -20,7 +20,7 @@ const NAMED = new Set(['name', 'name_key', 'partition', 'path', 'filename', 'ent
 
 /**
  * `count` copies of the rows named `template`, then every scope of the repository requested
- * once more, so the server's boot sweep publishes them. `template` must not occur in anything
+ * once more, so the server's boot sweep publishes them, and an 'all' change recorded. `template` must not occur in anything
  * but names (pick a distinctive one).
  */
 export function cloneRows(dbFile: string, template: string, count: number): void {
@@ -31,6 +31,9 @@ export function cloneRows(dbFile: string, template: string, count: number): void
     db.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${count})
       INSERT INTO files (${cols.join(', ')}) SELECT ${values.join(', ')} FROM files f, n WHERE f.name = '${template}'`);
     db.exec(`UPDATE scopes SET requested_seq = requested_seq + 1 WHERE repo_id IN (SELECT repo_id FROM files WHERE name = '${template}')`);
+    // As a write through the server would: the change recorded ('all': file_id 0), for the keys publishes cache (src/core/key-cache.ts).
+    db.exec(`UPDATE file_change_seqs SET seq = seq + 1 WHERE repo_id IN (SELECT repo_id FROM files WHERE name = '${template}')`);
+    db.exec(`INSERT INTO file_changes (repo_id, seq, file_id) SELECT repo_id, seq, 0 FROM file_change_seqs WHERE repo_id IN (SELECT repo_id FROM files WHERE name = '${template}')`);
   } finally {
     db.close();
   }

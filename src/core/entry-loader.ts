@@ -197,3 +197,32 @@ function sqliteHandle(m: EntityManager): { prepare(sql: string): SqliteStatement
   if (m.connection.options.type !== 'better-sqlite3') return null;
   return (m.connection.driver as unknown as { databaseConnection: { prepare(sql: string): SqliteStatement } }).databaseConnection;
 }
+
+/** Ids per `IN (...)` of loadKeysByIds: well under every database's bound-parameter limit. */
+const KEY_IDS_PER_QUERY = 500;
+
+/**
+ * The keys of these files as loadKeys gives them (src/core/key-cache.ts: the ids changed since a
+ * cached read), ordered by id: those still visible in `repoId` (and of `partitions`, when given);
+ * a file deleted or hidden is absent. By primary key alone, the rest of the filter checked here
+ * (see byIds).
+ */
+export async function loadKeysByIds(m: EntityManager, repoId: number, ids: readonly number[], partitions?: string[]): Promise<EntryKey[]> {
+  const sorted = [...new Set(ids)].sort((a, b) => a - b);
+  const wanted = partitions ? new Set(partitions) : null;
+  const out: EntryKey[] = [];
+  for (let i = 0; i < sorted.length; i += KEY_IDS_PER_QUERY) {
+    const rows = (await m
+      .getRepository(FileEntity)
+      .createQueryBuilder('f')
+      .select(['f.id AS id', 'f.repo_id AS repo', 'f.hidden AS hidden', 'f.rev AS rev', 'f.name AS name', 'f.version AS version', 'f.arch AS arch', 'f.partition AS part', 'f.created_at AS created_at'])
+      .where('f.id IN (:...ids)', { ids: sorted.slice(i, i + KEY_IDS_PER_QUERY) })
+      .orderBy('f.id', 'ASC')
+      .getRawMany()) as Raw[];
+    for (const r of rows) {
+      if (Number(r.repo) !== repoId || Number(r.hidden) !== 0 || (wanted && !wanted.has(String(r.part)))) continue;
+      out.push({ id: Number(r.id), rev: Number(r.rev), name: String(r.name), version: String(r.version), arch: String(r.arch), partition: String(r.part), createdAt: new Date(Number(r.created_at)) });
+    }
+  }
+  return out;
+}

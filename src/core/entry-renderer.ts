@@ -194,7 +194,13 @@ export class EntryRenderer {
     if (missing.length === 0) return hashes;
     const { digests } = await hashFile(await ctx.localFile(), missing);
     const completed = { ...hashes, ...digests };
-    await this.db.write((m) => m.getRepository(FileEntity).update({ id: row.id }, { ...hashColumns(completed), rev: bumpRev }));
+    // Also reached for a member's row during a virtual's build (renderForVirtual): the change is
+    // the member's, recorded for the keys its publishes cache (src/core/key-cache.ts).
+    await this.publisher.ensureChanges(row.repoId);
+    await this.db.write(async (m) => {
+      await m.getRepository(FileEntity).update({ id: row.id }, { ...hashColumns(completed), rev: bumpRev });
+      await this.publisher.recordChangesInTx(m, row.repoId, [row.id]);
+    });
     return completed;
   }
 
@@ -205,9 +211,12 @@ export class EntryRenderer {
     const before = JSON.parse(row.attachments || '[]') as StoredAttachment[];
     const attachments = JSON.stringify(mergeAttachments(before, made));
     if (rendered.entry === row.entry && attachments === row.attachments) return false;
+    await this.publisher.ensureChanges(row.repoId);
     await this.db.write(async (m) => {
       await m.getRepository(FileEntity).update({ id: row.id }, { entry: rendered.entry, attachments, rev: bumpRev });
       this.db.repoChanged(m, row.repoId); // cached file rows (read-cache.ts) hold the attachments
+      // Recorded at once, not only by the republish that follows: a publish running meanwhile caches keys too.
+      await this.publisher.recordChangesInTx(m, row.repoId, [row.id]);
     });
     return true;
   }

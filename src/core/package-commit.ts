@@ -127,7 +127,11 @@ export async function insertPrepared(m: EntityManager, repo: RepoInfo, items: Pr
   }
   const gained = new Set(accepted.map((i) => items[i]!.parsed.partition).filter((p) => !heldBefore.has(p)));
   const scopes = [...new Set([...accepted.flatMap((i) => items[i]!.scopes), ...listingsToBump(listing, (p) => gained.has(p))])];
-  const targets = scopes.length ? await publisher.requestInTx(m, repo.id, scopes) : new SeqTargets();
+  // The rows replaced (overwrite) and inserted, for the keys cached by publishes (src/core/key-cache.ts).
+  const changed = [...replaced, ...inserted.map((r) => r.id)];
+  let targets = new SeqTargets();
+  if (scopes.length) targets = await publisher.requestInTx(m, repo.id, scopes, changed);
+  else await publisher.recordChangesInTx(m, repo.id, changed);
   // Held until the index scopes above are published, in this transaction: never before, never lost.
   if (inserted.length) await events.emitWhenPublished(m, 'package.published', repo, inserted, targets);
   return { outcomes: outcomes as CommitOutcome[], targets };

@@ -188,7 +188,7 @@ export class PackageService {
       await m.getRepository(FileEntity).delete(rows.map((r) => r.id));
       await this.events.emit('package.deleted', repo, rows, undefined, m);
       const held = touched.listing.size ? await partitionsWithFiles(m, repo.id, [...touched.listing.keys()]) : new Set<string>();
-      return this.publisher.requestInTx(m, repo.id, [...touched.scopes, ...listingsToBump(touched.listing, (p) => !held.has(p))]);
+      return this.publisher.requestInTx(m, repo.id, [...touched.scopes, ...listingsToBump(touched.listing, (p) => !held.has(p))], rows.map((r) => r.id));
     });
     this.events.wake();
     await this.publisher.ensurePublished(repo, targets);
@@ -218,7 +218,7 @@ export class PackageService {
         listed ? { yanked: reason, rev: bumpRev } : { yanked: reason, hidden: reason !== null, rev: bumpRev },
       );
       await this.events.emit(reason === null ? 'package.unyanked' : 'package.yanked', repo, rows, reason === null ? undefined : { reason }, m);
-      return this.publisher.requestInTx(m, repo.id, scopes);
+      return this.publisher.requestInTx(m, repo.id, scopes, rows.map((r) => r.id));
     });
     this.events.wake();
     await this.publisher.ensurePublished(repo, targets);

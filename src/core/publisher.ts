@@ -13,7 +13,7 @@
  * burst of 50 uploads is covered by the few builds that happen to run while it lasts.
  */
 import crypto from 'node:crypto';
-import { entryReads, loadEntries, loadEntriesByIds, loadKeys, type EntryReads } from './entry-loader';
+import { entryReads, loadEntries, loadEntriesByIds, type EntryReads } from './entry-loader';
 import type { EntityManager } from 'typeorm';
 import type { Database } from '../db/database';
 import { isUniqueViolation } from '../db/database';
@@ -31,6 +31,7 @@ import { RepoEntity } from '../db/entities';
 import { toRepoInfo } from './repo-service';
 import { allOf, scopesOfPartitions } from './listing-scopes';
 import { hostedMemberIds, isEntryMergedVirtual, mergeMemberEntries, virtualsListing } from './virtual-indexes';
+import { ensureFileChangeSeq, keyCache, recordFileChanges } from './key-cache';
 
 /** A virtual repository's scope marked in the same transaction as a member's (src/core/virtual-indexes.ts). */
 export interface VirtualTarget {
@@ -106,6 +107,7 @@ export class Publisher {
    * MySQL): the repository's, and the same scopes of every merging virtual that lists it.
    */
   async ensureScopes(repoId: number, scopes: string[]): Promise<void> {
+    await this.ensureChanges(repoId);
     await this.insertScopes(repoId, scopes);
     for (const v of await virtualsListing(this.db.manager, repoId)) await this.insertScopes(v.id, scopes);
   }
@@ -124,8 +126,28 @@ export class Publisher {
     }
   }
 
-  /** Inside the caller's write transaction: mark scopes dirty; returns the seq each must reach. */
-  async requestInTx(m: EntityManager, repoId: number, scopes: string[]): Promise<SeqTargets> {
+  /** The repository's change-feed row (src/core/key-cache.ts), before a transaction records a change of its files. */
+  ensureChanges(repoId: number): Promise<void> {
+    return ensureFileChangeSeq(this.db, repoId);
+  }
+
+  /**
+   * Inside the caller's write transaction, as its last lock: these file rows of the repository
+   * were inserted, deleted or updated in ways an index shows ('all': any may have been), for
+   * the keys cached by publishes (src/core/key-cache.ts). requestInTx does it; a write that
+   * changes file rows without requesting scopes calls it itself. ensureChanges (or ensureScopes) first.
+   */
+  recordChangesInTx(m: EntityManager, repoId: number, changed: readonly number[] | 'all'): Promise<void> {
+    return recordFileChanges(m, repoId, changed);
+  }
+
+  /**
+   * Inside the caller's write transaction: mark scopes dirty; returns the seq each must reach.
+   * `changed`: the file rows of the repository this transaction inserted, deleted or updated in
+   * ways an index shows ('all': any of them; none: a change of settings or keys), recorded with
+   * the bumps (recordChangesInTx).
+   */
+  async requestInTx(m: EntityManager, repoId: number, scopes: string[], changed: readonly number[] | 'all'): Promise<SeqTargets> {
     const targets = new SeqTargets();
     // The files behind these scopes changed in this transaction: cached path lookups go (read-cache.ts).
     this.db.repoChanged(m, repoId);
@@ -147,6 +169,8 @@ export class Publisher {
         this.db.repoChanged(m, v.id);
       }
     }
+    // Last: its holder waits for no other lock (a merging virtual reads its members' rows, not keys: nothing to record for it).
+    await this.recordChangesInTx(m, repoId, changed);
     return targets;
   }
 
@@ -247,6 +271,7 @@ export class Publisher {
     const provider = getProvider(repo.provider);
     const base = this.scopeContext(repo);
     let entryCount = 0;
+    const keySources: string[] = [];
     const sideFiles = new Map<string, IndexFile>();
     const reads = entryReads(provider.capabilities);
     const merged = isEntryMergedVirtual(repo) ? this.mergedEntries(repo, provider, sideFiles) : null;
@@ -267,7 +292,9 @@ export class Publisher {
             origin: this.origin,
             keys: async (partitions?: string[]) => {
               if (partitions && partitions.length === 0) return [];
-              const keys = await loadKeys(this.db.manager, repo.id, partitions);
+              // From the process's cache brought up to date by the change feed (src/core/key-cache.ts).
+              const { keys, source } = await keyCache.keys(this.db, this.origin, repo.id, partitions);
+              keySources.push(source);
               entryCount += keys.length;
               return keys;
             },
@@ -311,7 +338,7 @@ export class Publisher {
         .execute();
       await this.pruneGenerations(m, repo.id, scope);
     });
-    this.log.info('publish', { repo: `${repo.provider}/${repo.name}`, scope, seq: target, files: stored.length, entries: entryCount, durationMs: Date.now() - started });
+    this.log.info('publish', { repo: `${repo.provider}/${repo.name}`, scope, seq: target, files: stored.length, entries: entryCount, ...(keySources.length ? { keys: keySources.join(',') } : {}), durationMs: Date.now() - started });
     return Date.now() - started;
   }
 
@@ -399,7 +426,8 @@ export class Publisher {
   async republishAll(repo: RepoInfo): Promise<string[]> {
     const scopes = await this.allScopes(repo);
     if (scopes.length === 0) return [];
-    const targets = await this.db.write((m) => this.requestInTx(m, repo.id, scopes));
+    // 'all': a republish follows changes of many rows (reindex records its own too); the next build of each scope reads every key.
+    const targets = await this.db.write((m) => this.requestInTx(m, repo.id, scopes, 'all'));
     await this.ensurePublished(repo, targets);
     return scopes;
   }

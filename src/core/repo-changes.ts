@@ -26,7 +26,8 @@ async function emitInTx(s: ChangeServices, m: EntityManager, type: EventType, re
     await s.events.emit(type, repo, null, details, m);
     return new SeqTargets();
   }
-  const targets = await s.publisher.requestInTx(m, repo.id, scopes);
+  // Settings and keys are no file rows: the keys cached by publishes stay valid (src/core/key-cache.ts).
+  const targets = await s.publisher.requestInTx(m, repo.id, scopes, []);
   await s.events.emitWhenPublished(m, type, repo, null, targets, details);
   return targets;
 }

@@ -28,6 +28,9 @@ export class Database {
   /** Repositories each open write transaction changed, announced once it commits (repoChanged). */
   private readonly changedInTx = new WeakMap<EntityManager, Set<number>>();
   private readonly repoListeners: ((repoId: number) => void)[] = [];
+  /** Write transactions started, and open now: what `quiet` compares (src/core/key-cache.ts). */
+  private txStarted = 0;
+  private txOpen = 0;
   readonly kind: DatabaseKind;
   readonly mysql: boolean;
   readonly postgres: boolean;
@@ -57,10 +60,17 @@ export class Database {
   /** One transaction attempt; announces its repoChanged calls after it committed. */
   private async transaction<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
     const changed = new Set<number>();
-    const result = await this.ds.transaction((m) => {
-      this.changedInTx.set(m, changed);
-      return fn(m);
-    });
+    this.txStarted++;
+    this.txOpen++;
+    let result: T;
+    try {
+      result = await this.ds.transaction((m) => {
+        this.changedInTx.set(m, changed);
+        return fn(m);
+      });
+    } finally {
+      this.txOpen--;
+    }
     for (const id of changed) for (const l of this.repoListeners) l(id);
     return result;
   }
@@ -76,6 +86,21 @@ export class Database {
         await new Promise((r) => setTimeout(r, 20 * attempt + Math.random() * 50));
       }
     }
+  }
+
+  /**
+   * A mark for `quiet`: on SQLite, reads outside a transaction run on the one connection the
+   * open write transaction (if any) uses, and see its uncommitted rows; a read between a mark
+   * and a `quiet(mark)` that is true saw committed rows only. MySQL and PostgreSQL read
+   * committed rows from the pool's other connections: always quiet.
+   */
+  writeMark(): { started: number; open: number } {
+    return { started: this.txStarted, open: this.txOpen };
+  }
+
+  quiet(mark: { started: number; open: number }): boolean {
+    if (this.kind !== 'sqlite') return true;
+    return mark.open === 0 && this.txOpen === 0 && this.txStarted === mark.started;
   }
 
   get manager(): EntityManager {

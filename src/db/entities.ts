@@ -270,4 +270,41 @@ export const SessionEntity = new EntitySchema<SessionRow>({
   },
 });
 
-export const allEntities = [RepoEntity, FileEntity, ScopeEntity, GenerationEntity, IndexFileEntity, SigningKeyEntity, TokenEntity, SessionEntity, ...opsEntities, RemoteObjectEntity, RemoteLinkEntity];
+/** A repository's file-change seq (migrations/1765400000000-FileChanges.ts, src/core/key-cache.ts). */
+export interface FileChangeSeqRow {
+  repoId: number;
+  seq: number;
+  /** Change rows with seq <= pruned are deleted. */
+  pruned: number;
+}
+
+export const FileChangeSeqEntity = new EntitySchema<FileChangeSeqRow>({
+  name: 'FileChangeSeq',
+  tableName: 'file_change_seqs',
+  columns: {
+    repoId: { name: 'repo_id', type: Number, primary: true },
+    seq: { type: 'bigint', default: 0, transformer: bigNumber },
+    pruned: { type: 'bigint', default: 0, transformer: bigNumber },
+  },
+});
+
+/** One file row changed by the write that raised its repository's seq to `seq` (fileId 0: every file). */
+export interface FileChangeRow {
+  id: number;
+  repoId: number;
+  seq: number;
+  fileId: number;
+}
+
+export const FileChangeEntity = new EntitySchema<FileChangeRow>({
+  name: 'FileChange',
+  tableName: 'file_changes',
+  columns: {
+    id: { type: Number, primary: true, generated: 'increment' },
+    repoId: { name: 'repo_id', type: Number },
+    seq: { type: 'bigint', transformer: bigNumber },
+    fileId: { name: 'file_id', type: 'bigint', transformer: bigNumber },
+  },
+});
+
+export const allEntities = [RepoEntity, FileEntity, ScopeEntity, FileChangeSeqEntity, FileChangeEntity, GenerationEntity, IndexFileEntity, SigningKeyEntity, TokenEntity, SessionEntity, ...opsEntities, RemoteObjectEntity, RemoteLinkEntity];
